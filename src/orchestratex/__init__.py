@@ -1,0 +1,3 @@
+"""OrchestrateX: multi-LLM orchestration."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Pure types shared by every layer: requests, results, events, errors. No I/O here."""

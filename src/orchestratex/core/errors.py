@@ -1,0 +1,106 @@
+"""The error vocabulary. Messages never carry secrets."""
+
+from __future__ import annotations
+
+
+class OrchestrateXError(Exception):
+    """Base of every error this package raises on purpose."""
+
+    code: str = "error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ConfigurationError(OrchestrateXError):
+    code = "configuration_error"
+
+
+class ProviderError(OrchestrateXError):
+    """A model call failed. `retryable` tells the gateway whether trying again may help."""
+
+    code = "provider_error"
+    retryable: bool = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str = "",
+        model: str = "",
+        status: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.provider = provider
+        self.model = model
+        self.status = status
+
+
+class RateLimitedError(ProviderError):
+    code = "rate_limited"
+    retryable = True
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str = "",
+        model: str = "",
+        status: int | None = 429,
+        retry_after_s: float | None = None,
+    ) -> None:
+        super().__init__(message, provider=provider, model=model, status=status)
+        self.retry_after_s = retry_after_s
+
+
+class ProviderUnavailableError(ProviderError):
+    """5xx answers and connection failures."""
+
+    code = "provider_unavailable"
+    retryable = True
+
+
+class ProviderTimeoutError(ProviderError):
+    code = "provider_timeout"
+    retryable = True
+
+
+class MalformedResponseError(ProviderError):
+    """The provider answered something that is not the protocol (bad JSON, a cut stream)."""
+
+    code = "malformed_response"
+    retryable = True
+
+
+class AuthenticationError(ProviderError):
+    code = "authentication_failed"
+
+
+class BadRequestError(ProviderError):
+    code = "bad_request"
+
+
+class CircuitOpenError(ProviderError):
+    """The provider failed too often lately; calls are refused until it cools down."""
+
+    code = "circuit_open"
+    retryable = True
+
+
+class NotRecordedError(ProviderError):
+    """The replay provider has no recorded answer for this request."""
+
+    code = "not_recorded"
+
+
+class NoModelAvailableError(OrchestrateXError):
+    code = "no_model_available"
+
+
+class UnknownModelError(OrchestrateXError):
+    code = "unknown_model"
+
+
+class BudgetExceededError(OrchestrateXError):
+    code = "budget_exceeded"

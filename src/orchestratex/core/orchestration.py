@@ -1,0 +1,124 @@
+"""Requests into the engine and the results and records it produces."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from orchestratex.core.types import Domain, TokenUsage
+
+MAX_ROUNDS_LIMIT = 10
+MAX_PROMPT_CHARS = 100_000
+
+
+class Preferences(BaseModel):
+    """How the caller trades quality against cost and latency, and what they allow."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    quality_weight: float = Field(default=0.6, ge=0.0, le=1.0)
+    cost_weight: float = Field(default=0.25, ge=0.0, le=1.0)
+    latency_weight: float = Field(default=0.15, ge=0.0, le=1.0)
+    allowed_models: list[str] | None = Field(
+        default=None, description="catalog keys the run may use; None allows every model"
+    )
+    budget_usd: float | None = Field(default=None, gt=0.0, description="hard cap for the run")
+
+
+class OrchestrationRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    prompt: str = Field(min_length=1, max_length=MAX_PROMPT_CHARS)
+    system: str | None = Field(default=None, max_length=MAX_PROMPT_CHARS)
+    max_rounds: int = Field(default=3, ge=1, le=MAX_ROUNDS_LIMIT)
+    threshold: float = Field(default=8.0, ge=0.0, le=10.0)
+    preferences: Preferences = Field(default_factory=Preferences)
+    model: str | None = Field(default=None, description="force this model; skips selection")
+    judges: list[str] | None = Field(
+        default=None, description="judge models; None lets the engine pick"
+    )
+    judge_count: int = Field(default=2, ge=1, le=5)
+    deadline_s: float | None = Field(default=None, gt=0.0)
+    max_tokens: int = Field(default=1024, ge=1, le=32_000)
+
+
+class Analysis(BaseModel):
+    domain: Domain
+    complexity: float = Field(ge=0.0, le=1.0)
+    domain_scores: dict[Domain, float] = Field(default_factory=dict)
+    features: dict[str, float] = Field(default_factory=dict)
+    elapsed_ms: float = 0.0
+
+
+class CandidateScore(BaseModel):
+    model: str
+    expected_quality: float
+    quality_uncertainty: float
+    expected_cost_usd: float
+    expected_latency_ms: float
+    health: float = Field(ge=0.0, le=1.0)
+    score: float
+    excluded: str | None = Field(default=None, description="why it was not eligible")
+
+
+class SelectionDecision(BaseModel):
+    model: str
+    reasons: list[str]
+    candidates: list[CandidateScore]
+    strategy: str = "weighted"
+
+
+class RubricScore(BaseModel):
+    """A judge's verdict. Scores are 0..10."""
+
+    accuracy: float = Field(ge=0.0, le=10.0)
+    completeness: float = Field(ge=0.0, le=10.0)
+    clarity: float = Field(ge=0.0, le=10.0)
+    relevance: float = Field(ge=0.0, le=10.0)
+    overall: float = Field(ge=0.0, le=10.0)
+    critique: str = Field(max_length=20_000)
+    suggestions: list[str] = Field(default_factory=list, max_length=50)
+
+
+class JudgeVerdict(BaseModel):
+    judge: str
+    score: RubricScore | None = None
+    weight: float = 1.0
+    error: str | None = None
+    cost_usd: float = 0.0
+    latency_ms: float = 0.0
+    usage: TokenUsage = Field(default_factory=TokenUsage)
+
+
+class RoundResult(BaseModel):
+    round: int = Field(ge=1)
+    model: str
+    answer: str
+    kind: Literal["initial", "revision", "escalation"] = "initial"
+    verdicts: list[JudgeVerdict] = Field(default_factory=list)
+    score: float | None = Field(default=None, description="aggregate of the verdicts, 0..10")
+    cost_usd: float = 0.0
+    usage: TokenUsage = Field(default_factory=TokenUsage)
+    latency_ms: float = 0.0
+
+
+StopReason = Literal[
+    "threshold", "max_rounds", "plateau", "budget", "deadline", "cancelled", "failed"
+]
+
+
+class OrchestrationResult(BaseModel):
+    thread_id: str
+    status: Literal["completed", "failed", "cancelled"]
+    stop_reason: StopReason
+    answer: str | None
+    best_round: int | None
+    score: float | None
+    analysis: Analysis | None = None
+    selection: SelectionDecision | None = None
+    rounds: list[RoundResult] = Field(default_factory=list)
+    total_cost_usd: float = 0.0
+    usage: TokenUsage = Field(default_factory=TokenUsage)
+    elapsed_ms: float = 0.0
+    error: str | None = None

@@ -1,0 +1,55 @@
+"""What selection learns from: recorded performance per model and domain, and live health."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal, Protocol
+
+from pydantic import BaseModel, Field
+
+from orchestratex.core.types import Domain
+
+
+class PerformanceStats(BaseModel):
+    """Aggregated history of one model in one domain. Scores are 0..10 judge aggregates."""
+
+    model: str
+    domain: Domain
+    samples: int = Field(ge=0)
+    mean_score: float = Field(ge=0.0, le=10.0)
+    score_variance: float = Field(default=0.0, ge=0.0)
+    successes: int = Field(default=0, ge=0)
+    failures: int = Field(default=0, ge=0)
+    mean_latency_ms: float = Field(default=0.0, ge=0.0)
+    mean_cost_usd: float = Field(default=0.0, ge=0.0)
+
+
+class PerformanceSource(Protocol):
+    """Where selection reads history from (the store in the service, memory in the library)."""
+
+    async def performance(self) -> Sequence[PerformanceStats]: ...
+
+
+class ModelHealth(BaseModel):
+    """Live view of a model's provider, kept by the gateway."""
+
+    model: str
+    provider: str
+    circuit: Literal["closed", "open", "half_open"] = "closed"
+    recent_success_rate: float = Field(default=1.0, ge=0.0, le=1.0)
+    recent_calls: int = Field(default=0, ge=0)
+    latency_p50_ms: float | None = None
+    configured: bool = Field(default=True, description="its provider has the key it needs")
+    last_error: str | None = None
+
+    @property
+    def score(self) -> float:
+        """0..1: 0 when the circuit is open or the provider is not configured."""
+        if not self.configured or self.circuit == "open":
+            return 0.0
+        base = self.recent_success_rate if self.recent_calls else 1.0
+        return base * (0.5 if self.circuit == "half_open" else 1.0)
+
+
+class HealthSource(Protocol):
+    def health(self) -> dict[str, ModelHealth]: ...

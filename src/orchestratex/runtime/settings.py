@@ -1,0 +1,102 @@
+"""One typed Settings object: ORX_* environment variables over an optional YAML file.
+
+Precedence, highest first: constructor arguments, ORX_* environment variables, a `.env` file,
+the YAML file named by ORX_CONFIG, the defaults here. Provider API keys are not settings: they
+are read from their standard variables (OPENAI_API_KEY, ...) when a provider is built.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+from orchestratex.core.catalog import ModelSpec, Price
+
+
+class ProviderOverride(BaseModel):
+    """Config-file changes to a built-in provider, or a whole new OpenAI-compatible one."""
+
+    protocol: str | None = None
+    base_url: str | None = None
+    api_key_env: str | None = None
+    requests_per_minute: int | None = Field(default=None, ge=1)
+    tokens_per_minute: int | None = Field(default=None, ge=1)
+    timeout_s: float | None = Field(default=None, gt=0)
+    max_retries: int | None = Field(default=None, ge=0, le=10)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="ORX_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        env_file=".env",
+        env_file_encoding="utf-8",
+    )
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    log_level: str = "INFO"
+    data_dir: Path = Path("data")
+    database_url: str | None = Field(default=None, description="default: SQLite file in data_dir")
+    redis_url: str | None = None
+    cors_origins: list[str] = Field(default_factory=list)
+    routellm_data_dir: Path = Path("../shared/data/routellm")
+
+    providers: dict[str, ProviderOverride] = Field(default_factory=dict)
+    models: list[ModelSpec] = Field(
+        default_factory=list, description="extra models, or replacements by key"
+    )
+    prices: dict[str, Price] = Field(
+        default_factory=dict, description="price overrides by model key"
+    )
+    disabled_models: list[str] = Field(default_factory=list)
+
+    default_max_rounds: int = Field(default=3, ge=1, le=10)
+    default_threshold: float = Field(default=8.0, ge=0.0, le=10.0)
+    judge_count: int = Field(default=2, ge=1, le=5)
+
+    @field_validator("log_level")
+    @classmethod
+    def _upper(cls, value: str) -> str:
+        return value.upper()
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'orchestratex.db').as_posix()}"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings, dotenv_settings]
+        config_path = os.environ.get("ORX_CONFIG")
+        if config_path:
+            sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=config_path))
+        return tuple(sources)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build Settings, failing with a clear message when ORX_CONFIG names a missing file."""
+    config_path = os.environ.get("ORX_CONFIG")
+    if config_path and not Path(config_path).is_file():
+        from orchestratex.core.errors import ConfigurationError
+
+        raise ConfigurationError(f"ORX_CONFIG points at {config_path!r}, which is not a file")
+    return Settings(**overrides)
