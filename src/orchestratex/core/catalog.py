@@ -26,6 +26,9 @@ class ProviderSpec(BaseModel):
     tokens_per_minute: int | None = Field(default=None, ge=1)
     timeout_s: float = Field(default=60.0, gt=0)
     max_retries: int = Field(default=3, ge=0, le=10)
+    price_provider_id: str | None = Field(
+        default=None, description="provider id in genai-prices, when it differs from `name`"
+    )
 
 
 class Price(BaseModel):

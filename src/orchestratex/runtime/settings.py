@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -25,6 +25,8 @@ from orchestratex.core.catalog import ModelSpec, Price
 class ProviderOverride(BaseModel):
     """Config-file changes to a built-in provider, or a whole new OpenAI-compatible one."""
 
+    model_config = ConfigDict(extra="forbid")
+
     protocol: str | None = None
     base_url: str | None = None
     api_key_env: str | None = None
@@ -32,6 +34,9 @@ class ProviderOverride(BaseModel):
     tokens_per_minute: int | None = Field(default=None, ge=1)
     timeout_s: float | None = Field(default=None, gt=0)
     max_retries: int | None = Field(default=None, ge=0, le=10)
+    price_provider_id: str | None = Field(
+        default=None, description="provider id in genai-prices, when it differs from the name"
+    )
 
 
 class Settings(BaseSettings):

@@ -1,0 +1,1 @@
+"""Offline benchmarks: they read shared data files and measure engine components."""

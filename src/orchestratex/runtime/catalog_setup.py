@@ -1,0 +1,60 @@
+"""Build the model catalog from Settings: built-ins plus the config's providers, models, prices."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+
+from orchestratex.core.catalog import ProviderSpec
+from orchestratex.core.errors import ConfigurationError
+from orchestratex.providers.catalog import Catalog, load_catalog
+from orchestratex.runtime.settings import Settings
+
+
+def _describe(exc: ValidationError) -> str:
+    """Field locations and reasons only: the values themselves are not echoed back."""
+    return "; ".join(
+        f"{'.'.join(str(part) for part in err['loc'])}: {err['msg']}"
+        for err in exc.errors(include_input=False, include_url=False)
+    )
+
+
+def _provider_changes(settings: Settings) -> dict[str, dict[str, Any]]:
+    changes: dict[str, dict[str, Any]] = {}
+    for name, override in settings.providers.items():
+        given = override.model_dump(exclude_none=True)
+        try:
+            ProviderSpec.model_validate({**given, "name": name})
+        except ValidationError as exc:
+            raise ConfigurationError(
+                f"invalid configuration for provider {name!r}: {_describe(exc)}"
+            ) from None
+        changes[name] = given
+    return changes
+
+
+def _check_custom_endpoints(catalog: Catalog, settings: Settings) -> None:
+    """An OpenAI-compatible provider other than `openai` must name its endpoint.
+
+    Without a base_url the SDK would send that provider's key to api.openai.com.
+    """
+    for name in settings.providers:
+        spec = catalog.providers[name]
+        if spec.protocol == "openai" and spec.base_url is None and name != "openai":
+            raise ConfigurationError(
+                f"provider {name!r} uses the openai protocol but has no base_url; "
+                f"set providers.{name}.base_url (e.g. http://127.0.0.1:11434/v1 for Ollama)"
+            )
+
+
+def catalog_from_settings(settings: Settings) -> Catalog:
+    """The built-in catalog changed by `settings`; bad references raise ConfigurationError."""
+    catalog = load_catalog(
+        extra_models=settings.models,
+        provider_overrides=_provider_changes(settings),
+        price_overrides=settings.prices,
+        disabled=settings.disabled_models,
+    )
+    _check_custom_endpoints(catalog, settings)
+    return catalog
