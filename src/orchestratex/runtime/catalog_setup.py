@@ -12,7 +12,7 @@ from orchestratex.providers.catalog import Catalog, load_catalog
 from orchestratex.runtime.settings import Settings
 
 
-def _describe(exc: ValidationError) -> str:
+def describe_validation_error(exc: ValidationError) -> str:
     """Field locations and reasons only: the values themselves are not echoed back."""
     return "; ".join(
         f"{'.'.join(str(part) for part in err['loc'])}: {err['msg']}"
@@ -28,7 +28,7 @@ def _provider_changes(settings: Settings) -> dict[str, dict[str, Any]]:
             ProviderSpec.model_validate({**given, "name": name})
         except ValidationError as exc:
             raise ConfigurationError(
-                f"invalid configuration for provider {name!r}: {_describe(exc)}"
+                f"invalid configuration for provider {name!r}: {describe_validation_error(exc)}"
             ) from None
         changes[name] = given
     return changes
