@@ -48,6 +48,36 @@ class RateEstimate:
     std: float
 
 
+@dataclass(slots=True)
+class CallHistory:
+    """A model's calls over every domain: outcomes, and call-weighted latency and cost."""
+
+    successes: int = 0
+    failures: int = 0
+    _latency_sum: float = 0.0
+    _latency_weight: int = 0
+    _cost_sum: float = 0.0
+    _cost_weight: int = 0
+
+    def add(self, stats: PerformanceStats) -> None:
+        """Fold one record in; zero latency or cost means "not measured" and is skipped."""
+        self.successes += stats.successes
+        self.failures += stats.failures
+        weight = max(stats.successes + stats.failures, stats.samples, 1)
+        if stats.mean_latency_ms > 0.0:
+            self._latency_sum += stats.mean_latency_ms * weight
+            self._latency_weight += weight
+        if stats.mean_cost_usd > 0.0:
+            self._cost_sum += stats.mean_cost_usd * weight
+            self._cost_weight += weight
+
+    def mean_latency_ms(self) -> float | None:
+        return self._latency_sum / self._latency_weight if self._latency_weight else None
+
+    def mean_cost_usd(self) -> float | None:
+        return self._cost_sum / self._cost_weight if self._cost_weight else None
+
+
 def prior_quality(spec: ModelSpec, domain: Domain, complexity: float) -> float:
     """Prior mean quality on the 0..10 scale for this domain and complexity."""
     c = min(max(complexity, 0.0), 1.0)
@@ -66,11 +96,11 @@ def pool_stats(stats: Iterable[PerformanceStats]) -> PerformanceStats | None:
     mean = sum(s.samples * s.mean_score for s in items) / n if n else 0.0
     sq = sum(s.samples * (s.score_variance + (s.mean_score - mean) ** 2) for s in items)
 
-    def weighted(values: list[tuple[float, int]]) -> float:
-        total = sum(w for _, w in values)
-        return sum(v * w for v, w in values) / total if total else 0.0
+    calls = [max(s.successes + s.failures, s.samples, 1) for s in items]
 
-    weights = [max(s.successes + s.failures, s.samples, 1) for s in items]
+    def by_calls(values: list[float]) -> float:
+        return sum(v * w for v, w in zip(values, calls, strict=True)) / sum(calls)
+
     return PerformanceStats(
         model=items[0].model,
         domain=items[0].domain,
@@ -79,8 +109,8 @@ def pool_stats(stats: Iterable[PerformanceStats]) -> PerformanceStats | None:
         score_variance=sq / n if n else 0.0,
         successes=sum(s.successes for s in items),
         failures=sum(s.failures for s in items),
-        mean_latency_ms=weighted([(s.mean_latency_ms, w) for s, w in zip(items, weights)]),
-        mean_cost_usd=weighted([(s.mean_cost_usd, w) for s, w in zip(items, weights)]),
+        mean_latency_ms=by_calls([s.mean_latency_ms for s in items]),
+        mean_cost_usd=by_calls([s.mean_cost_usd for s in items]),
     )
 
 

@@ -1,0 +1,456 @@
+"""Model selection: rank the catalog for one prompt and explain the choice.
+
+Each model's score is a preference-weighted sum of three goods in 0..1, each measured against
+the best eligible model on fixed scales: optimistic expected quality (posterior mean +
+`exploration` x std, a UCB bonus so little-tried models get tried; 0 at `QUALITY_SCALE` points
+behind the best), cost (0 at 100x the cheapest) and latency (0 at 10x the fastest). With the
+default weights, half a point of quality is worth paying about ten times as much. The sum is then
+multiplied by the model's live health score and its estimated call success rate. Pure and
+deterministic: the same inputs give the same ranking.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from orchestratex.core.catalog import ModelSpec, Price
+from orchestratex.core.errors import NoModelAvailableError, UnknownModelError
+from orchestratex.core.orchestration import (
+    Analysis,
+    CandidateScore,
+    Preferences,
+    SelectionDecision,
+)
+from orchestratex.core.performance import ModelHealth, PerformanceStats
+from orchestratex.engine.estimates import (
+    CallHistory,
+    QualityEstimate,
+    estimate_quality,
+    estimate_success,
+    pool_stats,
+)
+
+DEFAULT_EXPLORATION = 0.5
+ESCALATION_MARGIN = 0.5
+"""Points of expected quality a model must have over the current one to be an escalation."""
+NEAR_QUALITY = 0.5
+QUALITY_SCALE = 2.5
+"""Points behind the best eligible model at which quality goodness reaches 0."""
+COST_DECADES = 2.0
+"""Cost goodness reaches 0 at 100x the cheapest eligible model's expected cost."""
+LATENCY_DECADES = 1.0
+"""Latency goodness reaches 0 at 10x the fastest eligible model's expected latency."""
+COST_FLOOR_USD = 1e-5
+MAX_EXCLUSION_REASONS = 4
+JUDGE_INPUT_TOKENS = 1500
+JUDGE_OUTPUT_TOKENS = 400
+
+CostSource = Literal["price", "history", "assumed", "unknown"]
+
+
+@dataclass(frozen=True, slots=True)
+class _Facts:
+    spec: ModelSpec
+    quality: QualityEstimate
+    optimistic: float
+    cost: float
+    cost_source: CostSource
+    latency: float
+    health: ModelHealth | None
+    health_score: float
+    reliability: float
+    excluded: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Ranking:
+    facts: dict[str, _Facts]
+    candidates: list[CandidateScore]
+    weights: tuple[float, float, float]
+
+    def eligible(self) -> list[CandidateScore]:
+        return [c for c in self.candidates if c.excluded is None]
+
+
+def _weights(preferences: Preferences) -> tuple[float, float, float]:
+    raw = (preferences.quality_weight, preferences.cost_weight, preferences.latency_weight)
+    total = sum(raw)
+    if total <= 0.0:
+        return (1.0, 0.0, 0.0)
+    return (raw[0] / total, raw[1] / total, raw[2] / total)
+
+
+def _clip(x: float) -> float:
+    return min(max(x, 0.0), 1.0)
+
+
+def _decades(value: float, best: float, floor: float) -> float:
+    """How many factors of ten `value` is above `best` (both shifted by `floor`)."""
+    return math.log10((value + floor) / (best + floor))
+
+
+def _exclusion_reason(health: ModelHealth | None) -> str:
+    if health is None:
+        return "unhealthy"
+    if not health.configured:
+        return "provider not configured"
+    if health.circuit == "open":
+        return "circuit open"
+    return f"unhealthy (recent success rate {health.recent_success_rate:.0%})"
+
+
+class Selector:
+    """Ranks catalog models for an analysed prompt under the caller's preferences."""
+
+    def __init__(
+        self,
+        models: Sequence[ModelSpec],
+        prices: Mapping[str, Price | None],
+        *,
+        exploration: float = DEFAULT_EXPLORATION,
+    ) -> None:
+        if not (math.isfinite(exploration) and exploration >= 0.0):
+            raise ValueError(f"exploration must be finite and >= 0, got {exploration!r}")
+        self._models: dict[str, ModelSpec] = {}
+        for spec in models:
+            if spec.key in self._models:
+                raise ValueError(f"duplicate model key {spec.key!r}")
+            self._models[spec.key] = spec
+        self._prices = {k: prices.get(k) or spec.price for k, spec in self._models.items()}
+        self.exploration = exploration
+
+    @property
+    def models(self) -> tuple[ModelSpec, ...]:
+        return tuple(self._models.values())
+
+    def rank(
+        self,
+        analysis: Analysis,
+        preferences: Preferences,
+        *,
+        performance: Sequence[PerformanceStats] = (),
+        health: Mapping[str, ModelHealth] | None = None,
+        exclude: Collection[str] = (),
+        expected_input_tokens: int = 500,
+        expected_output_tokens: int = 700,
+    ) -> list[CandidateScore]:
+        """Every model, best first; ineligible ones last with `excluded` saying why."""
+        return self._rank(
+            analysis,
+            preferences,
+            performance,
+            health,
+            exclude,
+            expected_input_tokens,
+            expected_output_tokens,
+        ).candidates
+
+    def select(
+        self,
+        analysis: Analysis,
+        preferences: Preferences,
+        *,
+        performance: Sequence[PerformanceStats] = (),
+        health: Mapping[str, ModelHealth] | None = None,
+        exclude: Collection[str] = (),
+        expected_input_tokens: int = 500,
+        expected_output_tokens: int = 700,
+    ) -> SelectionDecision:
+        """The best eligible model with the reasons; NoModelAvailableError when there is none."""
+        ranking = self._rank(
+            analysis,
+            preferences,
+            performance,
+            health,
+            exclude,
+            expected_input_tokens,
+            expected_output_tokens,
+        )
+        eligible = ranking.eligible()
+        if not eligible:
+            raise NoModelAvailableError(_no_model_message(ranking.candidates))
+        return SelectionDecision(
+            model=eligible[0].model,
+            reasons=_reasons(analysis, ranking, self.exploration),
+            candidates=ranking.candidates,
+        )
+
+    def judges(
+        self,
+        analysis: Analysis,
+        answer_model: str,
+        count: int,
+        preferences: Preferences,
+        *,
+        performance: Sequence[PerformanceStats] = (),
+        health: Mapping[str, ModelHealth] | None = None,
+    ) -> list[str]:
+        """Up to `count` eligible judges other than `answer_model`, other families first."""
+        if count <= 0:
+            return []
+        ranking = self._rank(
+            analysis, preferences, performance, health, (), JUDGE_INPUT_TOKENS, JUDGE_OUTPUT_TOKENS
+        )
+        spec = self._models.get(answer_model)
+        own_family = spec.family if spec is not None else None
+        pool = [c.model for c in ranking.eligible() if c.model != answer_model]
+        family = {k: self._models[k].family for k in pool}
+        chosen: list[str] = []
+        used: set[str] = set()
+        # First one judge per unseen foreign family, then any foreign model, then own family.
+        for key in pool:
+            if family[key] != own_family and family[key] not in used:
+                chosen.append(key)
+                used.add(family[key])
+        for key in pool:
+            if key not in chosen and family[key] != own_family:
+                chosen.append(key)
+        for key in pool:
+            if key not in chosen:
+                chosen.append(key)
+        return chosen[:count]
+
+    def escalation_target(
+        self,
+        current: str,
+        analysis: Analysis,
+        preferences: Preferences,
+        *,
+        performance: Sequence[PerformanceStats] = (),
+        health: Mapping[str, ModelHealth] | None = None,
+        tried: Collection[str] = (),
+    ) -> str | None:
+        """The best-ranked eligible model clearly stronger than `current`, or None."""
+        if current not in self._models:
+            raise UnknownModelError(f"unknown model {current!r}")
+        ranking = self._rank(analysis, preferences, performance, health, (), 500, 700)
+        bar = ranking.facts[current].quality.mean + ESCALATION_MARGIN
+        for cand in ranking.eligible():
+            if cand.model != current and cand.model not in tried and cand.expected_quality >= bar:
+                return cand.model
+        return None
+
+    def _rank(
+        self,
+        analysis: Analysis,
+        preferences: Preferences,
+        performance: Sequence[PerformanceStats],
+        health: Mapping[str, ModelHealth] | None,
+        exclude: Collection[str],
+        input_tokens: int,
+        output_tokens: int,
+    ) -> _Ranking:
+        facts = self._facts(
+            analysis, preferences, performance, health or {}, exclude, input_tokens, output_tokens
+        )
+        weights = _weights(preferences)
+        basis = [f for f in facts.values() if f.excluded is None] or list(facts.values())
+        candidates: list[CandidateScore] = []
+        if basis:
+            q_best = max(f.optimistic for f in basis)
+            c_min = min(f.cost for f in basis)
+            l_min = min(f.latency for f in basis)
+            for f in facts.values():
+                goods = (
+                    _clip(1.0 - (q_best - f.optimistic) / QUALITY_SCALE),
+                    _clip(1.0 - _decades(f.cost, c_min, COST_FLOOR_USD) / COST_DECADES),
+                    _clip(1.0 - _decades(f.latency, l_min, 1.0) / LATENCY_DECADES),
+                )
+                weighted = sum(w * g for w, g in zip(weights, goods, strict=True))
+                candidates.append(
+                    CandidateScore(
+                        model=f.spec.key,
+                        expected_quality=f.quality.mean,
+                        quality_uncertainty=f.quality.std,
+                        expected_cost_usd=f.cost,
+                        expected_latency_ms=f.latency,
+                        health=f.health_score,
+                        score=weighted * f.health_score * f.reliability,
+                        excluded=f.excluded,
+                    )
+                )
+        candidates.sort(
+            key=lambda c: (
+                c.excluded is not None,
+                -c.score,
+                -c.expected_quality,
+                c.expected_cost_usd,
+                c.model,
+            )
+        )
+        return _Ranking(facts, candidates, weights)
+
+    def _facts(
+        self,
+        analysis: Analysis,
+        preferences: Preferences,
+        performance: Sequence[PerformanceStats],
+        health: Mapping[str, ModelHealth],
+        exclude: Collection[str],
+        input_tokens: int,
+        output_tokens: int,
+    ) -> dict[str, _Facts]:
+        in_domain: dict[str, list[PerformanceStats]] = defaultdict(list)
+        calls: dict[str, CallHistory] = defaultdict(CallHistory)
+        for stats in performance:
+            calls[stats.model].add(stats)
+            if stats.domain == analysis.domain:
+                in_domain[stats.model].append(stats)
+
+        costs: dict[str, float] = {}
+        for key, price in self._prices.items():
+            if price is not None:
+                costs[key] = (
+                    input_tokens * price.input_per_mtok + output_tokens * price.output_per_mtok
+                ) / 1e6
+        most_expensive = max(costs.values(), default=0.0)
+        allowed = None if preferences.allowed_models is None else set(preferences.allowed_models)
+        excluded_keys = set(exclude)
+
+        out: dict[str, _Facts] = {}
+        for key, spec in self._models.items():
+            quality = estimate_quality(
+                spec, analysis.domain, analysis.complexity, pool_stats(in_domain.get(key, ()))
+            )
+            seen = calls.get(key) or CallHistory()
+            success = estimate_success(seen.successes, seen.failures)
+            learned_cost = seen.mean_cost_usd()
+            learned_latency = seen.mean_latency_ms()
+            source: CostSource
+            if key in costs:
+                cost, source = costs[key], "price"
+            elif learned_cost is not None:
+                cost, source = learned_cost, "history"
+            else:
+                cost, source = most_expensive, "assumed" if costs else "unknown"
+            live = health.get(key)
+            if live is not None and live.latency_p50_ms is not None and live.latency_p50_ms > 0:
+                latency = live.latency_p50_ms
+            elif learned_latency is not None:
+                latency = learned_latency
+            else:
+                latency = spec.typical_latency_ms
+            health_score = live.score if live is not None else 1.0
+
+            reason: str | None = None
+            if allowed is not None and key not in allowed:
+                reason = "not in allowed_models"
+            elif not spec.enabled:
+                reason = "disabled"
+            elif key in excluded_keys:
+                reason = "excluded by the caller"
+            elif health_score <= 0.0:
+                reason = _exclusion_reason(live)
+            elif preferences.budget_usd is not None and cost > preferences.budget_usd:
+                unknown = " (price unknown)" if source == "assumed" else ""
+                reason = (
+                    f"expected cost ${cost:.4f}{unknown} over the budget "
+                    f"${preferences.budget_usd:.4f}"
+                )
+            out[key] = _Facts(
+                spec=spec,
+                quality=quality,
+                optimistic=quality.mean + self.exploration * quality.std,
+                cost=cost,
+                cost_source=source,
+                latency=latency,
+                health=live,
+                health_score=health_score,
+                reliability=success.mean,
+                excluded=reason,
+            )
+        return out
+
+
+def _no_model_message(candidates: Sequence[CandidateScore]) -> str:
+    if not candidates:
+        return "no model available: the catalog has no models"
+    parts = "; ".join(f"{c.model}: {c.excluded}" for c in sorted(candidates, key=lambda c: c.model))
+    return f"no model available: {parts}"
+
+
+def _why_lost(loser: _Facts, winner: _Facts) -> str:
+    """The plainest reason `loser` ranked below `winner`."""
+    if loser.health_score < winner.health_score:
+        return f"its health is {loser.health_score:.0%}"
+    if loser.reliability < winner.reliability - 0.02:
+        return f"its calls succeed less often (~{loser.reliability:.0%})"
+    if loser.cost > winner.cost * 1.2:
+        ratio = loser.cost / max(winner.cost, COST_FLOOR_USD)
+        return f"it costs {ratio:.{0 if ratio >= 10 else 1}f}x as much"
+    if loser.latency > winner.latency * 1.2:
+        return f"it is slower (~{loser.latency / 1000:.1f} s)"
+    return "its weighted score was lower"
+
+
+def _reasons(analysis: Analysis, ranking: _Ranking, exploration: float) -> list[str]:
+    eligible = ranking.eligible()
+    facts = ranking.facts
+    top = eligible[0]
+    win = facts[top.model]
+    head = f"{analysis.domain.value} prompt, complexity {analysis.complexity:.2f}: {top.model}"
+    q = f"{win.quality.mean:.1f} ± {win.quality.std:.1f}"
+    best_q = max(eligible, key=lambda c: c.expected_quality)
+    reasons: list[str] = []
+    if best_q.expected_quality <= top.expected_quality:
+        reasons.append(f"{head} has the highest expected quality {q}")
+        cheaper = [
+            c
+            for c in eligible[1:]
+            if c.expected_cost_usd < top.expected_cost_usd
+            and top.expected_quality - c.expected_quality <= NEAR_QUALITY
+        ]
+        if cheaper:
+            near = cheaper[0]
+            gap = top.expected_quality - near.expected_quality
+            reasons.append(
+                f"cheaper {near.model} was within {gap:.1f} points but scored "
+                f"{near.score:.2f} against {top.score:.2f}"
+            )
+    else:
+        reasons.append(
+            f"{head} has the best weighted score {top.score:.2f} "
+            f"(expected quality {q}, ~${top.expected_cost_usd:.4f}, "
+            f"~{top.expected_latency_ms / 1000:.1f} s)"
+        )
+        reasons.append(
+            f"{best_q.model} has a higher expected quality {best_q.expected_quality:.1f} "
+            f"± {best_q.quality_uncertainty:.1f} but {_why_lost(facts[best_q.model], win)}"
+        )
+    if exploration > 0.0 and win.quality.samples < 5:
+        bonus = exploration * win.quality.std
+        reasons.append(
+            f"{top.model} has {win.quality.samples or 'no'} judged answers in "
+            f"{analysis.domain.value}; "
+            f"the estimate leans on the catalog prior (exploration bonus +{bonus:.1f})"
+        )
+    if win.health_score < 1.0 and win.health is not None:
+        reasons.append(f"{top.model} health is {win.health_score:.0%} ({win.health.circuit})")
+    leaders = eligible[:3]
+    assumed = sorted(c.model for c in leaders if facts[c.model].cost_source == "assumed")
+    if assumed:
+        reasons.append(
+            f"no known price for {', '.join(assumed)}: cost taken as the most expensive known "
+            f"(~${facts[assumed[0]].cost:.4f})"
+        )
+    learned = sorted(c.model for c in leaders if facts[c.model].cost_source == "history")
+    if learned:
+        reasons.append(f"no known price for {', '.join(learned)}: cost taken from its history")
+    if any(facts[c.model].cost_source == "unknown" for c in eligible):
+        reasons.append("no model has a known price: cost did not count")
+    quiet = ("not in allowed_models", "disabled")
+    out = sorted(
+        (c for c in ranking.candidates if c.excluded is not None),
+        key=lambda c: c.excluded in quiet,
+    )
+    for c in out[:MAX_EXCLUSION_REASONS]:
+        reasons.append(f"{c.model} excluded: {c.excluded}")
+    if len(out) > MAX_EXCLUSION_REASONS:
+        reasons.append(f"{len(out) - MAX_EXCLUSION_REASONS} more models excluded")
+    wq, wc, wl = ranking.weights
+    reasons.append(f"weights: quality {wq:.2f}, cost {wc:.2f}, latency {wl:.2f}")
+    return reasons
