@@ -134,7 +134,9 @@ def _mmlu(data_dir: Path) -> list[LabelledPrompt]:
         with path.open(encoding="utf-8", newline="") as fh:
             for row in csv.DictReader(fh):
                 prompt = row["prompt"]
-                out.append(LabelledPrompt("mmlu", subject, prompt, domain, split_of("mmlu", prompt)))
+                out.append(
+                    LabelledPrompt("mmlu", subject, prompt, domain, split_of("mmlu", prompt))
+                )
     return out
 
 
