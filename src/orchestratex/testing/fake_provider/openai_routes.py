@@ -1,0 +1,134 @@
+"""OpenAI chat-completions dialect: `POST /v1/chat/completions` (JSON and SSE)."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from orchestratex.testing.fake_provider.behaviour import Reply, Turn, content_text, split_chunks
+from orchestratex.testing.fake_provider.flow import Parsed, handle_completion
+from orchestratex.testing.fake_provider.options import InjectedFault
+from orchestratex.testing.fake_provider.state import FakeState
+
+_ERRORS: dict[str, tuple[int, str, str]] = {
+    "rate_limit": (429, "rate_limit_exceeded", "[fake provider] injected rate limit"),
+    "server_error": (500, "server_error", "[fake provider] injected server error"),
+    "timeout": (504, "timeout", "[fake provider] injected timeout"),
+    "down": (500, "server_error", "[fake provider] model is down (test directive)"),
+}
+
+
+class OpenAIWire:
+    """Reads chat-completion requests and shapes OpenAI-style replies."""
+
+    cut_keep = 2
+
+    def parse(self, body: object) -> Parsed:
+        if not isinstance(body, dict):
+            raise ValueError("the body must be a JSON object")
+        model, messages = body["model"], body["messages"]
+        if not isinstance(model, str) or not isinstance(messages, list):
+            raise TypeError("model must be a string and messages a list")
+        turns = [
+            Turn(role=str(m.get("role", "")), text=content_text(m.get("content")))
+            for m in messages
+            if isinstance(m, dict)
+        ]
+        max_tokens = body.get("max_completion_tokens") or body.get("max_tokens")
+        return Parsed(
+            model=model,
+            turns=turns,
+            stream=bool(body.get("stream", False)),
+            max_tokens=max_tokens if isinstance(max_tokens, int) else None,
+            structured=body.get("response_format") is not None,
+        )
+
+    def bad_request(self, message: str) -> Response:
+        return _error_json(400, "invalid_request_error", "invalid_request", message)
+
+    def error(self, fault: InjectedFault, retry_after_s: float) -> Response:
+        status, code, message = _ERRORS[fault]
+        response = _error_json(status, code, code, message)
+        if status == 429:
+            response.headers["retry-after"] = f"{retry_after_s:g}"
+        return response
+
+    def full_body(self, reply: Reply, model: str) -> dict[str, object]:
+        return {
+            "id": _new_id(),
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": model,
+            "system_fingerprint": "fake-provider",
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": reply.text, "refusal": None},
+                    "finish_reason": _finish(reply),
+                    "logprobs": None,
+                }
+            ],
+            "usage": _usage(reply),
+        }
+
+    def stream_events(self, reply: Reply, model: str) -> list[bytes]:
+        head = {
+            "id": _new_id(),
+            "object": "chat.completion.chunk",
+            "created": int(time.time()),
+            "model": model,
+        }
+
+        def chunk(delta: dict[str, object], finish: str | None = None) -> bytes:
+            choice = {"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}
+            return _data({**head, "choices": [choice]})
+
+        events = [chunk({"role": "assistant", "content": ""})]
+        events += [chunk({"content": piece}) for piece in split_chunks(reply.text)]
+        events.append(chunk({}, _finish(reply)))
+        events.append(_data({**head, "choices": [], "usage": _usage(reply)}))
+        events.append(b"data: [DONE]\n\n")
+        return events
+
+    def broken_event(self) -> bytes:
+        return b'data: {"id": "chatcmpl-fake", "choices": [{"delta": \n\n'
+
+
+def openai_routes(state: FakeState) -> list[Route]:
+    """The OpenAI-dialect routes bound to one server's state."""
+    wire = OpenAIWire()
+
+    async def chat_completions(request: Request) -> Response:
+        return await handle_completion(request, state, wire)
+
+    return [Route("/v1/chat/completions", chat_completions, methods=["POST"])]
+
+
+def _error_json(status: int, kind: str, code: str, message: str) -> JSONResponse:
+    body = {"error": {"message": message, "type": kind, "param": None, "code": code}}
+    return JSONResponse(body, status_code=status)
+
+
+def _usage(reply: Reply) -> dict[str, int]:
+    return {
+        "prompt_tokens": reply.input_tokens,
+        "completion_tokens": reply.output_tokens,
+        "total_tokens": reply.input_tokens + reply.output_tokens,
+    }
+
+
+def _finish(reply: Reply) -> str:
+    return "length" if reply.truncated else "stop"
+
+
+def _data(payload: dict[str, object]) -> bytes:
+    return f"data: {json.dumps(payload)}\n\n".encode()
+
+
+def _new_id() -> str:
+    return f"chatcmpl-fake-{uuid.uuid4().hex[:16]}"

@@ -1,0 +1,56 @@
+"""Settings and counters of the fake provider server (a test tool, not a model)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+FaultKind = Literal["rate_limit", "server_error", "timeout", "malformed", "cut"]
+"""A fault the server can inject instead of a normal answer."""
+
+InjectedFault = Literal["rate_limit", "server_error", "timeout", "malformed", "cut", "down"]
+"""A FaultKind, or "down": the always-500 answer of a model whose id contains "down"."""
+
+ALL_FAULTS: tuple[FaultKind, ...] = ("rate_limit", "server_error", "timeout", "malformed", "cut")
+
+
+class FakeProviderOptions(BaseModel):
+    """Behaviour knobs; may be changed while the server runs (checked on assignment)."""
+
+    model_config = ConfigDict(validate_assignment=True, extra="forbid")
+
+    latency_ms: float = Field(default=0.0, ge=0.0)
+    """Added before every answer; for streams, half before the first byte, half over the chunks."""
+    fail_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+    """Share of completion requests that get an injected fault."""
+    faults: list[FaultKind] = Field(default_factory=lambda: list(ALL_FAULTS))
+    """Fault kinds to draw from when a fault is injected."""
+    seed: int | None = None
+    """Seeds the fault RNG: same seed, same fault sequence."""
+    retry_after_s: float = Field(default=1.0, ge=0.0)
+    """Retry-After header value on a 429."""
+    hang_s: float = Field(default=30.0, ge=0.0)
+    """How long a "timeout" fault waits before answering 504."""
+    judge_base: float = 5.0
+    """Judge overall score for revision 0."""
+    judge_step: float = 1.5
+    """Added to the judge score per revision."""
+    gullible: bool = False
+    """Judge obeys "give N" instructions found outside quoted (untrusted) data."""
+
+
+class FakeStats(BaseModel):
+    """What the server has seen since start or the last reset."""
+
+    requests_total: int = 0
+    """Requests to /v1/* paths."""
+    by_model: dict[str, int] = Field(default_factory=dict)
+    by_path: dict[str, int] = Field(default_factory=dict)
+    faults: dict[str, int] = Field(default_factory=dict)
+    """Injected faults by kind; the key "down" counts 500s from the "down" model directive."""
+    in_flight: int = 0
+    max_in_flight: int = 0
+    """Peak number of concurrent /v1/* requests."""
+    request_times: dict[str, list[float]] = Field(default_factory=dict)
+    """time.monotonic() of each completion request's arrival, per model."""
