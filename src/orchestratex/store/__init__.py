@@ -1,0 +1,14 @@
+"""SQL persistence: tables, migrations, the event writer, data access and analytics."""
+
+from orchestratex.store.db import SessionFactory, create_engine, create_session_factory, init_db
+from orchestratex.store.performance import SqlPerformanceSource
+from orchestratex.store.writer import StoreWriter
+
+__all__ = [
+    "SessionFactory",
+    "SqlPerformanceSource",
+    "StoreWriter",
+    "create_engine",
+    "create_session_factory",
+    "init_db",
+]

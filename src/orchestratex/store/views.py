@@ -1,0 +1,170 @@
+"""What the store hands out: plain pydantic records, detached from the database session."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Bucket = Literal["hour", "day", "week"]
+
+
+class _FromRow(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class UserRecord(_FromRow):
+    id: str
+    name: str
+    api_key_prefix: str
+    is_admin: bool
+    budget_usd: float | None
+    created_at: datetime
+
+
+class ThreadSummary(_FromRow):
+    id: str
+    user_id: str | None
+    status: str
+    prompt_preview: str
+    domain: str | None
+    complexity: float | None
+    selected_model: str | None
+    best_round: int | None
+    final_score: float | None
+    stop_reason: str | None
+    total_cost_usd: float
+    input_tokens: int
+    output_tokens: int
+    error: str | None
+    created_at: datetime
+    updated_at: datetime
+    completed_at: datetime | None
+    last_seq: int
+
+
+class ThreadPage(BaseModel):
+    items: list[ThreadSummary]
+    total: int
+    limit: int
+    offset: int
+
+
+class EvaluationDetail(BaseModel):
+    judge: str
+    accuracy: float | None
+    completeness: float | None
+    clarity: float | None
+    relevance: float | None
+    overall: float | None
+    weight: float
+    error: str | None
+    critique: str | None = None
+    suggestions: list[str] = Field(default_factory=list)
+
+
+class RoundDetail(BaseModel):
+    round: int
+    model: str
+    kind: str
+    text: str
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+    latency_ms: float
+    finish_reason: str
+    score: float | None
+    evaluations: list[EvaluationDetail] = Field(default_factory=list)
+
+
+class DecisionDetail(_FromRow):
+    round: int
+    model: str
+    strategy: str
+    reasons: list[str]
+    candidates: list[dict[str, Any]]
+    kept_without_escalation: bool | None
+    threshold_round: int | None
+    final_score: float | None
+
+
+class CostLine(BaseModel):
+    model: str
+    purpose: str
+    calls: int
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+
+
+class ThreadDetail(BaseModel):
+    thread: ThreadSummary
+    prompt: str | None
+    system: str | None
+    analysis: dict[str, Any] | None
+    request: dict[str, Any] | None
+    rounds: list[RoundDetail]
+    decisions: list[DecisionDetail]
+    improvements: list[dict[str, Any]]
+    costs: list[CostLine]
+
+
+class ModelStatsRow(BaseModel):
+    model: str
+    domain: str | None
+    rounds: int = 0
+    mean_score: float | None = None
+    mean_latency_ms: float | None = None
+    calls: int = 0
+    success_rate: float | None = None
+
+
+class CostByModel(BaseModel):
+    model: str
+    calls: int
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+    unknown_cost_calls: int
+
+
+class CostBucket(BaseModel):
+    start: datetime
+    calls: int
+    cost_usd: float
+
+
+class CostReport(BaseModel):
+    bucket: Bucket
+    total_cost_usd: float
+    by_model: list[CostByModel]
+    by_bucket: list[CostBucket]
+
+
+class SelectionAccuracy(BaseModel):
+    decisions: int = Field(description="decisions whose run has ended")
+    kept_without_escalation: int
+    share_kept: float | None
+    threshold_rounds: dict[str, int] = Field(
+        description="round at which the threshold was met -> runs; 'never' when it was not"
+    )
+
+
+class UsageReport(BaseModel):
+    threads: int
+    threads_by_status: dict[str, int]
+    calls: int
+    successful_calls: int
+    success_rate: float | None
+    input_tokens: int
+    output_tokens: int
+    mean_latency_ms: float | None
+    p50_latency_ms: float | None
+
+
+class Dashboard(BaseModel):
+    models: list[ModelStatsRow]
+    costs: CostReport
+    selection: SelectionAccuracy
+    usage: UsageReport

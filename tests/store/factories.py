@@ -1,0 +1,238 @@
+"""Builds realistic event sequences of whole runs from core types, for the store tests."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Literal
+
+from orchestratex.core.events import (
+    AnalysisEvent,
+    CompletedEvent,
+    EvaluationEvent,
+    Event,
+    ImprovementEvent,
+    ModelCallEvent,
+    ResponseChunkEvent,
+    ResponseEvent,
+    SelectionEvent,
+    StartedEvent,
+)
+from orchestratex.core.orchestration import (
+    Analysis,
+    CandidateScore,
+    JudgeVerdict,
+    OrchestrationRequest,
+    OrchestrationResult,
+    RoundResult,
+    RubricScore,
+    SelectionDecision,
+)
+from orchestratex.core.types import Domain, TokenUsage
+from orchestratex.store.db import SessionFactory
+from orchestratex.store.writer import StoreWriter
+
+Kind = Literal["initial", "revision", "escalation"]
+GEN_USAGE = TokenUsage(input_tokens=100, output_tokens=50)
+JUDGE_USAGE = TokenUsage(input_tokens=300, output_tokens=80)
+
+
+def _candidate(model: str, score: float) -> CandidateScore:
+    return CandidateScore(
+        model=model,
+        expected_quality=score,
+        quality_uncertainty=1.0,
+        expected_cost_usd=0.002,
+        expected_latency_ms=800.0,
+        health=1.0,
+        score=score / 10,
+    )
+
+
+def run_events(
+    thread_id: str,
+    *,
+    start: datetime,
+    scores: list[float],
+    user_id: str | None = None,
+    prompt: str = "Write a Python function that reverses a string.",
+    answer_model: str = "gpt-x",
+    judge: str = "claude-y",
+    failing_judge: str | None = None,
+    escalate_to: str | None = None,
+    domain: Domain = Domain.CODING,
+    threshold: float = 8.0,
+    gen_cost: float = 0.002,
+    judge_cost: float = 0.003,
+) -> list[Event]:
+    """Events of one finished run: one round per score, each judged by `judge`.
+
+    Round 1 is also judged by `failing_judge` (a failed call) when given; round 2 escalates to
+    `escalate_to` when given. Event i is stamped `start + i seconds`.
+    """
+    events: list[Event] = []
+
+    def at(seq: int) -> datetime:
+        return start + timedelta(seconds=seq)
+
+    def seq() -> int:
+        return len(events) + 1
+
+    request = OrchestrationRequest(prompt=prompt, threshold=threshold, max_rounds=len(scores))
+    events.append(
+        StartedEvent(thread_id=thread_id, seq=1, ts=at(1), request=request, user_id=user_id)
+    )
+    analysis = Analysis(domain=domain, complexity=0.3, domain_scores={domain: 0.9})
+    events.append(AnalysisEvent(thread_id=thread_id, seq=seq(), ts=at(seq()), analysis=analysis))
+    decision = SelectionDecision(
+        model=answer_model,
+        reasons=[f"best expected quality for {domain.value}", "within budget"],
+        candidates=[_candidate(answer_model, 8.0), _candidate("other-m", 7.0)],
+    )
+    events.append(SelectionEvent(thread_id=thread_id, seq=seq(), ts=at(seq()), decision=decision))
+    rounds: list[RoundResult] = []
+    total_cost = 0.0
+    usage = TokenUsage()
+    model = answer_model
+    for number, score in enumerate(scores, start=1):
+        kind: Kind = "initial"
+        if number > 1:
+            escalate = escalate_to is not None and number == 2
+            previous, model = model, (escalate_to if escalate and escalate_to else model)
+            kind = "escalation" if escalate else "revision"
+            events.append(
+                ImprovementEvent(
+                    thread_id=thread_id,
+                    seq=seq(),
+                    ts=at(seq()),
+                    round=number,
+                    from_model=previous,
+                    to_model=model,
+                    strategy="escalate" if escalate else "revise",
+                    reason="below threshold",
+                    previous_score=scores[number - 2],
+                )
+            )
+        events.append(
+            ResponseChunkEvent(
+                thread_id=thread_id, seq=seq(), ts=at(seq()), round=number, model=model, text="ans"
+            )
+        )
+        purpose = "generate" if number == 1 else "revise"
+        events.append(
+            ModelCallEvent(
+                thread_id=thread_id,
+                seq=seq(),
+                ts=at(seq()),
+                round=number,
+                model=model,
+                provider="prov",
+                purpose=purpose,
+                usage=GEN_USAGE,
+                cost_usd=gen_cost,
+                latency_ms=800.0,
+            )
+        )
+        answer = f"answer of round {number}"
+        events.append(
+            ResponseEvent(
+                thread_id=thread_id,
+                seq=seq(),
+                ts=at(seq()),
+                round=number,
+                model=model,
+                kind=kind,
+                text=answer,
+                usage=GEN_USAGE,
+                cost_usd=gen_cost,
+                latency_ms=800.0,
+            )
+        )
+        events.append(
+            ModelCallEvent(
+                thread_id=thread_id,
+                seq=seq(),
+                ts=at(seq()),
+                round=number,
+                model=judge,
+                provider="prov",
+                purpose="judge",
+                usage=JUDGE_USAGE,
+                cost_usd=judge_cost,
+                latency_ms=600.0,
+            )
+        )
+        rubric = RubricScore(
+            accuracy=score,
+            completeness=score,
+            clarity=score,
+            relevance=score,
+            overall=score,
+            critique=f"critique of round {number}",
+            suggestions=[f"suggestion {number}a", f"suggestion {number}b"],
+        )
+        verdicts = [JudgeVerdict(judge=judge, score=rubric, cost_usd=judge_cost, latency_ms=600.0)]
+        total_cost += gen_cost + judge_cost
+        usage = usage + GEN_USAGE + JUDGE_USAGE
+        if failing_judge is not None and number == 1:
+            events.append(
+                ModelCallEvent(
+                    thread_id=thread_id,
+                    seq=seq(),
+                    ts=at(seq()),
+                    round=number,
+                    model=failing_judge,
+                    provider="prov",
+                    purpose="judge",
+                    usage=TokenUsage(),
+                    cost_usd=0.0,
+                    latency_ms=30000.0,
+                    success=False,
+                    error="timeout",
+                )
+            )
+            verdicts.append(JudgeVerdict(judge=failing_judge, error="timeout"))
+        events.append(
+            EvaluationEvent(
+                thread_id=thread_id,
+                seq=seq(),
+                ts=at(seq()),
+                round=number,
+                model=model,
+                verdicts=verdicts,
+                score=score,
+            )
+        )
+        rounds.append(
+            RoundResult(
+                round=number,
+                model=model,
+                answer=answer,
+                kind=kind,
+                verdicts=verdicts,
+                score=score,
+                cost_usd=gen_cost + judge_cost,
+            )
+        )
+    best = max(rounds, key=lambda r: r.score or 0.0)
+    result = OrchestrationResult(
+        thread_id=thread_id,
+        status="completed",
+        stop_reason="threshold" if (best.score or 0.0) >= threshold else "max_rounds",
+        answer=best.answer,
+        best_round=best.round,
+        score=best.score,
+        analysis=analysis,
+        selection=decision,
+        rounds=rounds,
+        total_cost_usd=total_cost,
+        usage=usage,
+    )
+    events.append(CompletedEvent(thread_id=thread_id, seq=seq(), ts=at(seq()), result=result))
+    return events
+
+
+async def feed(sessions: SessionFactory, events: list[Event]) -> None:
+    """Write the events through a StoreWriter, in order."""
+    writer = StoreWriter(sessions)
+    for event in events:
+        await writer.handle(event)
