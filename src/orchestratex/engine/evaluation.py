@@ -1,0 +1,203 @@
+"""Evaluation: other models judge an answer concurrently; verdicts are aggregated by reliability."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+from orchestratex.core.errors import OrchestrateXError
+from orchestratex.core.orchestration import JudgeVerdict
+from orchestratex.core.protocols import ModelClient
+from orchestratex.core.types import Completion, CompletionRequest, TokenUsage
+from orchestratex.engine.rubric import (
+    JUDGE_MAX_TOKENS,
+    RubricParseError,
+    correction_request,
+    judge_request,
+    parse_rubric,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CallRecord:
+    """One finished model call (successful or not), as the usage record of a `ModelCallEvent`."""
+
+    model: str
+    provider: str
+    usage: TokenUsage
+    cost_usd: float
+    cost_known: bool
+    latency_ms: float
+    success: bool = True
+    error: str | None = None
+
+    @classmethod
+    def of(cls, completion: Completion) -> CallRecord:
+        return cls(
+            model=completion.model,
+            provider=completion.provider,
+            usage=completion.usage,
+            cost_usd=completion.cost_usd,
+            cost_known=completion.cost_known,
+            latency_ms=completion.latency_ms,
+        )
+
+    @classmethod
+    def failure(cls, model: str, exc: BaseException, latency_ms: float) -> CallRecord:
+        return cls(
+            model=model,
+            provider=getattr(exc, "provider", "") or "",
+            usage=TokenUsage(),
+            cost_usd=0.0,
+            cost_known=True,
+            latency_ms=latency_ms,
+            success=False,
+            error=describe_error(exc),
+        )
+
+
+CallSink = Callable[[CallRecord], Awaitable[None]]
+
+
+def describe_error(exc: BaseException) -> str:
+    """A short, secret-free description: our own errors carry a safe message, others only a type."""
+    if isinstance(exc, OrchestrateXError):
+        return f"{exc.code}: {exc.message}"
+    return f"unexpected {type(exc).__name__}"
+
+
+@dataclass
+class JudgeReliability:
+    """Each judge's track record: how closely its `overall` agrees with the others' consensus.
+
+    Agreement of one verdict is `1 - |score - mean of the others| / 10`; a judge's reliability is
+    the mean of its agreements, shrunk toward `prior` by `prior_strength` pseudo-observations.
+    Weights never drop below `floor`, so a judge is outvoted but never silenced. In memory only.
+    """
+
+    prior: float = 0.8
+    prior_strength: float = 3.0
+    floor: float = 0.1
+    _sum: dict[str, float] = field(default_factory=dict)
+    _count: dict[str, int] = field(default_factory=dict)
+
+    def weight(self, judge: str) -> float:
+        n = self._count.get(judge, 0)
+        total = self._sum.get(judge, 0.0)
+        value = (self.prior * self.prior_strength + total) / (self.prior_strength + n)
+        return max(self.floor, min(1.0, value))
+
+    def weights(self) -> dict[str, float]:
+        return {judge: self.weight(judge) for judge in self._count}
+
+    def observe(self, verdicts: Sequence[JudgeVerdict]) -> None:
+        """Update the record from one evaluation (needs at least two scored verdicts)."""
+        scored = [(v.judge, v.score.overall) for v in verdicts if v.score is not None]
+        if len(scored) < 2:
+            return
+        for i, (judge, score) in enumerate(scored):
+            others = [s for j, (_, s) in enumerate(scored) if j != i]
+            consensus = sum(others) / len(others)
+            agreement = 1.0 - min(abs(score - consensus), 10.0) / 10.0
+            self._sum[judge] = self._sum.get(judge, 0.0) + agreement
+            self._count[judge] = self._count.get(judge, 0) + 1
+
+
+def aggregate(verdicts: Sequence[JudgeVerdict]) -> float | None:
+    """Weighted mean of `overall` over the verdicts that have a score; None when none has."""
+    scored = [v for v in verdicts if v.score is not None]
+    if not scored:
+        return None
+    total_weight = sum(max(v.weight, 0.0) for v in scored)
+    if total_weight <= 0.0:
+        return sum(v.score.overall for v in scored if v.score) / len(scored)
+    weighted = sum(max(v.weight, 0.0) * v.score.overall for v in scored if v.score)
+    return round(weighted / total_weight, 4)
+
+
+async def _call(
+    client: ModelClient, judge: str, request: CompletionRequest, on_call: CallSink
+) -> Completion:
+    started = time.perf_counter()
+    try:
+        completion = await client.complete(judge, request)
+    except Exception as exc:
+        await on_call(CallRecord.failure(judge, exc, (time.perf_counter() - started) * 1000.0))
+        raise
+    await on_call(CallRecord.of(completion))
+    return completion
+
+
+async def judge_once(
+    client: ModelClient,
+    judge: str,
+    *,
+    prompt: str,
+    answer: str,
+    weight: float,
+    on_call: CallSink,
+    max_tokens: int = JUDGE_MAX_TOKENS,
+) -> JudgeVerdict:
+    """Ask one judge; a malformed reply gets one corrective retry. Never raises for a bad judge."""
+    request = judge_request(prompt, answer, max_tokens=max_tokens)
+    usage, cost, latency, problem = TokenUsage(), 0.0, 0.0, ""
+    try:
+        for attempt in range(2):
+            if attempt:
+                request = correction_request(request, problem)
+            completion = await _call(client, judge, request, on_call)
+            usage, cost = usage + completion.usage, cost + completion.cost_usd
+            latency += completion.latency_ms
+            try:
+                score = parse_rubric(completion.text)
+            except RubricParseError as exc:
+                problem = str(exc)
+                continue
+            return JudgeVerdict(
+                judge=judge,
+                score=score,
+                weight=weight,
+                cost_usd=cost,
+                latency_ms=latency,
+                usage=usage,
+            )
+        error = f"malformed verdict after a retry: {problem}"
+    except Exception as exc:
+        error = describe_error(exc)
+    return JudgeVerdict(
+        judge=judge, weight=weight, error=error, cost_usd=cost, latency_ms=latency, usage=usage
+    )
+
+
+async def evaluate(
+    client: ModelClient,
+    judges: Sequence[str],
+    *,
+    prompt: str,
+    answer: str,
+    reliability: JudgeReliability,
+    on_call: CallSink,
+    max_tokens: int = JUDGE_MAX_TOKENS,
+) -> tuple[list[JudgeVerdict], float | None]:
+    """Run every judge concurrently; return their verdicts and the reliability-weighted score."""
+    verdicts = list(
+        await asyncio.gather(
+            *(
+                judge_once(
+                    client,
+                    judge,
+                    prompt=prompt,
+                    answer=answer,
+                    weight=reliability.weight(judge),
+                    on_call=on_call,
+                    max_tokens=max_tokens,
+                )
+                for judge in judges
+            )
+        )
+    )
+    score = aggregate(verdicts)
+    reliability.observe(verdicts)
+    return verdicts, score

@@ -1,0 +1,246 @@
+"""The orchestrator: analysis, selection, then rounds of generation and evaluation, as events."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Mapping, Sequence
+from functools import partial
+
+from orchestratex.core.catalog import ModelSpec, Price
+from orchestratex.core.errors import OrchestrateXError
+from orchestratex.core.events import (
+    AnalysisEvent,
+    CancelledEvent,
+    CompletedEvent,
+    FailedEvent,
+    ImprovementEvent,
+    SelectionEvent,
+    StartedEvent,
+)
+from orchestratex.core.orchestration import (
+    OrchestrationRequest,
+    OrchestrationResult,
+    RoundResult,
+    SelectionDecision,
+)
+from orchestratex.core.performance import HealthSource, ModelHealth, PerformanceSource
+from orchestratex.core.protocols import ModelClient
+from orchestratex.engine.analysis import analyze
+from orchestratex.engine.emitter import Emitter, EventSink
+from orchestratex.engine.evaluation import JudgeReliability, describe_error
+from orchestratex.engine.generation import initial_messages, revise_messages
+from orchestratex.engine.improvement import ImprovementPolicy
+from orchestratex.engine.rounds import Kind, RoundPlayer, record_performance
+from orchestratex.engine.run import Run
+from orchestratex.engine.selection import Selector
+from orchestratex.engine.state import RunState
+
+log = logging.getLogger(__name__)
+
+
+class Orchestrator:
+    """Runs orchestrations. One instance serves many runs; judge reliability is shared."""
+
+    def __init__(
+        self,
+        client: ModelClient,
+        models: Sequence[ModelSpec],
+        prices: Mapping[str, Price | None],
+        *,
+        performance: PerformanceSource | None = None,
+        health: HealthSource | None = None,
+        sink: EventSink | None = None,
+        policy: ImprovementPolicy | None = None,
+        reliability: JudgeReliability | None = None,
+    ) -> None:
+        self._client = client
+        self._selector = Selector(models, prices)
+        self._performance = performance
+        self._health = health
+        self._sink = sink
+        self.policy = policy or ImprovementPolicy()
+        self.reliability = reliability or JudgeReliability()
+        self._player = RoundPlayer(client, self.reliability, self._judges, self._select)
+
+    def start(
+        self,
+        request: OrchestrationRequest,
+        *,
+        thread_id: str | None = None,
+        user_id: str | None = None,
+        resume_rounds: Sequence[RoundResult] = (),
+        first_seq: int = 1,
+    ) -> Run:
+        """Begin a run in a background task (needs a running event loop) and return its handle."""
+        tid = thread_id or uuid.uuid4().hex
+        emitter = Emitter(tid, first_seq=first_seq, sink=self._sink)
+        state = RunState(request=request, thread_id=tid, user_id=user_id, emitter=emitter)
+        state.resume(resume_rounds)
+        task = asyncio.create_task(self._drive(state), name=f"orchestratex-run-{tid}")
+        return Run(tid, emitter, task, state.request_cancel)
+
+    async def run(
+        self,
+        request: OrchestrationRequest,
+        *,
+        thread_id: str | None = None,
+        user_id: str | None = None,
+        resume_rounds: Sequence[RoundResult] = (),
+        first_seq: int = 1,
+    ) -> OrchestrationResult:
+        """Run to the end and return the result."""
+        handle = self.start(
+            request,
+            thread_id=thread_id,
+            user_id=user_id,
+            resume_rounds=resume_rounds,
+            first_seq=first_seq,
+        )
+        return await handle.result()
+
+    async def _drive(self, st: RunState) -> OrchestrationResult:
+        """Run the pipeline in its own task so `Run.cancel` can stop it; emit the terminal event."""
+        try:
+            try:
+                await st.emitter.emit(StartedEvent, request=st.request, user_id=st.user_id)
+                if st.cancel_requested:
+                    raise asyncio.CancelledError
+                st.work = asyncio.create_task(self._pipeline(st))
+                result = await st.work
+                st.finishing = True
+            except asyncio.CancelledError:
+                me = asyncio.current_task()
+                if me is not None and me.cancelling():
+                    if st.work is not None:
+                        st.work.cancel()
+                    raise
+                st.finishing = True
+                result = st.result("cancelled", "cancelled")
+                await st.emitter.emit(CancelledEvent, result=result)
+                return result
+            except Exception as exc:
+                st.finishing = True
+                code = exc.code if isinstance(exc, OrchestrateXError) else "internal_error"
+                if not isinstance(exc, OrchestrateXError):
+                    log.exception("run %s failed", st.thread_id)
+                result = st.result("failed", "failed", error=describe_error(exc))
+                await st.emitter.emit(
+                    FailedEvent, error=result.error or "", code=code, result=result
+                )
+                return result
+            if result.status == "failed":
+                error = result.error or "the run failed"
+                await st.emitter.emit(FailedEvent, error=error, code=st.error_code, result=result)
+            else:
+                await st.emitter.emit(CompletedEvent, result=result)
+            return result
+        finally:
+            st.emitter.close()
+            await record_performance(self._performance, st)
+
+    def _health_map(self) -> dict[str, ModelHealth] | None:
+        return self._health.health() if self._health is not None else None
+
+    async def _pipeline(self, st: RunState) -> OrchestrationResult:
+        req = st.request
+        st.analysis = analyze(req.prompt)
+        await st.emitter.emit(AnalysisEvent, analysis=st.analysis)
+        if self._performance is not None:
+            st.performance = list(await self._performance.performance())
+        if req.model:
+            decision = SelectionDecision(
+                model=req.model, reasons=["forced by the request"], candidates=[], strategy="forced"
+            )
+        else:
+            decision = self._select(st)
+        st.selection = decision
+        await st.emitter.emit(SelectionEvent, decision=decision, round=len(st.rounds) + 1)
+        timeout = asyncio.timeout(req.deadline_s)
+        try:
+            async with timeout:
+                return await self._rounds(st, decision.model)
+        except TimeoutError:
+            if not timeout.expired():
+                raise
+            if st.rounds or st.pending is not None:
+                return st.result("completed", "deadline")
+            st.error_code = "deadline"
+            return st.result("failed", "deadline", error="the deadline passed before any answer")
+
+    def _select(self, st: RunState, exclude: Sequence[str] = ()) -> SelectionDecision:
+        assert st.analysis is not None
+        return self._selector.select(
+            st.analysis,
+            st.request.preferences,
+            performance=st.performance,
+            health=self._health_map(),
+            exclude=exclude,
+        )
+
+    async def _rounds(self, st: RunState, model: str) -> OrchestrationResult:
+        req = st.request
+        if not st.rounds and await self._player.play(
+            st, 1, model, "initial", initial_messages(req)
+        ):
+            return st.result("failed", "failed", error=st.error)
+        while True:
+            last = st.rounds[-1]
+            decision = self.policy.decide(
+                req,
+                st.rounds,
+                spent_usd=st.cost,
+                elapsed_s=st.elapsed_s,
+                escalation_target=partial(self._escalation, st, last.model),
+            )
+            if decision.stop is not None:
+                return st.result("completed", decision.stop)
+            n = len(st.rounds) + 1
+            await st.emitter.emit(
+                ImprovementEvent,
+                round=n,
+                from_model=last.model,
+                to_model=decision.to_model,
+                strategy=decision.strategy,
+                reason=decision.reason,
+                previous_score=last.score,
+            )
+            base = st.best() or last
+            escalate = decision.strategy == "escalate"
+            messages = revise_messages(
+                req, base.answer, base.verdicts, base.score, escalate=escalate
+            )
+            kind: Kind = "escalation" if escalate else "revision"
+            if await self._player.play(st, n, decision.to_model, kind, messages):
+                return st.result("failed", "failed", error=st.error)
+
+    def _judges(self, st: RunState, answer_model: str) -> list[str]:
+        req = st.request
+        if req.judges:
+            others = [j for j in req.judges if j != answer_model]
+            return others or list(req.judges)
+        assert st.analysis is not None
+        return self._selector.judges(
+            st.analysis,
+            answer_model,
+            req.judge_count,
+            req.preferences,
+            performance=st.performance,
+            health=self._health_map(),
+        )
+
+    def _escalation(self, st: RunState, current: str) -> str | None:
+        if st.request.model or st.analysis is None:
+            return None
+        try:
+            return self._selector.escalation_target(
+                current,
+                st.analysis,
+                st.request.preferences,
+                performance=st.performance,
+                health=self._health_map(),
+                tried=[r.model for r in st.rounds],
+            )
+        except OrchestrateXError:
+            return None

@@ -1,0 +1,175 @@
+"""One round: generate (with one fallback model), then have the judges evaluate the answer."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import Literal
+
+from orchestratex.core.errors import OrchestrateXError
+from orchestratex.core.events import (
+    EvaluationEvent,
+    ModelCallEvent,
+    ResponseChunkEvent,
+    ResponseEvent,
+    SelectionEvent,
+)
+from orchestratex.core.orchestration import RoundResult, SelectionDecision
+from orchestratex.core.protocols import ModelClient
+from orchestratex.core.types import ChatMessage, Completion, CompletionRequest
+from orchestratex.engine.evaluation import CallRecord, JudgeReliability, describe_error, evaluate
+from orchestratex.engine.generation import generate
+from orchestratex.engine.state import RunState
+
+log = logging.getLogger(__name__)
+Kind = Literal["initial", "revision", "escalation"]
+
+
+@dataclass
+class RoundPlayer:
+    """Plays rounds for the orchestrator, emitting their events through the run's emitter."""
+
+    client: ModelClient
+    reliability: JudgeReliability
+    judges: Callable[[RunState, str], list[str]]
+    """The judges for an answer by the given model."""
+    reselect: Callable[[RunState, Sequence[str]], SelectionDecision]
+    """Another model when generation failed, excluding those tried."""
+
+    async def play(
+        self, st: RunState, n: int, model: str, kind: Kind, messages: list[ChatMessage]
+    ) -> bool:
+        """Produce and judge round `n`; True when generation failed on both models tried."""
+        started = time.perf_counter()
+        completion = await self._generate_with_fallback(st, n, model, kind, messages)
+        if completion is None:
+            return True
+        await st.emitter.emit(
+            ResponseEvent,
+            round=n,
+            model=completion.model,
+            kind=kind,
+            text=completion.text,
+            usage=completion.usage,
+            cost_usd=completion.cost_usd,
+            latency_ms=completion.latency_ms,
+            finish_reason=completion.finish_reason,
+        )
+        st.pending = RoundResult(
+            round=n,
+            model=completion.model,
+            answer=completion.text,
+            kind=kind,
+            cost_usd=completion.cost_usd,
+            usage=completion.usage,
+            latency_ms=(time.perf_counter() - started) * 1000.0,
+        )
+        verdicts, score = await evaluate(
+            self.client,
+            self.judges(st, completion.model),
+            prompt=st.request.prompt,
+            answer=completion.text,
+            reliability=self.reliability,
+            on_call=partial(self._on_call, st, n, "judge"),
+        )
+        await st.emitter.emit(
+            EvaluationEvent, round=n, model=completion.model, verdicts=verdicts, score=score
+        )
+        st.rounds.append(
+            st.pending.model_copy(
+                update={
+                    "verdicts": verdicts,
+                    "score": score,
+                    "cost_usd": completion.cost_usd + sum(v.cost_usd for v in verdicts),
+                    "usage": sum((v.usage for v in verdicts), completion.usage),
+                    "latency_ms": (time.perf_counter() - started) * 1000.0,
+                }
+            )
+        )
+        st.pending = None
+        return False
+
+    async def _generate_with_fallback(
+        self, st: RunState, n: int, model: str, kind: Kind, messages: list[ChatMessage]
+    ) -> Completion | None:
+        """Generate with `model`; on failure try one other model; None when both failed."""
+        purpose: Literal["generate", "revise"] = "generate" if kind == "initial" else "revise"
+        request = CompletionRequest(
+            messages=messages, max_tokens=st.request.max_tokens, purpose=purpose
+        )
+        tried: list[str] = []
+        while True:
+            tried.append(model)
+            started = time.perf_counter()
+            try:
+                completion = await generate(
+                    self.client, model, request, partial(self._on_delta, st, n, model)
+                )
+            except Exception as exc:
+                elapsed = (time.perf_counter() - started) * 1000.0
+                await self._on_call(st, n, purpose, CallRecord.failure(model, exc, elapsed))
+                st.error = f"generation with {model} failed: {describe_error(exc)}"
+                st.error_code = exc.code if isinstance(exc, OrchestrateXError) else "provider_error"
+                if len(tried) >= 2 or st.request.model:
+                    return None
+                try:
+                    alternative = self.reselect(st, tried)
+                except OrchestrateXError:
+                    return None
+                alternative.reasons.insert(0, f"fallback: {model} failed ({describe_error(exc)})")
+                await st.emitter.emit(SelectionEvent, decision=alternative, round=n)
+                model = alternative.model
+                continue
+            await self._on_call(st, n, purpose, CallRecord.of(completion))
+            return completion
+
+    async def _on_delta(self, st: RunState, n: int, model: str, text: str) -> None:
+        await st.emitter.emit(ResponseChunkEvent, round=n, model=model, text=text)
+
+    async def _on_call(
+        self,
+        st: RunState,
+        n: int,
+        purpose: Literal["generate", "judge", "revise"],
+        call: CallRecord,
+    ) -> None:
+        st.add_call(call, purpose, n)
+        await st.emitter.emit(
+            ModelCallEvent,
+            round=n,
+            model=call.model,
+            provider=call.provider,
+            purpose=purpose,
+            usage=call.usage,
+            cost_usd=call.cost_usd,
+            cost_known=call.cost_known,
+            latency_ms=call.latency_ms,
+            success=call.success,
+            error=call.error,
+        )
+
+
+async def record_performance(performance: object, st: RunState) -> None:
+    """Feed generation calls and their round scores to `performance.record`, if it has one."""
+    record = getattr(performance, "record", None)
+    if not callable(record) or st.analysis is None:
+        return
+    scores = {(r.round, r.model): r.score for r in st.rounds[st.resumed :]}
+    for call in st.generations:
+        try:
+            outcome = record(
+                call.model,
+                st.analysis.domain,
+                scores.get((call.round, call.model)) if call.success else None,
+                success=call.success,
+                latency_ms=call.latency_ms,
+                cost_usd=call.cost_usd,
+            )
+            if inspect.isawaitable(outcome):
+                await outcome
+        except Exception:
+            log.exception("recording performance of %s failed", call.model)
