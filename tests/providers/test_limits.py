@@ -1,0 +1,132 @@
+"""Retry-After and the per-provider rate limiter, over HTTP and with an injected clock."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from orchestratex.providers.ratelimit import RateLimiter
+from orchestratex.testing.fake_catalog import fake_catalog
+from orchestratex.testing.fake_provider import FakeProviderServer
+from tests.providers.conftest import GatewayFactory, ask, both_retries
+
+
+class FakeTime:
+    """A clock that moves only when something sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += seconds
+        await asyncio.sleep(0)
+
+
+async def test_retry_after_is_honoured(
+    make_gateway: GatewayFactory, fake: FakeProviderServer
+) -> None:
+    fake.options.faults = ["rate_limit"]
+    fake.options.fail_rate = 1.0
+    fake.options.retry_after_s = 0.4
+    waits: list[float] = []
+
+    async def heal_and_sleep(seconds: float) -> None:
+        waits.append(seconds)
+        fake.options.fail_rate = 0.0
+        await asyncio.sleep(seconds)
+
+    gateway = make_gateway(fallback=False, sleep=heal_and_sleep)
+    done = await gateway.complete("fake-claude", ask())
+    assert done.attempts == 2
+    assert waits == [pytest.approx(0.4)]
+    first, second = fake.stats.request_times["fake-claude-large"]
+    assert second - first >= 0.39
+
+
+async def test_retry_after_is_capped(
+    make_gateway: GatewayFactory, fake: FakeProviderServer
+) -> None:
+    fake.options.faults = ["rate_limit"]
+    fake.options.fail_rate = 1.0
+    fake.options.retry_after_s = 30.0
+    waits: list[float] = []
+
+    async def heal_and_sleep(seconds: float) -> None:
+        waits.append(seconds)
+        fake.options.fail_rate = 0.0
+        await asyncio.sleep(seconds)
+
+    gateway = make_gateway(fallback=False, sleep=heal_and_sleep, max_retry_after_s=0.1)
+    start = time.monotonic()
+    await gateway.complete("fake-gpt", ask())
+    assert waits == [pytest.approx(0.1)]
+    assert time.monotonic() - start < 5.0
+
+
+async def test_requests_per_window_hold_under_concurrent_load(
+    make_gateway: GatewayFactory, fake: FakeProviderServer
+) -> None:
+    per_window, window_s, calls = 5, 0.5, 20
+    catalog = fake_catalog(
+        fake.openai_base_url,
+        provider_overrides=both_retries(0, requests_per_minute=per_window),
+    )
+    gateway = make_gateway(catalog, rate_window_s=window_s)
+    start = time.monotonic()
+    models = ["fake-gpt", "fake-llama", "fake-qwen", "fake-mistral"]
+    results = await asyncio.gather(
+        *(gateway.complete(models[i % 4], ask(f"call {i}")) for i in range(calls))
+    )
+    elapsed = time.monotonic() - start
+    assert len(results) == calls and all(r.text for r in results)
+    times = sorted(t for ts in fake.stats.request_times.values() for t in ts)
+    assert len(times) == calls
+    # Any per_window + 1 consecutive arrivals span about a window (less connection-setup jitter;
+    # without the limiter all 20 arrive within a few milliseconds).
+    for i in range(calls - per_window):
+        assert times[i + per_window] - times[i] >= window_s - 0.1
+    assert elapsed >= (calls // per_window - 1) * window_s - 0.05
+
+
+async def test_limiter_serves_waiters_in_arrival_order() -> None:
+    fake_time = FakeTime()
+    limiter = RateLimiter(requests=1, window_s=1.0, clock=fake_time.clock, sleep=fake_time.sleep)
+    granted: list[tuple[int, float]] = []
+
+    async def call(i: int) -> None:
+        await limiter.acquire()
+        granted.append((i, fake_time.now))
+
+    tasks = []
+    for i in range(5):
+        tasks.append(asyncio.create_task(call(i)))
+        await asyncio.sleep(0)
+    await asyncio.gather(*tasks)
+    assert [i for i, _ in granted] == [0, 1, 2, 3, 4]
+    assert [t for _, t in granted] == pytest.approx([0.0, 1.0, 2.0, 3.0, 4.0])
+
+
+async def test_limiter_counts_tokens_and_settles_estimates() -> None:
+    fake_time = FakeTime()
+    limiter = RateLimiter(tokens=100, window_s=60.0, clock=fake_time.clock, sleep=fake_time.sleep)
+    first = await limiter.acquire(60)
+    first.settle(10)  # the call used far fewer tokens than estimated
+    await limiter.acquire(60)
+    assert fake_time.now == 0.0
+    await limiter.acquire(60)  # 10 + 60 + 60 > 100: wait until the first entries expire
+    assert fake_time.now == pytest.approx(60.0, abs=0.01)
+    await limiter.acquire(10_000)  # bigger than the whole budget: capped, still granted
+    assert fake_time.now == pytest.approx(120.0, abs=0.01)
+
+
+async def test_unlimited_limiter_never_waits() -> None:
+    fake_time = FakeTime()
+    limiter = RateLimiter(clock=fake_time.clock, sleep=fake_time.sleep)
+    for _ in range(1000):
+        await limiter.acquire(10**6)
+    assert fake_time.now == 0.0

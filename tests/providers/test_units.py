@@ -1,0 +1,118 @@
+"""Pure parts: retry policy, breaker states, Retry-After parsing, registry, message shaping."""
+
+from __future__ import annotations
+
+import email.utils
+import time
+
+import pytest
+
+from orchestratex.core.errors import (
+    BadRequestError,
+    CircuitOpenError,
+    ConfigurationError,
+    ProviderUnavailableError,
+    RateLimitedError,
+)
+from orchestratex.core.types import ChatMessage
+from orchestratex.providers.anthropic_wire import AnthropicAdapter, extract_json, split_messages
+from orchestratex.providers.breaker import CircuitBreaker
+from orchestratex.providers.errors import parse_retry_after
+from orchestratex.providers.openai_compat import OpenAICompatAdapter
+from orchestratex.providers.registry import adapter_factory
+from orchestratex.providers.retry import RetryPolicy
+
+
+def test_backoff_is_full_jitter_under_an_exponential_ceiling() -> None:
+    policy = RetryPolicy(max_retries=5, base_delay_s=0.5, max_delay_s=4.0)
+    err = ProviderUnavailableError("x")
+    assert [policy.delay_s(err, n, lambda: 1.0) for n in range(5)] == [0.5, 1.0, 2.0, 4.0, 4.0]
+    assert policy.delay_s(err, 3, lambda: 0.0) == 0.0
+    assert policy.delay_s(err, 2, lambda: 0.25) == pytest.approx(0.5)
+
+
+def test_retry_after_wins_and_is_capped() -> None:
+    policy = RetryPolicy(max_retries=3, max_retry_after_s=10.0)
+    assert policy.delay_s(RateLimitedError("x", retry_after_s=3.0), 0, lambda: 0.0) == 3.0
+    assert policy.delay_s(RateLimitedError("x", retry_after_s=99.0), 0, lambda: 0.0) == 10.0
+    assert policy.delay_s(RateLimitedError("x"), 0, lambda: 1.0) == 0.5
+
+
+def test_what_is_retried() -> None:
+    policy = RetryPolicy(max_retries=2)
+    assert policy.should_retry(ProviderUnavailableError("x"), 0)
+    assert policy.should_retry(ProviderUnavailableError("x"), 1)
+    assert not policy.should_retry(ProviderUnavailableError("x"), 2)
+    assert not policy.should_retry(BadRequestError("x"), 0)
+    assert not policy.should_retry(CircuitOpenError("x"), 0)
+
+
+def test_breaker_cycle() -> None:
+    now = [0.0]
+    breaker = CircuitBreaker("p", threshold=2, cooldown_s=5.0, clock=lambda: now[0])
+
+    def state() -> str:
+        return breaker.state
+
+    breaker.record_failure()
+    breaker.record_success()  # success resets the consecutive count
+    breaker.record_failure()
+    assert state() == "closed"
+    breaker.record_failure()
+    assert state() == "open"
+    with pytest.raises(CircuitOpenError):
+        breaker.allow()
+    now[0] = 5.0
+    assert state() == "half_open"
+    breaker.allow()  # the one probe
+    with pytest.raises(CircuitOpenError):
+        breaker.allow()  # others wait for the probe
+    breaker.record_neutral()  # the probe was cancelled: another may go
+    breaker.allow()
+    breaker.record_success()
+    assert state() == "closed"
+    breaker.allow()
+
+
+def test_parse_retry_after_forms() -> None:
+    assert parse_retry_after({"Retry-After": "2"}) == 2.0
+    assert parse_retry_after({"retry-after-ms": "1500", "retry-after": "9"}) == 1.5
+    assert parse_retry_after({}) is None
+    assert parse_retry_after({"retry-after": "soon"}) is None
+    later = email.utils.formatdate(time.time() + 30, usegmt=True)
+    parsed = parse_retry_after({"retry-after": later})
+    assert parsed is not None and 25 <= parsed <= 31
+
+
+def test_registry_is_lazy_and_refuses_unknown_protocols() -> None:
+    assert adapter_factory("openai") is OpenAICompatAdapter
+    assert adapter_factory("anthropic") is AnthropicAdapter
+    with pytest.raises(ConfigurationError, match="replay"):
+        adapter_factory("replay")
+    assert adapter_factory("replay", {"replay": AnthropicAdapter}) is AnthropicAdapter
+
+
+def test_anthropic_messages_are_split_and_merged() -> None:
+    messages = [
+        ChatMessage(role="system", content="S1"),
+        ChatMessage(role="user", content="a"),
+        ChatMessage(role="user", content="b"),
+        ChatMessage(role="assistant", content="c"),
+        ChatMessage(role="system", content="S2"),
+        ChatMessage(role="user", content="d"),
+    ]
+    system, turns = split_messages(messages, {"type": "object"})
+    assert system.startswith("S1\n\nS2\n\nAnswer with one JSON object only")
+    assert '{"type": "object"}' in system
+    assert turns == [
+        {"role": "user", "content": "a\n\nb"},
+        {"role": "assistant", "content": "c"},
+        {"role": "user", "content": "d"},
+    ]
+
+
+def test_extract_json_drops_fences_and_prose() -> None:
+    assert extract_json('```json\n{"a": 1}\n```') == '{"a": 1}'
+    assert extract_json('Sure! {"a": {"b": 2}} Hope it helps.') == '{"a": {"b": 2}}'
+    assert extract_json("no json here") == "no json here"
+    assert extract_json("{broken") == "{broken"
