@@ -18,3 +18,18 @@ def _root() -> None:
 
 
 # Sub-commands register below, one line each.
+from orchestratex.cli import models_cmd  # noqa: E402
+
+app.command("models")(models_cmd.models)
+from orchestratex.cli import fake_provider_cmd  # noqa: E402
+
+app.command("fake-provider")(fake_provider_cmd.fake_provider)
+from orchestratex.cli import bench_cmd  # noqa: E402
+
+app.add_typer(bench_cmd.bench, name="bench")
+from orchestratex.cli import serve_cmd  # noqa: E402
+
+app.command("serve")(serve_cmd.serve)
+from orchestratex.cli import keys_cmd  # noqa: E402
+
+app.add_typer(keys_cmd.keys, name="keys")

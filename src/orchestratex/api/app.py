@@ -1,0 +1,53 @@
+"""The FastAPI application: one router per resource, the service started by the lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from orchestratex import __version__
+from orchestratex.api.errors import install_error_handlers
+from orchestratex.api.limits import BodySizeLimit
+from orchestratex.api.routes import health, orchestrate, threads
+from orchestratex.providers.catalog import Catalog
+from orchestratex.runtime.service import Service
+from orchestratex.runtime.settings import Settings, load_settings
+
+
+def create_app(settings: Settings | None = None, *, catalog: Catalog | None = None) -> FastAPI:
+    """Build the app; the service (database, gateway, runs) starts and stops with its lifespan."""
+    settings = settings if settings is not None else load_settings()
+    service = Service(settings, catalog=catalog)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await service.start()
+        try:
+            yield
+        finally:
+            await service.stop()
+
+    app = FastAPI(
+        title="OrchestrateX",
+        version=__version__,
+        summary="Answer a prompt with the best of several LLMs.",
+        lifespan=lifespan,
+    )
+    app.state.service = service
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimit)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type"],
+        )
+
+    app.include_router(health.router)
+    app.include_router(orchestrate.router)
+    app.include_router(threads.router)
+    return app

@@ -1,0 +1,125 @@
+"""One JSON error shape for every failure: `{"error": {"code": "...", "message": "..."}}`.
+
+Bad input is always a 4xx with a machine-readable code; messages name fields and reasons but
+never echo the submitted values (they may hold secrets).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from orchestratex.core.errors import (
+    BudgetExceededError,
+    ConfigurationError,
+    NoModelAvailableError,
+    OrchestrateXError,
+    ProviderError,
+    RateLimitedError,
+    UnknownModelError,
+)
+
+log = logging.getLogger(__name__)
+
+_STATUS_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "invalid_request",
+    429: "rate_limited",
+    503: "unavailable",
+}
+
+
+class ApiError(HTTPException):
+    """An HTTP error with an explicit machine-readable code."""
+
+    def __init__(
+        self, status_code: int, code: str, message: str, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(status_code=status_code, detail=message, headers=headers)
+        self.code = code
+
+
+def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, **extra}}
+
+
+def error_response(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None, **extra: Any
+) -> JSONResponse:
+    return JSONResponse(error_body(code, message, **extra), status_code=status, headers=headers)
+
+
+def _domain_status(exc: OrchestrateXError) -> int:
+    if isinstance(exc, UnknownModelError):
+        return 422
+    if isinstance(exc, BudgetExceededError):
+        return 402
+    if isinstance(exc, RateLimitedError):
+        return 429
+    if isinstance(exc, NoModelAvailableError | ProviderError):
+        return 503
+    if isinstance(exc, ConfigurationError):
+        return 500
+    return 400
+
+
+def _location(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "body"
+
+
+async def _on_http(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = getattr(exc, "code", None) or _STATUS_CODES.get(exc.status_code, "error")
+    message = exc.detail if isinstance(exc.detail, str) else "request failed"
+    headers = dict(exc.headers) if exc.headers else None
+    return error_response(exc.status_code, code, message, headers=headers)
+
+
+async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = list(exc.errors())
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return error_response(400, "malformed_json", "the request body is not valid JSON")
+    fields = [
+        {"field": _location(tuple(e.get("loc", ()))), "reason": str(e.get("msg", ""))}
+        for e in errors
+    ]
+    summary = "; ".join(f"{f['field']}: {f['reason']}" for f in fields[:5])
+    return error_response(422, "invalid_request", summary or "invalid request", fields=fields)
+
+
+async def _on_domain(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, OrchestrateXError)
+    status = getattr(exc, "http_status", None) or _domain_status(exc)
+    headers: dict[str, str] | None = None
+    retry_after = getattr(exc, "retry_after_s", None)
+    if status == 429 and retry_after is not None:
+        headers = {"Retry-After": str(max(1, round(retry_after)))}
+    if status >= 500:
+        log.warning("request failed: %s", exc.code)
+    return error_response(status, exc.code, exc.message, headers=headers)
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unexpected error on %s %s", request.method, request.url.path)
+    return error_response(500, "internal_error", "internal error")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(StarletteHTTPException, _on_http)
+    app.add_exception_handler(RequestValidationError, _on_validation)
+    app.add_exception_handler(OrchestrateXError, _on_domain)
+    app.add_exception_handler(Exception, _on_unexpected)

@@ -1,0 +1,36 @@
+"""Liveness and readiness probes (no auth: they reveal nothing about users or threads)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from orchestratex import __version__
+from orchestratex.api.deps import ServiceDep
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+async def healthz(service: ServiceDep) -> dict[str, Any]:
+    """The process is up. `auth` says whether API keys are required."""
+    try:
+        auth = "enabled" if await service.auth_enabled() else "disabled"
+    except Exception:
+        auth = "unknown"
+    note = (
+        "no API key exists: the service is open, on loopback only" if auth == "disabled" else None
+    )
+    return {"status": "ok", "version": __version__, "auth": auth, "note": note}
+
+
+@router.get("/readyz", response_model=None)
+async def readyz(service: ServiceDep) -> JSONResponse | dict[str, str]:
+    """Ready to serve: the database answers."""
+    if not await service.ping_db():
+        return JSONResponse(
+            {"error": {"code": "unavailable", "message": "database unreachable"}}, status_code=503
+        )
+    return {"status": "ready"}

@@ -1,0 +1,90 @@
+"""`orchestratex keys`: create, list and revoke API keys. A key is printed once, at creation."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
+
+import typer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from orchestratex.core.errors import ConfigurationError
+from orchestratex.runtime.auth import KeyInfo, NewKey, create_key, list_keys, revoke_key
+from orchestratex.runtime.settings import load_settings
+from orchestratex.store.db import create_engine, create_session_factory, init_db
+
+T = TypeVar("T")
+
+keys = typer.Typer(help="Manage API keys (one per user).", no_args_is_help=True)
+
+
+async def _with_session(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    try:
+        settings = load_settings()
+    except ConfigurationError as exc:
+        typer.echo(f"configuration error: {exc.message}", err=True)
+        raise typer.Exit(code=2) from None
+    engine = create_engine(settings.effective_database_url)
+    try:
+        await init_db(engine)
+        async with create_session_factory(engine)() as session:
+            return await work(session)
+    finally:
+        await engine.dispose()
+
+
+@keys.command("create")
+def create(
+    name: Annotated[str, typer.Option(help="Who the key is for.")],
+    admin: Annotated[bool, typer.Option("--admin", help="May see every thread.")] = False,
+    budget: Annotated[
+        float | None, typer.Option(min=0.0, help="Spending cap in USD for this key's runs.")
+    ] = None,
+) -> None:
+    """Create a key and print it. It is shown only this once; only its hash is stored."""
+    if not name.strip():
+        typer.echo("the name must not be empty", err=True)
+        raise typer.Exit(code=2)
+
+    async def work(session: AsyncSession) -> NewKey:
+        return await create_key(session, name=name.strip(), is_admin=admin, budget_usd=budget)
+
+    made = asyncio.run(_with_session(work))
+    typer.echo(f"created key {made.prefix}... for {made.name}{' (admin)' if made.is_admin else ''}")
+    typer.echo("store it now; it will not be shown again:")
+    typer.echo(made.key)
+
+
+@keys.command("list")
+def list_() -> None:
+    """List keys by prefix (the keys themselves are not stored)."""
+    found: list[KeyInfo] = asyncio.run(_with_session(list_keys))
+    if not found:
+        typer.echo("no keys: auth is disabled (the service is open on loopback only)")
+        return
+    for info in found:
+        budget = "no budget" if info.budget_usd is None else f"budget {info.budget_usd:g} USD"
+        flags = ", ".join(
+            part
+            for part in ("admin" if info.is_admin else "", "REVOKED" if info.revoked else "")
+            if part
+        )
+        typer.echo(f"{info.prefix}...  {info.name}  {budget}{'  ' + flags if flags else ''}")
+
+
+@keys.command("revoke")
+def revoke(
+    prefix: Annotated[str, typer.Argument(help="The key's prefix, as `keys list` shows it.")],
+) -> None:
+    """Revoke a key: it stops working at once; its user and threads are kept."""
+    clean = prefix.removesuffix("...")
+
+    async def work(session: AsyncSession) -> int:
+        return await revoke_key(session, clean)
+
+    count = asyncio.run(_with_session(work))
+    if count == 0:
+        typer.echo(f"no active key with prefix {clean!r}", err=True)
+        raise typer.Exit(code=1)
+    typer.echo(f"revoked {count} key(s) with prefix {clean}")

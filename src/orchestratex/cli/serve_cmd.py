@@ -1,0 +1,86 @@
+"""`orchestratex serve`: run the HTTP service with uvicorn.
+
+While no API key exists the service is open to anyone who can reach it, so it then refuses to
+listen anywhere but loopback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from orchestratex.core.errors import ConfigurationError
+from orchestratex.runtime.auth import auth_enabled
+from orchestratex.runtime.settings import Settings, load_settings
+from orchestratex.store.db import create_engine, create_session_factory, init_db
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def bind_refusal(host: str, *, auth: bool) -> str | None:
+    """Why the service must not listen on `host`, or None when it may."""
+    if auth or is_loopback(host):
+        return None
+    return (
+        f"refusing to listen on {host}: no API key exists, so the service would be open to "
+        "anyone. Create one with `orchestratex keys create --name NAME --admin`, "
+        "or listen on 127.0.0.1."
+    )
+
+
+async def auth_configured(settings: Settings) -> bool:
+    """True when the database holds at least one usable API key (the schema is migrated first)."""
+    engine = create_engine(settings.effective_database_url)
+    try:
+        await init_db(engine)
+        async with create_session_factory(engine)() as session:
+            return await auth_enabled(session)
+    finally:
+        await engine.dispose()
+
+
+def serve(
+    host: Annotated[
+        str | None, typer.Option(help="Address to listen on (default: settings, 127.0.0.1).")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(min=1, max=65535, help="Port (default: settings, 8000).")
+    ] = None,
+) -> None:
+    """Run the OrchestrateX HTTP service."""
+    from orchestratex.api.app import create_app
+
+    try:
+        settings = load_settings()
+    except ConfigurationError as exc:
+        typer.echo(f"configuration error: {exc.message}", err=True)
+        raise typer.Exit(code=2) from None
+    host = host or settings.host
+    port = port or settings.port
+    auth = asyncio.run(auth_configured(settings))
+    refusal = bind_refusal(host, auth=auth)
+    if refusal is not None:
+        typer.echo(refusal, err=True)
+        raise typer.Exit(code=2)
+    if not auth:
+        typer.echo(
+            "auth disabled: no API key exists, so the service is open and listens on loopback "
+            "only. Create a key with `orchestratex keys create --name NAME --admin`."
+        )
+    try:
+        app = create_app(settings)
+    except ConfigurationError as exc:
+        typer.echo(f"configuration error: {exc.message}", err=True)
+        raise typer.Exit(code=2) from None
+    uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower())

@@ -1,0 +1,93 @@
+"""Fixtures: the fake provider server as every provider, and the app over ASGI with its lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from orchestratex.api.app import create_app
+from orchestratex.runtime.service import Service
+from orchestratex.runtime.settings import Settings
+from orchestratex.testing.fake_catalog import fake_catalog
+from orchestratex.testing.fake_provider import (
+    FakeProviderOptions,
+    FakeProviderServer,
+    run_fake_provider,
+)
+
+
+@dataclass
+class Api:
+    app: FastAPI
+    client: httpx.AsyncClient
+
+    @property
+    def service(self) -> Service:
+        service: Service = self.app.state.service
+        return service
+
+
+ApiFactory = Callable[..., AbstractAsyncContextManager[Api]]
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeProviderServer]:
+    async with run_fake_provider(FakeProviderOptions(seed=1)) as server:
+        yield server
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path)
+
+
+@pytest.fixture
+def api_factory(settings: Settings, fake: FakeProviderServer) -> ApiFactory:
+    """Opens the app (lifespan run by hand) with an httpx client; may be opened several times."""
+
+    @asynccontextmanager
+    async def open_api(**catalog_options: Any) -> AsyncIterator[Api]:
+        catalog = fake_catalog(fake.openai_base_url, **catalog_options)
+        app = create_app(settings, catalog=catalog)
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+                yield Api(app, client)
+
+    return open_api
+
+
+@pytest.fixture
+async def api(api_factory: ApiFactory) -> AsyncIterator[Api]:
+    async with api_factory() as opened:
+        yield opened
+
+
+TERMINAL = ("completed", "failed", "cancelled", "interrupted")
+
+
+async def wait_finished(
+    client: httpx.AsyncClient,
+    thread_id: str,
+    headers: dict[str, str] | None = None,
+    timeout_s: float = 30.0,
+) -> dict[str, object]:
+    """Poll the status URL until the thread has ended; returns the last status body."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while True:
+        response = await client.get(f"/api/orchestrate/status/{thread_id}", headers=headers)
+        assert response.status_code == 200, response.text
+        body: dict[str, object] = response.json()
+        if body["status"] in TERMINAL and not body["live"]:
+            return body
+        assert loop.time() < deadline, f"thread still {body['status']}"
+        await asyncio.sleep(0.05)

@@ -1,0 +1,101 @@
+"""Service rules: restart safety, per-user rate limit and budget."""
+
+from __future__ import annotations
+
+from sqlalchemy import update
+
+from orchestratex.runtime.auth import create_key
+from orchestratex.runtime.service import RateLimiter, RequestRateLimitedError
+from orchestratex.store.tables import Thread, User
+from orchestratex.testing.fake_provider import FakeProviderServer
+from tests.api.conftest import ApiFactory, wait_finished
+
+
+async def test_threads_left_running_are_interrupted_at_start(api_factory: ApiFactory) -> None:
+    async with api_factory() as api, api.service.sessions() as session, session.begin():
+        session.add(Thread(id="left-over", status="running", prompt_preview="old"))
+        session.add(Thread(id="was-queued", status="queued", prompt_preview="old"))
+        session.add(Thread(id="finished", status="completed", prompt_preview="old"))
+
+    async with api_factory() as api:
+        statuses = {
+            tid: (await api.client.get(f"/api/orchestrate/status/{tid}")).json()["status"]
+            for tid in ("left-over", "was-queued", "finished")
+        }
+    assert statuses == {
+        "left-over": "interrupted",
+        "was-queued": "interrupted",
+        "finished": "completed",
+    }
+
+
+async def test_runs_cut_by_shutdown_are_interrupted(
+    api_factory: ApiFactory, fake: FakeProviderServer
+) -> None:
+    fake.options.latency_ms = 2000
+    async with api_factory() as api:
+        submitted = await api.client.post("/api/orchestrate/prompt", json={"prompt": "slow one"})
+        thread_id = submitted.json()["thread_id"]
+        assert api.service.is_live(thread_id)
+    fake.options.latency_ms = 0
+    async with api_factory() as api:
+        status = (await api.client.get(f"/api/orchestrate/status/{thread_id}")).json()
+    assert status["status"] == "interrupted"
+    assert status["live"] is False
+
+
+def test_rate_limiter_window() -> None:
+    now = [0.0]
+    limiter = RateLimiter(2, window_s=60.0, clock=lambda: now[0])
+    limiter.hit("a")
+    limiter.hit("a")
+    limiter.hit("b")
+    try:
+        limiter.hit("a")
+    except RequestRateLimitedError as exc:
+        assert 59.0 <= exc.retry_after_s <= 60.0
+    else:
+        raise AssertionError("third request in the window was allowed")
+    now[0] = 60.5
+    limiter.hit("a")
+
+
+async def test_rate_limit_answers_429(api_factory: ApiFactory) -> None:
+    async with api_factory() as api:
+        api.service.limiter = RateLimiter(1)
+        first = await api.client.post(
+            "/api/orchestrate/prompt", json={"prompt": "one", "max_rounds": 1}
+        )
+        assert first.status_code == 202
+        second = await api.client.post("/api/orchestrate/prompt", json={"prompt": "two"})
+        assert second.status_code == 429
+        assert second.json()["error"]["code"] == "rate_limited"
+        assert int(second.headers["Retry-After"]) >= 1
+        await wait_finished(api.client, first.json()["thread_id"])
+
+
+async def test_budget_caps_runs_then_refuses(api_factory: ApiFactory) -> None:
+    async with api_factory() as api:
+        async with api.service.sessions() as session:
+            key = await create_key(session, name="thrifty", budget_usd=0.001)
+        headers = {"Authorization": f"Bearer {key.key}"}
+        first = await api.client.post(
+            "/api/orchestrate/prompt", json={"prompt": "hello", "max_rounds": 1}, headers=headers
+        )
+        assert first.status_code == 202
+        thread_id = first.json()["thread_id"]
+        await wait_finished(api.client, thread_id, headers=headers)
+        detail = (await api.client.get(f"/api/threads/{thread_id}", headers=headers)).json()
+        assert detail["request"]["preferences"]["budget_usd"] == 0.001
+
+        spent = await api.service.spent_usd(key.user_id)
+        assert spent > 0
+        async with api.service.sessions() as session, session.begin():
+            await session.execute(
+                update(User).where(User.id == key.user_id).values(budget_usd=spent / 2)
+            )
+        second = await api.client.post(
+            "/api/orchestrate/prompt", json={"prompt": "again"}, headers=headers
+        )
+        assert second.status_code == 402
+        assert second.json()["error"]["code"] == "budget_exceeded"
