@@ -1,0 +1,160 @@
+"""Errors in the OpenAI shape: `{"error": {"message", "type", "code", "param"}}`.
+
+`OpenAIRoute` makes every failure of a route (validation, auth, domain errors) answer in that
+shape, so OpenAI clients raise their usual exceptions (`NotFoundError`, `BadRequestError`, ...).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from fastapi import Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from orchestratex.core.errors import (
+    BudgetExceededError,
+    NoModelAvailableError,
+    OrchestrateXError,
+    ProviderError,
+    RateLimitedError,
+    UnknownModelError,
+)
+
+log = logging.getLogger(__name__)
+
+
+class OpenAIError(Exception):
+    """An error to answer in the OpenAI shape."""
+
+    def __init__(
+        self, status: int, message: str, *, type_: str, code: str, param: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.type = type_
+        self.code = code
+        self.param = param
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "error": {
+                "message": self.message,
+                "type": self.type,
+                "code": self.code,
+                "param": self.param,
+            }
+        }
+
+    def response(self, headers: dict[str, str] | None = None) -> JSONResponse:
+        return JSONResponse(self.body(), status_code=self.status, headers=headers)
+
+
+def bad_request(message: str, param: str | None = None) -> OpenAIError:
+    return OpenAIError(
+        400, message, type_="invalid_request_error", code="invalid_request", param=param
+    )
+
+
+def model_not_found(model: str) -> OpenAIError:
+    return OpenAIError(
+        404,
+        "no such model; GET /v1/models lists them",
+        type_="invalid_request_error",
+        code="model_not_found",
+        param="model",
+    )
+
+
+_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    402: "insufficient_quota",
+    403: "permission_error",
+    404: "invalid_request_error",
+    413: "invalid_request_error",
+    422: "invalid_request_error",
+    429: "rate_limit_error",
+}
+
+
+def error_type(status: int) -> str:
+    return _TYPES.get(status, "server_error" if status >= 500 else "invalid_request_error")
+
+
+def _domain_status(exc: OrchestrateXError) -> int:
+    explicit = getattr(exc, "http_status", None)
+    if isinstance(explicit, int):
+        return explicit
+    if isinstance(exc, UnknownModelError):
+        return 404
+    if isinstance(exc, BudgetExceededError):
+        return 402
+    if isinstance(exc, RateLimitedError):
+        return 429
+    if isinstance(exc, NoModelAvailableError | ProviderError):
+        return 503
+    return 400
+
+
+def from_exception(exc: Exception) -> tuple[OpenAIError, dict[str, str] | None]:
+    """The OpenAI-shaped error (and headers) for an exception raised while handling a request."""
+    if isinstance(exc, OpenAIError):
+        return exc, None
+    if isinstance(exc, RequestValidationError):
+        errors = list(exc.errors())
+        if any(e.get("type") == "json_invalid" for e in errors):
+            return bad_request("the request body is not valid JSON"), None
+        reasons = []
+        for e in errors[:5]:
+            loc = [str(p) for p in e.get("loc", ()) if p != "body"]
+            reasons.append(f"{'.'.join(loc) or 'body'}: {e.get('msg', 'invalid')}")
+        first: tuple[Any, ...] = tuple(errors[0].get("loc", ())) if errors else ()
+        param = str(first[1]) if len(first) > 1 else None
+        return bad_request("; ".join(reasons) or "invalid request", param=param), None
+    if isinstance(exc, StarletteHTTPException):
+        status = exc.status_code
+        code = getattr(exc, "code", None) or "error"
+        message = exc.detail if isinstance(exc.detail, str) else "request failed"
+        headers = dict(exc.headers) if exc.headers else None
+        return OpenAIError(status, message, type_=error_type(status), code=code), headers
+    if isinstance(exc, OrchestrateXError):
+        status = _domain_status(exc)
+        headers = None
+        retry_after = getattr(exc, "retry_after_s", None)
+        if status == 429 and isinstance(retry_after, int | float):
+            headers = {"Retry-After": str(max(1, round(retry_after)))}
+        code = "model_not_found" if isinstance(exc, UnknownModelError) else exc.code
+        error = OpenAIError(status, exc.message, type_=error_type(status), code=code)
+        return error, headers
+    raise exc
+
+
+class OpenAIRoute(APIRoute):
+    """A route whose failures (validation, auth, domain errors) answer in the OpenAI shape."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def handle(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except (OpenAIError, RequestValidationError, StarletteHTTPException) as exc:
+                error, headers = from_exception(exc)
+                return error.response(headers)
+            except OrchestrateXError as exc:
+                error, headers = from_exception(exc)
+                return error.response(headers)
+            except Exception:
+                log.exception("unexpected error on %s %s", request.method, request.url.path)
+                error = OpenAIError(
+                    500, "internal error", type_="server_error", code="internal_error"
+                )
+                return error.response()
+
+        return handle

@@ -1,0 +1,147 @@
+"""Submit a run to the service and follow its events on the bus, for the OpenAI-compatible routes.
+
+The subscription is opened before the run is submitted, so no event of the run can be missed;
+events of other threads are dropped as soon as the thread id is known.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from orchestratex.core.events import (
+    CancelledEvent,
+    CompletedEvent,
+    Event,
+    FailedEvent,
+    ResponseChunkEvent,
+    ResponseEvent,
+    SelectionEvent,
+    is_terminal,
+)
+from orchestratex.core.orchestration import OrchestrationRequest, OrchestrationResult
+from orchestratex.runtime.auth import Principal
+from orchestratex.runtime.bus import SubscriberLagged, Subscription
+from orchestratex.runtime.service import Service
+
+Terminal = CompletedEvent | FailedEvent | CancelledEvent
+
+
+class Tick:
+    """No event arrived within the wait: time for a keep-alive."""
+
+
+TICK = Tick()
+
+
+@dataclass
+class FollowedRun:
+    """The events of one run as they arrive, and what the routes need from them."""
+
+    thread_id: str
+    chunks: dict[tuple[int, str], list[str]] = field(default_factory=dict)
+    finish_reasons: dict[tuple[int, str], str] = field(default_factory=dict)
+    models: dict[int, str] = field(default_factory=dict)
+    """Latest selected model per round."""
+    terminal: Terminal | None = None
+    lost: str | None = None
+    """Why the event feed ended without a terminal event, if it did."""
+
+    def note(self, event: Event) -> None:
+        if isinstance(event, ResponseChunkEvent):
+            self.chunks.setdefault((event.round, event.model), []).append(event.text)
+        elif isinstance(event, ResponseEvent):
+            self.finish_reasons[(event.round, event.model)] = event.finish_reason
+        elif isinstance(event, SelectionEvent):
+            self.models[event.round] = event.decision.model
+        elif isinstance(event, CompletedEvent | FailedEvent | CancelledEvent):
+            self.terminal = event
+
+    @property
+    def result(self) -> OrchestrationResult | None:
+        return self.terminal.result if self.terminal is not None else None
+
+    def best_pieces(self) -> list[str]:
+        """The streamed pieces of the winning answer, or the answer whole if they differ."""
+        result = self.result
+        if result is None or result.answer is None or result.best_round is None:
+            return []
+        best = next((r for r in result.rounds if r.round == result.best_round), None)
+        pieces = self.chunks.get((result.best_round, best.model), []) if best else []
+        return pieces if "".join(pieces) == result.answer else [result.answer]
+
+    def finish_reason(self) -> str:
+        result = self.result
+        if result is None or result.best_round is None:
+            return "stop"
+        best = next((r for r in result.rounds if r.round == result.best_round), None)
+        reason = self.finish_reasons.get((result.best_round, best.model)) if best else None
+        return "length" if reason == "length" else "stop"
+
+
+class RunFeed:
+    """A run started through the service, with its events delivered through a queue."""
+
+    def __init__(self, service: Service, subscription: Subscription, run: FollowedRun) -> None:
+        self._service = service
+        self._subscription = subscription
+        self.run = run
+        self._queue: asyncio.Queue[Event | None] = asyncio.Queue()
+        self._pump = asyncio.create_task(self._forward(), name=f"openai-feed-{run.thread_id}")
+
+    @classmethod
+    async def start(
+        cls, service: Service, request: OrchestrationRequest, user: Principal
+    ) -> RunFeed:
+        wanted: list[str] = []
+        subscription = service.bus.subscribe(lambda e: not wanted or e.thread_id == wanted[0])
+        try:
+            thread_id = await service.submit(request, user=user)
+        except BaseException:
+            service.bus.unsubscribe(subscription)
+            raise
+        wanted.append(thread_id)
+        return cls(service, subscription, FollowedRun(thread_id))
+
+    async def _forward(self) -> None:
+        try:
+            async for event in self._subscription:
+                if event.thread_id != self.run.thread_id:
+                    continue
+                await self._queue.put(event)
+                if is_terminal(event):
+                    return
+            self.run.lost = "the service stopped during the run"
+        except SubscriberLagged:
+            self.run.lost = "the event feed fell behind"
+        finally:
+            await self._queue.put(None)
+
+    async def events(self, keepalive_s: float | None = None) -> AsyncIterator[Event | Tick]:
+        """The run's events up to its terminal one; TICK after `keepalive_s` of silence."""
+        while True:
+            try:
+                item = await asyncio.wait_for(self._queue.get(), keepalive_s)
+            except TimeoutError:
+                yield TICK
+                continue
+            if item is None:
+                return
+            self.run.note(item)
+            yield item
+            if is_terminal(item):
+                return
+
+    async def finish(self) -> FollowedRun:
+        """Consume every remaining event and return what was learned."""
+        async for _ in self.events():
+            pass
+        return self.run
+
+    async def close(self) -> None:
+        self._service.bus.unsubscribe(self._subscription)
+        self._pump.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._pump

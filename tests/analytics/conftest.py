@@ -1,0 +1,77 @@
+"""The app over ASGI (lifespan run by hand) with the fake provider as every provider, and keys."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from orchestratex.api.app import create_app
+from orchestratex.runtime.auth import NewKey, create_key
+from orchestratex.runtime.service import Service
+from orchestratex.runtime.settings import Settings
+from orchestratex.testing.fake_catalog import fake_catalog
+from orchestratex.testing.fake_provider import (
+    FakeProviderOptions,
+    FakeProviderServer,
+    run_fake_provider,
+)
+
+
+@dataclass
+class Api:
+    app: FastAPI
+    client: httpx.AsyncClient
+
+    @property
+    def service(self) -> Service:
+        service: Service = self.app.state.service
+        return service
+
+    async def key(self, name: str, *, admin: bool = False) -> NewKey:
+        async with self.service.sessions() as session:
+            return await create_key(session, name=name, is_admin=admin)
+
+
+def bearer(key: NewKey) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key.key}"}
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeProviderServer]:
+    async with run_fake_provider(FakeProviderOptions(seed=1)) as server:
+        yield server
+
+
+@pytest.fixture
+async def api(tmp_path: Path, fake: FakeProviderServer) -> AsyncIterator[Api]:
+    app = create_app(Settings(data_dir=tmp_path), catalog=fake_catalog(fake.openai_base_url))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            yield Api(app, client)
+
+
+async def run_prompt(api: Api, key: NewKey, prompt: str, max_rounds: int) -> str:
+    """Submit through the API and wait until the thread has ended; returns its id."""
+    submitted = await api.client.post(
+        "/api/orchestrate/prompt",
+        json={"prompt": prompt, "max_rounds": max_rounds},
+        headers=bearer(key),
+    )
+    assert submitted.status_code == 202, submitted.text
+    thread_id: str = submitted.json()["thread_id"]
+    for _ in range(600):
+        status = (
+            await api.client.get(f"/api/orchestrate/status/{thread_id}", headers=bearer(key))
+        ).json()
+        if status["status"] == "completed" and not status["live"]:
+            return thread_id
+        assert status["status"] in ("queued", "running"), status
+        await asyncio.sleep(0.05)
+    raise AssertionError("the run did not finish in time")
