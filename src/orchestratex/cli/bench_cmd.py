@@ -9,6 +9,8 @@ import typer
 
 from orchestratex.bench.analysis_bench import format_report, run_analysis_bench
 from orchestratex.bench.analysis_set import DEFAULT_DATA_DIR
+from orchestratex.bench.routing_bench import format_report as format_routing_report
+from orchestratex.bench.routing_bench import run_routing_bench, write_scores
 
 bench = typer.Typer(help="Offline benchmarks on recorded public data.", no_args_is_help=True)
 
@@ -27,3 +29,33 @@ def analysis(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=2) from exc
     typer.echo(report.model_dump_json(indent=2) if as_json else format_report(report))
+
+
+@bench.command("routing")
+def routing(
+    data: Annotated[
+        Path, typer.Option("--data", help="RouteLLM data folder (see its README.md).")
+    ] = DEFAULT_DATA_DIR,
+    test_data: Annotated[
+        Path | None,
+        typer.Option("--test-data", help="Train on all of --data, evaluate on all of this."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    scores_out: Annotated[
+        Path | None,
+        typer.Option("--scores-out", help="Write one JSON line per test prompt with its score."),
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the split and the training.")] = 0,
+    limit: Annotated[
+        int | None, typer.Option("--limit", hidden=True, help="First N prompts per benchmark.")
+    ] = None,
+) -> None:
+    """Learned strong/weak router vs random, weak, strong and oracle: APGR and CPT."""
+    try:
+        report, lines = run_routing_bench(data, test_data=test_data, seed=seed, limit=limit)
+    except FileNotFoundError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=2) from exc
+    if scores_out is not None:
+        write_scores(lines, scores_out)
+    typer.echo(report.model_dump_json(indent=2) if as_json else format_routing_report(report))

@@ -54,9 +54,10 @@ class Orchestrator:
         sink: EventSink | None = None,
         policy: ImprovementPolicy | None = None,
         reliability: JudgeReliability | None = None,
+        selector: Selector | None = None,
     ) -> None:
         self._client = client
-        self._selector = Selector(models, prices)
+        self._selector = selector if selector is not None else Selector(models, prices)
         self._performance = performance
         self._health = health
         self._sink = sink
@@ -177,6 +178,7 @@ class Orchestrator:
             performance=st.performance,
             health=self._health_map(),
             exclude=exclude,
+            prompt=st.request.prompt,
         )
 
     async def _rounds(self, st: RunState, model: str) -> OrchestrationResult:

@@ -7,6 +7,10 @@ behind the best), cost (0 at 100x the cheapest) and latency (0 at 10x the fastes
 default weights, half a point of quality is worth paying about ten times as much. The sum is then
 multiplied by the model's live health score and its estimated call success rate. Pure and
 deterministic: the same inputs give the same ranking.
+
+With a learned router (engine/router.py) and its (strong, weak) model pair, `select` given the
+prompt text lets the router choose between the two whenever both are eligible (strategy
+"learned"): strong when its score reaches `router_threshold`, else weak.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import math
 from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from orchestratex.core.catalog import ModelSpec, Price
 from orchestratex.core.errors import NoModelAvailableError, UnknownModelError
@@ -34,7 +38,11 @@ from orchestratex.engine.estimates import (
     pool_stats,
 )
 
+if TYPE_CHECKING:
+    from orchestratex.engine.router import LearnedRouter
+
 DEFAULT_EXPLORATION = 0.5
+DEFAULT_ROUTER_THRESHOLD = 0.5
 ESCALATION_MARGIN = 0.5
 """Points of expected quality a model must have over the current one to be an escalation."""
 NEAR_QUALITY = 0.5
@@ -112,6 +120,9 @@ class Selector:
         prices: Mapping[str, Price | None],
         *,
         exploration: float = DEFAULT_EXPLORATION,
+        router: LearnedRouter | None = None,
+        router_models: tuple[str, str] | None = None,
+        router_threshold: float = DEFAULT_ROUTER_THRESHOLD,
     ) -> None:
         if not (math.isfinite(exploration) and exploration >= 0.0):
             raise ValueError(f"exploration must be finite and >= 0, got {exploration!r}")
@@ -122,6 +133,17 @@ class Selector:
             self._models[spec.key] = spec
         self._prices = {k: prices.get(k) or spec.price for k, spec in self._models.items()}
         self.exploration = exploration
+        if (router is None) != (router_models is None):
+            raise ValueError("router and router_models go together")
+        if router_models is not None:
+            unknown = [k for k in router_models if k not in self._models]
+            if unknown or router_models[0] == router_models[1]:
+                raise ValueError(f"router_models must be two catalog models, got {router_models!r}")
+        if not 0.0 <= router_threshold <= 1.0:
+            raise ValueError(f"router_threshold must be in 0..1, got {router_threshold!r}")
+        self.router = router
+        self.router_models = router_models
+        self.router_threshold = router_threshold
 
     @property
     def models(self) -> tuple[ModelSpec, ...]:
@@ -159,8 +181,13 @@ class Selector:
         exclude: Collection[str] = (),
         expected_input_tokens: int = 500,
         expected_output_tokens: int = 700,
+        prompt: str | None = None,
     ) -> SelectionDecision:
-        """The best eligible model with the reasons; NoModelAvailableError when there is none."""
+        """The best eligible model with the reasons; NoModelAvailableError when there is none.
+
+        With a router configured, `prompt` given and both router models eligible, the router
+        picks between them instead (strategy "learned").
+        """
         ranking = self._rank(
             analysis,
             preferences,
@@ -173,10 +200,39 @@ class Selector:
         eligible = ranking.eligible()
         if not eligible:
             raise NoModelAvailableError(_no_model_message(ranking.candidates))
+        learned = self._learned(prompt, analysis, ranking)
+        if learned is not None:
+            return learned
         return SelectionDecision(
             model=eligible[0].model,
             reasons=_reasons(analysis, ranking, self.exploration),
             candidates=ranking.candidates,
+        )
+
+    def _learned(
+        self, prompt: str | None, analysis: Analysis, ranking: _Ranking
+    ) -> SelectionDecision | None:
+        """The router's pick between its two models, or None when it does not apply."""
+        if self.router is None or self.router_models is None or prompt is None:
+            return None
+        strong, weak = self.router_models
+        eligible = ranking.eligible()
+        if not {strong, weak} <= {c.model for c in eligible}:
+            return None
+        score = self.router.strong_score(prompt)
+        use_strong = score >= self.router_threshold
+        model = strong if use_strong else weak
+        relation = ">=" if use_strong else "<"
+        reasons = [
+            f"{analysis.domain.value} prompt, complexity {analysis.complexity:.2f}: {model} "
+            f"chosen by the learned router",
+            f"router strong score {score:.3f} {relation} threshold {self.router_threshold:.2f}: "
+            f"{'strong' if use_strong else 'weak'} model of the pair {strong} / {weak}",
+        ]
+        if eligible[0].model != model:
+            reasons.append(f"the weighted ranking alone would pick {eligible[0].model}")
+        return SelectionDecision(
+            model=model, reasons=reasons, candidates=ranking.candidates, strategy="learned"
         )
 
     def judges(
