@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint types pytest install install-dev clean
+.PHONY: run test lint types pytest install install-dev clean web
 
 $(VENV)/.run-installed: requirements.lock pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,10 +19,23 @@ $(VENV)/.dev-installed: requirements-dev.lock pyproject.toml
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps -e .
 	touch $@ $(VENV)/.run-installed
 
+# The web dashboard: npm ci when the lock file changed, a rebuild when a source changed.
+FRONTEND := src/orchestratex/web/frontend
+WEB_BUNDLE := src/orchestratex/web/static/dist/app.js
+
+$(FRONTEND)/node_modules/.package-lock.json: $(FRONTEND)/package-lock.json $(FRONTEND)/package.json
+	cd $(FRONTEND) && npm ci --no-audit --no-fund
+	touch $@
+
+$(WEB_BUNDLE): $(FRONTEND)/node_modules/.package-lock.json $(wildcard $(FRONTEND)/src/*.js)
+	cd $(FRONTEND) && npm run build
+
+web: $(WEB_BUNDLE)
+
 install: $(VENV)/.run-installed
 install-dev: $(VENV)/.dev-installed
 
-run: $(VENV)/.run-installed
+run: $(VENV)/.run-installed web
 	$(VENV)/bin/orchestratex serve --host $(HOST) --port $(PORT)
 
 lint: $(VENV)/.dev-installed
@@ -32,7 +45,7 @@ lint: $(VENV)/.dev-installed
 types: $(VENV)/.dev-installed
 	$(VENV)/bin/mypy
 
-pytest: $(VENV)/.dev-installed
+pytest: $(VENV)/.dev-installed web
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 test: lint types pytest
