@@ -1,7 +1,8 @@
-"""`orchestratex bench ...`: offline benchmarks of engine components."""
+"""`orchestratex bench ...`: offline benchmarks of engine components and of the service."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Annotated
 
@@ -9,6 +10,8 @@ import typer
 
 from orchestratex.bench.analysis_bench import format_report, run_analysis_bench
 from orchestratex.bench.analysis_set import DEFAULT_DATA_DIR
+from orchestratex.bench.overhead import format_report as format_overhead_report
+from orchestratex.bench.overhead import run_overhead_bench
 from orchestratex.bench.routing_bench import format_report as format_routing_report
 from orchestratex.bench.routing_bench import run_routing_bench, write_scores
 
@@ -59,3 +62,42 @@ def routing(
     if scores_out is not None:
         write_scores(lines, scores_out)
     typer.echo(report.model_dump_json(indent=2) if as_json else format_routing_report(report))
+
+
+@bench.command("overhead")
+def overhead(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    requests: Annotated[
+        int, typer.Option("--requests", min=1, help="Requests per latency phase.")
+    ] = 200,
+    duration: Annotated[
+        float, typer.Option("--duration", min=0.1, help="Time limit of each latency phase (s).")
+    ] = 20.0,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", min=1, help="The higher of the two concurrencies.")
+    ] = 64,
+    ramp_step: Annotated[
+        float, typer.Option("--ramp-step", min=0.1, help="Seconds per throughput ramp step.")
+    ] = 8.0,
+    memory_runs: Annotated[
+        int, typer.Option("--memory-runs", min=1, help="Orchestrations started at once.")
+    ] = 1000,
+    memory_latency_ms: Annotated[
+        float, typer.Option("--memory-latency-ms", min=0, help="Fake provider delay (memory).")
+    ] = 2000.0,
+) -> None:
+    """Service overhead vs calling the fake provider directly; throughput; memory per run.
+
+    Starts the fake provider (a test tool) and the service as local processes on loopback.
+    """
+    report = asyncio.run(
+        run_overhead_bench(
+            requests=requests,
+            duration_s=duration,
+            concurrencies=(1, concurrency),
+            ramp_step_s=ramp_step,
+            memory_runs=memory_runs,
+            memory_latency_ms=memory_latency_ms,
+        )
+    )
+    typer.echo(report.model_dump_json(indent=2) if as_json else format_overhead_report(report))

@@ -33,3 +33,12 @@ app.command("serve")(serve_cmd.serve)
 from orchestratex.cli import keys_cmd  # noqa: E402
 
 app.add_typer(keys_cmd.keys, name="keys")
+from orchestratex.cli import ask_cmd  # noqa: E402
+
+app.command("ask")(ask_cmd.ask)
+from orchestratex.cli import health_cmd  # noqa: E402
+
+app.command("health")(health_cmd.health)
+from orchestratex.cli import analytics_cmd  # noqa: E402
+
+app.command("analytics")(analytics_cmd.analytics_command)

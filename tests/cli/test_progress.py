@@ -1,0 +1,64 @@
+"""The progress renderer, fed the events of a real run, writes the milestones to a console."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from rich.console import Console
+
+from orchestratex.cli.progress import ProgressRenderer, money, render_result
+from orchestratex.core.events import CompletedEvent, Event
+from orchestratex.core.orchestration import OrchestrationRequest
+from orchestratex.runtime.auth import ANONYMOUS
+from orchestratex.runtime.service import Service
+from orchestratex.runtime.settings import Settings
+from orchestratex.testing.fake_catalog import fake_catalog
+from orchestratex.testing.fake_provider import FakeProviderServer
+
+
+async def _run_events(fake: FakeProviderServer, data: Path) -> list[Event]:
+    service = Service(Settings(data_dir=data), catalog=fake_catalog(fake.openai_base_url))
+    await service.start()
+    try:
+        feed = service.bus.subscribe()
+        request = OrchestrationRequest(prompt="Compose a short poem about rain", max_rounds=2)
+        thread_id = await service.submit(request, user=ANONYMOUS)
+        events: list[Event] = []
+        async for event in feed:
+            if event.thread_id == thread_id:
+                events.append(event)
+                if event.type in ("completed", "failed", "cancelled"):
+                    break
+        return events
+    finally:
+        await service.stop()
+
+
+async def test_renderer_shows_analysis_model_judges_and_cost(
+    fake_provider: FakeProviderServer, tmp_path: Path
+) -> None:
+    events = await _run_events(fake_provider, tmp_path)
+    out = io.StringIO()
+    console = Console(file=out, width=200, force_terminal=False)
+    with ProgressRenderer(console) as renderer:
+        for event in events:
+            renderer.handle(event)
+    final = events[-1]
+    assert isinstance(final, CompletedEvent)
+    render_result(console, final.result, notes=["a note"])
+    text = out.getvalue()
+    assert "Analysis  domain creative · complexity" in text
+    assert f"Model     {final.result.selection.model if final.result.selection else '?'} — " in text
+    assert text.count("judge fake-") == 4
+    assert "round 2 score 6.5/10 · cost so far $" in text
+    assert f"total cost {money(final.result.total_cost_usd)}" in text
+    assert abs(renderer.state.cost_usd - final.result.total_cost_usd) < 1e-9
+    assert renderer.state.fake_seen and "a note" in text
+
+    # On a terminal, the streaming line is live and transient; the milestones stay.
+    tty = io.StringIO()
+    with ProgressRenderer(Console(file=tty, width=120, force_terminal=True)) as live_renderer:
+        for event in events:
+            live_renderer.handle(event)
+    assert "are reading" in tty.getvalue() and "round 2 score" in tty.getvalue()
