@@ -20,6 +20,7 @@ from orchestratex.providers.breaker import CircuitBreaker
 from orchestratex.providers.errors import parse_retry_after
 from orchestratex.providers.openai_compat import OpenAICompatAdapter
 from orchestratex.providers.registry import adapter_factory
+from orchestratex.providers.replay import ReplayAdapter
 from orchestratex.providers.retry import RetryPolicy
 
 
@@ -87,8 +88,9 @@ def test_parse_retry_after_forms() -> None:
 def test_registry_is_lazy_and_refuses_unknown_protocols() -> None:
     assert adapter_factory("openai") is OpenAICompatAdapter
     assert adapter_factory("anthropic") is AnthropicAdapter
-    with pytest.raises(ConfigurationError, match="replay"):
-        adapter_factory("replay")
+    with pytest.raises(ConfigurationError, match="carrier-pigeon"):
+        adapter_factory("carrier-pigeon")
+    assert adapter_factory("replay") is ReplayAdapter
     assert adapter_factory("replay", {"replay": AnthropicAdapter}) is AnthropicAdapter
 
 

@@ -26,8 +26,16 @@ class Decision:
 
 @dataclass(frozen=True, slots=True)
 class ImprovementPolicy:
+    """When to stop, and how to improve: revise with the same model, or escalate.
+
+    With `revise` False, every round under the threshold escalates to a stronger model (for
+    providers that cannot revise, such as the replay of recorded answers); when no stronger
+    model is left, the run stops ("plateau").
+    """
+
     epsilon: float = PLATEAU_EPSILON
     plateau_rounds: int = PLATEAU_ROUNDS
+    revise: bool = True
 
     def stalled(self, rounds: Sequence[RoundResult]) -> int:
         """How many of the latest rounds in a row brought no gain of at least `epsilon`.
@@ -91,12 +99,28 @@ class ImprovementPolicy:
         elapsed_s: float,
         escalation_target: Callable[[], str | None],
     ) -> Decision:
-        """Stop, or revise with the same model, or escalate when the last revision stalled."""
+        """Stop, or revise with the same model, or escalate (when the last revision stalled, or
+        always when `revise` is off)."""
         stop = self.stop_reason(request, rounds, spent_usd=spent_usd, elapsed_s=elapsed_s)
         if stop is not None:
             return Decision(stop=stop[0], reason=stop[1])
         last = rounds[-1]
         shown = "no score" if last.score is None else f"score {last.score:.2f}"
+        if not self.revise:
+            target = escalation_target()
+            if target and target != last.model:
+                return Decision(
+                    stop=None,
+                    strategy="escalate",
+                    to_model=target,
+                    reason=f"{shown} is under the threshold {request.threshold}; "
+                    "escalating to a stronger model",
+                )
+            return Decision(
+                stop="plateau",
+                reason=f"{shown} is under the threshold {request.threshold} and no stronger "
+                "model is left to escalate to (revision is off)",
+            )
         if self.stalled(rounds) >= 1 and len(rounds) >= 2:
             target = escalation_target()
             if target and target != last.model:

@@ -13,6 +13,7 @@ from orchestratex.providers.base import AdapterFactory, ProviderAdapter
 BUILTIN_ADAPTERS: Mapping[str, str] = {
     "openai": "orchestratex.providers.openai_compat:OpenAICompatAdapter",
     "anthropic": "orchestratex.providers.anthropic_wire:AnthropicAdapter",
+    "replay": "orchestratex.providers.replay:ReplayAdapter",
 }
 
 

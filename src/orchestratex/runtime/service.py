@@ -26,9 +26,18 @@ from orchestratex.engine.orchestrator import Orchestrator
 from orchestratex.engine.run import Run
 from orchestratex.providers.catalog import Catalog
 from orchestratex.providers.gateway import Gateway
+from orchestratex.providers.replay import replay_adapter_factory
+from orchestratex.providers.replay_catalog import replay_catalog
+from orchestratex.providers.replay_data import RECORDED_JUDGE, ReplayData
 from orchestratex.runtime.auth import Principal, auth_enabled
 from orchestratex.runtime.bus import EventBus
 from orchestratex.runtime.catalog_setup import catalog_from_settings
+from orchestratex.runtime.replay_mode import (
+    REPLAY_LOG_LINE,
+    REPLAY_POLICY,
+    replay_request,
+    resolve_mode,
+)
 from orchestratex.runtime.settings import Settings
 from orchestratex.store import repository
 from orchestratex.store.db import SessionFactory, create_engine, create_session_factory, init_db
@@ -113,7 +122,13 @@ class Service:
         requests_per_minute: int = DEFAULT_REQUESTS_PER_MINUTE,
     ) -> None:
         self.settings = settings
-        self.catalog = catalog if catalog is not None else catalog_from_settings(settings)
+        self.mode = resolve_mode(settings, env, catalog_given=catalog is not None)
+        self.replay = ReplayData(settings.routellm_data_dir) if self.mode == "replay" else None
+        if catalog is None:
+            catalog = (
+                replay_catalog() if self.replay is not None else catalog_from_settings(settings)
+            )
+        self.catalog = catalog
         self.env = env
         self.bus = EventBus()
         self.limiter = RateLimiter(requests_per_minute)
@@ -145,11 +160,24 @@ class Service:
             )
         if marked:
             log.info("marked %d unfinished thread(s) from a previous run as interrupted", marked)
-        self._gateway = Gateway(self.catalog, env=self.env)
+        factories = None
+        if self.replay is not None:
+            factories = {"replay": replay_adapter_factory(self.replay)}
+        self._gateway = Gateway(self.catalog, env=self.env, adapter_factories=factories)
+        models = self.catalog.available(self.env)
+        if self.replay is not None:
+            models = [m for m in models if m.key != RECORDED_JUDGE]
+            log.warning(REPLAY_LOG_LINE)
+            if not self.replay.present():
+                log.warning(
+                    "replay mode: the recordings were not found in %s; set ORX_ROUTELLM_DATA_DIR",
+                    self.replay.where,
+                )
         self._orchestrator = Orchestrator(
             self._gateway,
-            self.catalog.available(self.env),
+            models,
             self.catalog.prices,
+            policy=REPLAY_POLICY if self.replay is not None else None,
             performance=SqlPerformanceSource(self.sessions),
             health=self._gateway,
             sink=self._sink,
@@ -240,6 +268,8 @@ class Service:
         if self._stopping:
             raise ServiceNotRunningError("the service is shutting down")
         self.check_models(request)
+        if self.replay is not None:
+            request = await replay_request(self.replay, request)
         self.limiter.hit(user.rate_key)
         request = await self._capped(request, user)
         thread_id = uuid.uuid4().hex

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import (
@@ -56,6 +56,11 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     cors_origins: list[str] = Field(default_factory=list)
     routellm_data_dir: Path = Path("../shared/data/routellm")
+    mode: Literal["auto", "live", "replay"] = Field(
+        default="auto",
+        description="live: call real providers; replay: serve recorded answers (offline demo); "
+        "auto: replay when no hosted provider key is set and no provider or model is configured",
+    )
 
     providers: dict[str, ProviderOverride] = Field(default_factory=dict)
     models: list[ModelSpec] = Field(

@@ -15,7 +15,8 @@ router = APIRouter(tags=["health"])
 
 @router.get("/healthz")
 async def healthz(service: ServiceDep) -> dict[str, Any]:
-    """The process is up. `auth` says whether API keys are required."""
+    """The process is up. `auth` says whether API keys are required; `mode` is "live" or
+    "replay" (the offline demo of recorded answers)."""
     try:
         auth = "enabled" if await service.auth_enabled() else "disabled"
     except Exception:
@@ -23,7 +24,13 @@ async def healthz(service: ServiceDep) -> dict[str, Any]:
     note = (
         "no API key exists: the service is open, on loopback only" if auth == "disabled" else None
     )
-    return {"status": "ok", "version": __version__, "auth": auth, "note": note}
+    return {
+        "status": "ok",
+        "version": __version__,
+        "auth": auth,
+        "note": note,
+        "mode": service.mode,
+    }
 
 
 @router.get("/readyz", response_model=None)
