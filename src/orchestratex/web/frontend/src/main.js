@@ -4,6 +4,7 @@ import { AnalyticsPage } from "./analytics.js";
 import { api, getApiKey, setApiKey } from "./api.js";
 import { modelLabel, modelProviders } from "./catalog.js";
 import { chartSummary } from "./charts.js";
+import { DemoPicker, explainError } from "./demo.js";
 import { $, h } from "./dom.js";
 import { HistoryPage } from "./history.js";
 import { RunPage } from "./runpage.js";
@@ -11,15 +12,18 @@ import { RunPage } from "./runpage.js";
 const PAGES = ["run", "history", "analytics"];
 const TEST_NAMES = /fake|test|replay|record/i;
 const testSources = new Set();
+let replayMode = false;
 
 function showError(error) {
   const box = $("#error");
-  box.textContent = error?.message || String(error);
+  box.replaceChildren(...explainError(error));
+  box.classList.toggle("not-recorded", error?.code === "not_recorded");
   box.hidden = false;
 }
 
 function noteTestTool(name) {
   if (name) testSources.add(name);
+  if (replayMode) return; // the offline demo's own banner already says what the answers are
   const banner = $("#test-banner");
   banner.replaceChildren(
     h("strong", {}, "Not live model output. "),
@@ -44,7 +48,9 @@ async function loadAuth() {
   const mode = $("#auth-mode");
   mode.textContent = health.auth === "disabled" ? "auth disabled (open service)" : `auth ${health.auth}`;
   $("#api-key-box").classList.toggle("needed", health.auth !== "disabled" && !getApiKey());
-  return health.auth;
+  replayMode = health.mode === "replay";
+  if (replayMode) $("#test-banner").hidden = true;
+  return health;
 }
 
 function main() {
@@ -60,6 +66,14 @@ function main() {
     },
   });
   const analytics = new AnalyticsPage({ onError });
+  const demo = new DemoPicker({ onError });
+  const start = () =>
+    loadAuth()
+      .then((health) => {
+        demo.setMode(health.mode);
+        return Promise.all([loadModels(runPage), demo.search()]);
+      })
+      .catch(onError);
 
   const show = () => {
     const page = PAGES.includes(window.location.hash.slice(1)) ? window.location.hash.slice(1) : "run";
@@ -79,15 +93,11 @@ function main() {
     e.preventDefault();
     setApiKey(keyInput.value.trim());
     show();
-    loadAuth()
-      .then(() => loadModels(runPage))
-      .catch(onError);
+    start();
   });
 
   show();
-  loadAuth()
-    .then(() => loadModels(runPage))
-    .catch(onError);
+  start();
 }
 
 // For people in the browser console and for the browser tests.

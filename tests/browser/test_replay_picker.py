@@ -1,0 +1,150 @@
+"""The offline demo in the dashboard: a real service in replay mode over the RouteLLM recordings.
+
+Skipped only when the shared recordings are absent (../shared/data/routellm from the repo root).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+import pytest_asyncio
+import uvicorn
+from playwright.async_api import Browser, Page
+
+from orchestratex.api.app import create_app
+from orchestratex.providers.replay_data import ReplayIndex
+from orchestratex.runtime.auth import create_key
+from orchestratex.runtime.service import Service
+from orchestratex.runtime.settings import Settings
+from tests.browser.conftest import LiveService, _loopback_socket, screenshot, sign_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+ROUTELLM = (REPO_ROOT / ".." / "shared" / "data" / "routellm").resolve()
+BANNER = (
+    "Offline demo: answers are real recorded answers of GPT-4-1106 and Mixtral-8x7B "
+    "(RouteLLM data), replayed — no model is called."
+)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def replay(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[LiveService]:
+    """The service in replay mode in a real uvicorn on loopback, with API keys required."""
+    if not ROUTELLM.is_dir():
+        pytest.skip(f"the RouteLLM recordings are not in {ROUTELLM}")
+    settings = Settings(
+        mode="replay", data_dir=tmp_path_factory.mktemp("replay-data"), routellm_data_dir=ROUTELLM
+    )
+    app = create_app(settings, env={})
+    service: Service = app.state.service
+    sock = _loopback_socket()
+    config = uvicorn.Config(app, log_config=None, log_level="warning", access_log=False)
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]), name="replay-browser-service")
+    try:
+        while not server.started:
+            assert not task.done(), "the service stopped before it started"
+            await asyncio.sleep(0.02)
+        async with service.sessions() as session:
+            key = await create_key(session, name="replay-admin", is_admin=True)
+        base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        headers = {"Authorization": f"Bearer {key.key}"}
+        async with httpx.AsyncClient(base_url=base_url, headers=headers) as client:
+            yield LiveService(base_url, key.key, client, service)
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def replay_page(browser: Browser, replay: LiveService) -> AsyncIterator[Page]:
+    """A fresh browser context on the replay-mode dashboard; page errors fail the test."""
+    context = await browser.new_context(viewport={"width": 1360, "height": 900})
+    context.set_default_timeout(15_000)
+    opened = await context.new_page()
+    errors: list[str] = []
+    opened.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        yield opened
+    finally:
+        await context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+async def recordings(replay: LiveService) -> ReplayIndex:
+    data = replay.service.replay
+    assert data is not None
+    return await data.load()
+
+
+async def test_pick_a_recorded_gsm8k_prompt_and_replay_it(
+    replay_page: Page, replay: LiveService
+) -> None:
+    page = replay_page
+    await sign_in(page, replay)
+    assert await page.is_visible("#demo-banner")
+    banner = " ".join((await page.text_content("#demo-banner") or "").split())
+    assert banner == BANNER
+    assert await page.is_hidden("#test-banner")
+
+    # The picker: all sources first, then GSM8K searched for the ducks.
+    await page.wait_for_selector("#demo-list .demo-item")
+    assert "1399 recorded prompts" in (await page.text_content("#demo-info") or "")
+    await page.select_option("#demo-source", "gsm8k")
+    await page.fill("#demo-q", "ducks lay 16")
+    await page.wait_for_function(
+        "() => [...document.querySelectorAll('#demo-list .demo-id')]"
+        ".map(e => e.textContent).join() === 'gsm8k-0001'"
+    )
+    await page.click("#demo-list .demo-item[data-id='gsm8k-0001']")
+    recorded = (await recordings(replay)).by_id["gsm8k-0001"]
+    await page.wait_for_function(
+        "text => document.querySelector('#prompt').value === text", arg=recorded.text
+    )
+    assert "gsm8k-0001" in (await page.text_content("#demo-picked") or "")
+
+    await page.fill("#max-rounds", "2")
+    await page.click("#submit-button")
+    await page.wait_for_selector(".final .final-answer", timeout=20_000)
+    assert await page.text_content(".run-summary .status") == "completed"
+    assert await page.text_content(".final-score") == "9.0"
+    model = (await page.text_content(".entry-selection .selected-model") or "").split()[0]
+    assert model in recorded.answers
+    shown = " ".join((await page.text_content(".final-answer") or "").split())
+    assert recorded.answers[model].splitlines()[0] in shown
+    critique = await page.text_content(".entry-round .verdicts")
+    assert critique and "recorded-judge" in critique
+
+    thread_id = await page.text_content(".run-summary .thread-id")
+    assert thread_id
+    status = await replay.wait_finished(thread_id)
+    assert status["answer"] == recorded.answers[model] and status["score"] == 9.0
+    await screenshot(page, "dashboard-replay.png")
+
+
+async def test_an_unrecorded_prompt_says_to_pick_a_recorded_one(
+    replay_page: Page, replay: LiveService
+) -> None:
+    page = replay_page
+    await sign_in(page, replay)
+    await page.fill("#prompt", "Tell me a joke about load balancers.")
+    await page.click("#submit-button")
+    await page.wait_for_selector("#error.not-recorded")
+    message = await page.text_content("#error")
+    assert message and "Not a recorded prompt" in message
+    assert "pick one from the recorded prompts list" in message
+    assert await page.locator(".final .final-answer").count() == 0
+    await screenshot(page, "dashboard-replay-not-recorded.png")
+
+
+async def test_live_mode_shows_no_demo(page: Page, live: LiveService) -> None:
+    await sign_in(page, live)
+    await page.wait_for_selector("#allowed-models option")
+    assert await page.is_hidden("#demo-banner")
+    assert await page.is_hidden("#demo-picker")
