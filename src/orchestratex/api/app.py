@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -11,16 +11,36 @@ from fastapi.middleware.cors import CORSMiddleware
 from orchestratex import __version__
 from orchestratex.api.errors import install_error_handlers
 from orchestratex.api.limits import BodySizeLimit
-from orchestratex.api.routes import health, orchestrate, threads
+from orchestratex.api.log_redaction import install_log_redaction
+from orchestratex.api.routes import (
+    analytics,
+    demo,
+    health,
+    metrics,
+    openai_compat,
+    orchestrate,
+    sse,
+    threads,
+    ws,
+)
 from orchestratex.providers.catalog import Catalog
 from orchestratex.runtime.service import Service
 from orchestratex.runtime.settings import Settings, load_settings
+from orchestratex.web import routes as web_routes
 
 
-def create_app(settings: Settings | None = None, *, catalog: Catalog | None = None) -> FastAPI:
-    """Build the app; the service (database, gateway, runs) starts and stops with its lifespan."""
+def create_app(
+    settings: Settings | None = None,
+    *,
+    catalog: Catalog | None = None,
+    env: Mapping[str, str] | None = None,
+) -> FastAPI:
+    """Build the app; the service (database, gateway, runs) starts and stops with its lifespan.
+
+    `env` replaces the process environment for provider keys (and the choice of replay mode).
+    """
     settings = settings if settings is not None else load_settings()
-    service = Service(settings, catalog=catalog)
+    service = Service(settings, catalog=catalog, env=env)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -38,6 +58,7 @@ def create_app(settings: Settings | None = None, *, catalog: Catalog | None = No
     )
     app.state.service = service
     install_error_handlers(app)
+    install_log_redaction()
     app.add_middleware(BodySizeLimit)
     if settings.cors_origins:
         app.add_middleware(
@@ -50,4 +71,11 @@ def create_app(settings: Settings | None = None, *, catalog: Catalog | None = No
     app.include_router(health.router)
     app.include_router(orchestrate.router)
     app.include_router(threads.router)
+    app.include_router(ws.router)
+    app.include_router(sse.router)
+    app.include_router(openai_compat.router)
+    app.include_router(analytics.router)
+    app.include_router(metrics.router)
+    app.include_router(demo.router)
+    app.include_router(web_routes.router)
     return app

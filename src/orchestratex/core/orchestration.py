@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from orchestratex.core.types import Domain, TokenUsage
 
@@ -15,7 +15,7 @@ MAX_PROMPT_CHARS = 100_000
 class Preferences(BaseModel):
     """How the caller trades quality against cost and latency, and what they allow."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     quality_weight: float = Field(default=0.6, ge=0.0, le=1.0)
     cost_weight: float = Field(default=0.25, ge=0.0, le=1.0)
@@ -27,7 +27,7 @@ class Preferences(BaseModel):
 
 
 class OrchestrationRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     prompt: str = Field(min_length=1, max_length=MAX_PROMPT_CHARS)
     system: str | None = Field(default=None, max_length=MAX_PROMPT_CHARS)
@@ -41,6 +41,14 @@ class OrchestrationRequest(BaseModel):
     judge_count: int = Field(default=2, ge=1, le=5)
     deadline_s: float | None = Field(default=None, gt=0.0)
     max_tokens: int = Field(default=1024, ge=1, le=32_000)
+
+    @field_validator("prompt", "system")
+    @classmethod
+    def _no_nul(cls, value: str | None) -> str | None:
+        # NUL cannot be stored in PostgreSQL text columns; refuse it at the boundary.
+        if value is not None and "\x00" in value:
+            raise ValueError("text must not contain NUL characters")
+        return value
 
 
 class Analysis(BaseModel):

@@ -36,10 +36,16 @@ class Scope:
     until: datetime | None
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
+def _utc(value: datetime | None, name: str) -> datetime | None:
+    """The time in UTC; 422 when the offset moves it out of the representable range."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ApiError(422, "invalid_request", f"{name}: out of range") from None
 
 
 async def scope(
@@ -50,7 +56,7 @@ async def scope(
         str | None, Query(max_length=64, description="admins only: one user's figures")
     ] = None,
 ) -> Scope:
-    since, until = _utc(since), _utc(until)
+    since, until = _utc(since, "since"), _utc(until, "until")
     if since is not None and until is not None and since >= until:
         raise ApiError(422, "invalid_request", "since: must be earlier than until")
     if user.is_admin:

@@ -94,6 +94,8 @@ async def submit_prompt(
     body: OrchestrationRequest, service: ServiceDep, user: CurrentUser, request: Request
 ) -> Submitted:
     """Start an orchestration in the background; follow it with the returned URLs."""
+    if not body.prompt.strip():
+        raise ApiError(422, "invalid_request", "prompt: must contain more than whitespace")
     thread_id = await service.submit(_with_defaults(body, service.settings), user=user)
     status_url = request.url_for("orchestration_status", thread_id=thread_id)
     return Submitted(
