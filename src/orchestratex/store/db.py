@@ -32,7 +32,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    # Concurrent runs queue on the write lock; wait rather than fail under bursts.
+    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
 
 
