@@ -109,7 +109,10 @@ def test_too_many_subscriptions(live: Live) -> None:
         ws.send_json({"type": "unsubscribe", "thread_id": threads[0]})
         receive_type(ws, "unsubscribed")
         ws.send_json({"type": "subscribe", "thread_id": threads[2]})
-        assert receive_type(ws, "subscribed")["thread_id"] == threads[2]
+        while (message := ws.receive_json())["type"] != "error":
+            if message["type"] == "subscribed" and message["thread_id"] == threads[2]:
+                break  # a freed slot can be used again
+        assert message["type"] == "subscribed", message
 
 
 def test_invalid_session_id_is_refused(live: Live) -> None:

@@ -83,4 +83,11 @@ def serve(
     except ConfigurationError as exc:
         typer.echo(f"configuration error: {exc.message}", err=True)
         raise typer.Exit(code=2) from None
-    uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower())
+    # Open SSE streams would otherwise hold shutdown until their runs end.
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level=settings.log_level.lower(),
+        timeout_graceful_shutdown=5,
+    )
