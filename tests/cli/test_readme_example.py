@@ -12,7 +12,7 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def library_example() -> str:
-    blocks = re.findall(r"```python\n(.*?)```", README.read_text("utf-8"), flags=re.S)
+    blocks: list[str] = re.findall(r"```python\n(.*?)```", README.read_text("utf-8"), flags=re.S)
     runnable = [b for b in blocks if "asyncio.run(main())" in b]
     assert len(runnable) == 1, "the README should hold exactly one runnable library example"
     return runnable[0]
