@@ -8,13 +8,6 @@ The migrations run once from nothing into a template database; each test gets a 
 from __future__ import annotations
 
 import asyncio
-import glob
-import os
-import pwd
-import shutil
-import socket
-import subprocess
-import tempfile
 import uuid
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -27,65 +20,14 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from orchestratex.store.db import SessionFactory, create_engine, create_session_factory, init_db
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _server_bin() -> Path | None:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    return Path(found[-1]).parent if found else None
-
-
-def _run_as(owner: str | None, *command: str, check: bool = True) -> None:
-    """Run a server tool, as `owner` when given (initdb refuses to run as root)."""
-    full = ["runuser", "-u", owner, "--", *command] if owner else list(command)
-    subprocess.run(full, check=check, capture_output=True, timeout=60)
+from tests.servers import postgres_cluster
 
 
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str | None]:
     """A server URL (its database part is replaced per test), or None when there is none."""
-    configured = os.environ.get("ORX_TEST_POSTGRES_URL")
-    if configured:
-        yield configured
-        return
-    bindir = _server_bin()
-    if bindir is None:
-        yield None
-        return
-    owner: str | None = None
-    if os.geteuid() == 0:
-        try:
-            pwd.getpwnam("postgres")
-        except KeyError:
-            yield None
-            return
-        owner = "postgres"
-    root = Path(tempfile.mkdtemp(prefix="orx-pg-"))
-    data, sockets = root / "data", root / "sock"
-    sockets.mkdir()
-    if owner:
-        shutil.chown(root, owner)
-        shutil.chown(sockets, owner)
-    port = _free_port()
-    initdb, pg_ctl = str(bindir / "initdb"), str(bindir / "pg_ctl")
-    _run_as(
-        owner, initdb, "-D", str(data), "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync"
-    )
-    options = (
-        f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off "
-        "-c synchronous_commit=off -c full_page_writes=off"
-    )
-    _run_as(owner, pg_ctl, "-D", str(data), "-o", options, "-w", "-l", str(root / "log"), "start")
-    try:
-        yield f"postgresql+asyncpg://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        _run_as(owner, pg_ctl, "-D", str(data), "-m", "immediate", "stop", check=False)
-        shutil.rmtree(root, ignore_errors=True)
+    with postgres_cluster() as url:
+        yield url
 
 
 async def _admin(url: str, sql: str) -> None:

@@ -42,3 +42,6 @@ app.command("health")(health_cmd.health)
 from orchestratex.cli import analytics_cmd  # noqa: E402
 
 app.command("analytics")(analytics_cmd.analytics_command)
+from orchestratex.cli import worker_cmd  # noqa: E402
+
+app.command("worker")(worker_cmd.worker)

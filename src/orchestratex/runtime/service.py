@@ -2,20 +2,27 @@
 
 Every event of a run goes to the store writer first, then to the bus, in order. Runs are
 background tasks owned by the service, so a run goes on when the HTTP client that asked for it
-goes away. At start-up, threads a previous process left running are marked `interrupted`; at
-shutdown, runs still going are stopped and marked `interrupted` too.
+goes away. Each run holds a lease (runner id + heartbeat, renewed while it runs). At start-up,
+runs whose lease expired (their process died) are resumed from their completed rounds, or
+marked `interrupted` when nothing is stored; runs of other live processes are left alone. At
+shutdown, runs still going are stopped and marked `interrupted`.
+
+With `redis_url` set, the service is one of several instances: the bus goes through Redis, the
+API role queues runs for `orchestratex worker` processes (role "worker"), which execute them,
+and cancel requests and rate limits are shared (runtime/scaleout.py).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-import time
+import os
+import socket
 import uuid
-from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import func, select, text, update
 
@@ -32,34 +39,33 @@ from orchestratex.providers.replay_data import RECORDED_JUDGE, ReplayData
 from orchestratex.runtime.auth import Principal, auth_enabled
 from orchestratex.runtime.bus import EventBus
 from orchestratex.runtime.catalog_setup import catalog_from_settings
+from orchestratex.runtime.ratelimit import RateLimiter as RateLimiter
+from orchestratex.runtime.ratelimit import RequestRateLimitedError as RequestRateLimitedError
+from orchestratex.runtime.recovery import (
+    claim_lease,
+    keep_leases,
+    launch_resumed,
+    recover_local,
+    watch_local,
+)
 from orchestratex.runtime.replay_mode import (
     REPLAY_LOG_LINE,
     REPLAY_POLICY,
     replay_request,
     resolve_mode,
 )
+from orchestratex.runtime.scaleout import RedisLinks
 from orchestratex.runtime.settings import Settings
-from orchestratex.store import repository
 from orchestratex.store.db import SessionFactory, create_engine, create_session_factory, init_db
 from orchestratex.store.performance import SqlPerformanceSource
-from orchestratex.store.tables import ACTIVE_STATUSES, Prompt, Thread, UsageRecord
+from orchestratex.store.tables import ACTIVE_STATUSES, Prompt, Thread, UsageRecord, utc_now
 from orchestratex.store.writer import PREVIEW_CHARS, StoreWriter
 
 log = logging.getLogger(__name__)
 
-DEFAULT_REQUESTS_PER_MINUTE = 30
 SHUTDOWN_GRACE_S = 5.0
-
-
-class RequestRateLimitedError(OrchestrateXError):
-    """A user sent more orchestration requests than the window allows."""
-
-    code = "rate_limited"
-    http_status = 429
-
-    def __init__(self, message: str, *, retry_after_s: float) -> None:
-        super().__init__(message)
-        self.retry_after_s = retry_after_s
+REMOTE_CHECK_S = 1.0
+Role = Literal["api", "worker"]
 
 
 class ServiceNotRunningError(OrchestrateXError):
@@ -67,38 +73,17 @@ class ServiceNotRunningError(OrchestrateXError):
     http_status = 503
 
 
-class RateLimiter:
-    """At most `limit` requests per key in any sliding `window_s` seconds (in memory)."""
-
-    def __init__(
-        self, limit: int, window_s: float = 60.0, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self.limit = limit
-        self.window_s = window_s
-        self._clock = clock
-        self._hits: dict[str, deque[float]] = {}
-
-    def hit(self, key: str) -> None:
-        """Count one request, or raise RequestRateLimitedError when the window is full."""
-        now = self._clock()
-        hits = self._hits.setdefault(key, deque())
-        while hits and hits[0] <= now - self.window_s:
-            hits.popleft()
-        if len(hits) >= self.limit:
-            wait = hits[0] + self.window_s - now
-            raise RequestRateLimitedError(
-                f"rate limit: at most {self.limit} requests per {self.window_s:g} s; "
-                f"retry in {wait:.0f} s",
-                retry_after_s=wait,
-            )
-        hits.append(now)
-
-
 @dataclass
 class _Active:
     run: Run
     user_id: str | None
     watcher: asyncio.Task[None] | None = None
+    job: str | None = None
+    """The arq job running it (worker role)."""
+
+
+def default_instance_id() -> str:
+    return f"{socket.gethostname()[:40]}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 
 
 @dataclass(frozen=True)
@@ -119,9 +104,12 @@ class Service:
         *,
         catalog: Catalog | None = None,
         env: Mapping[str, str] | None = None,
-        requests_per_minute: int = DEFAULT_REQUESTS_PER_MINUTE,
+        requests_per_minute: int | None = None,
+        role: Role = "api",
     ) -> None:
         self.settings = settings
+        self.role: Role = role
+        self.instance_id = settings.instance_id or default_instance_id()
         self.mode = resolve_mode(settings, env, catalog_given=catalog is not None)
         self.replay = ReplayData(settings.routellm_data_dir) if self.mode == "replay" else None
         if catalog is None:
@@ -130,15 +118,28 @@ class Service:
             )
         self.catalog = catalog
         self.env = env
-        self.bus = EventBus()
-        self.limiter = RateLimiter(requests_per_minute)
+        per_minute = requests_per_minute or settings.requests_per_minute
+        self.links = (
+            RedisLinks(settings.redis_url, requests_per_minute=per_minute)
+            if settings.redis_url
+            else None
+        )
+        self.bus: EventBus = self.links.bus if self.links is not None else EventBus()
+        self.limiter = RateLimiter(per_minute)
         self.db = create_engine(settings.effective_database_url)
         self.sessions: SessionFactory = create_session_factory(self.db)
         self.writer = StoreWriter(self.sessions)
         self._gateway: Gateway | None = None
         self._orchestrator: Orchestrator | None = None
         self._active: dict[str, _Active] = {}
+        self._remote_live: set[str] = set()
+        self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
+
+    @property
+    def queues_runs(self) -> bool:
+        """True when submitted runs go to the job queue instead of running here."""
+        return self.links is not None and self.role == "api"
 
     @property
     def gateway(self) -> Gateway:
@@ -154,12 +155,8 @@ class Service:
 
     async def start(self) -> None:
         await init_db(self.db)
-        async with self.sessions() as session:
-            marked = await repository.mark_interrupted(
-                session=session, error="the service stopped while this run was in progress"
-            )
-        if marked:
-            log.info("marked %d unfinished thread(s) from a previous run as interrupted", marked)
+        if self.links is not None:
+            await self.links.start()
         factories = None
         if self.replay is not None:
             factories = {"replay": replay_adapter_factory(self.replay)}
@@ -183,6 +180,14 @@ class Service:
             sink=self._sink,
         )
         self._stopping = False
+        self._tasks.append(asyncio.create_task(keep_leases(self), name="orchestratex-leases"))
+        if self.links is None:
+            await recover_local(self)
+            self._tasks.append(asyncio.create_task(watch_local(self)))
+        elif self.role == "worker":
+            self.links.follow_cancels(self._cancel_here)
+        else:
+            self._tasks.append(asyncio.create_task(self._prune_remote()))
 
     async def stop(self) -> None:
         self._stopping = True
@@ -193,6 +198,14 @@ class Service:
         if watchers:
             await asyncio.wait(watchers, timeout=SHUTDOWN_GRACE_S)
         await self._mark_interrupted([e.run.thread_id for e in active])
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self.links is not None:
+            await self.links.aclose()
         self.bus.close()
         if self._gateway is not None:
             await self._gateway.aclose()
@@ -204,7 +217,11 @@ class Service:
         """Mark these threads interrupted if they are still unfinished (this process's runs)."""
         if not thread_ids:
             return
-        query = update(Thread).where(Thread.status.in_(ACTIVE_STATUSES), Thread.id.in_(thread_ids))
+        query = update(Thread).where(
+            Thread.status.in_(ACTIVE_STATUSES),
+            Thread.id.in_(thread_ids),
+            Thread.runner_id == self.instance_id,
+        )
         values = {"status": "interrupted", "error": "the service stopped during this run"}
         async with self.sessions() as session, session.begin():
             await session.execute(query.values(**values))
@@ -270,18 +287,95 @@ class Service:
         self.check_models(request)
         if self.replay is not None:
             request = await replay_request(self.replay, request)
-        self.limiter.hit(user.rate_key)
+        await self._count_request(user.rate_key)
         request = await self._capped(request, user)
         thread_id = uuid.uuid4().hex
-        await self._create_thread(thread_id, request, user.user_id)
+        if self.links is not None and self.queues_runs:
+            await self._create_thread(thread_id, request, user.user_id, runner_id=None)
+            self._remote_live.add(thread_id)
+            await self.links.enqueue(thread_id)
+            return thread_id
+        await self._create_thread(thread_id, request, user.user_id, runner_id=self.instance_id)
         run = orchestrator.start(request, thread_id=thread_id, user_id=user.user_id)
-        entry = _Active(run=run, user_id=user.user_id)
-        self._active[thread_id] = entry
-        entry.watcher = asyncio.create_task(self._watch(thread_id, run))
+        self.adopt(run, user.user_id)
         return thread_id
 
+    async def _count_request(self, key: str) -> None:
+        if self.links is None:
+            self.limiter.hit(key)
+            return
+        wait = await self.links.limiter.hit(key, uuid.uuid4().hex)
+        if wait is not None:
+            limit, window = self.links.limiter.limit, self.links.limiter.window_s
+            raise RequestRateLimitedError(
+                f"rate limit: at most {limit} requests per {window:g} s; retry in {wait:.0f} s",
+                retry_after_s=wait,
+            )
+
+    def adopt(self, run: Run, user_id: str | None, job: str | None = None) -> None:
+        """Own a run started here: watch it until it ends, renew its lease meanwhile."""
+        entry = _Active(run=run, user_id=user_id, job=job)
+        self._active[run.thread_id] = entry
+        entry.watcher = asyncio.create_task(self._watch(run.thread_id, run))
+
+    def active_runs(self) -> dict[str, str | None]:
+        """Thread id -> arq job id of the runs going on in this process."""
+        return {tid: entry.job for tid, entry in self._active.items()}
+
+    async def execute(self, thread_id: str, *, job: str | None = None) -> str:
+        """Run (or resume) a queued thread here and wait for its end; returns what happened."""
+        here = self._active.get(thread_id)
+        if here is not None:
+            # arq handed the job out again while this process still runs it: wait for that run.
+            return (await here.run.result()).status
+        if not await claim_lease(self, thread_id):
+            return "skipped: finished, or another live runner holds it"
+        if self.links is not None and job is not None:
+            await self.links.extend_job(job, self.settings.lease_ttl_s)
+        run = await launch_resumed(self, thread_id, job=job)
+        if run is None:
+            return "skipped: nothing to run"
+        if self.links is not None and await self.links.cancel_requested(thread_id):
+            run.cancel()
+        entry = self._active.get(thread_id)
+        watcher = entry.watcher if entry is not None else None
+        result = await run.result()
+        if watcher is not None:
+            await asyncio.wait([watcher])
+        return result.status
+
+    async def _cancel_here(self, thread_id: str) -> None:
+        entry = self._active.get(thread_id)
+        if entry is not None:
+            entry.run.cancel()
+
+    async def _prune_remote(self) -> None:
+        """Forget remote runs that have ended (their feeds may then finish)."""
+        while True:
+            await asyncio.sleep(REMOTE_CHECK_S)
+            watched = list(self._remote_live)
+            if not watched:
+                continue
+            try:
+                async with self.sessions() as session:
+                    rows = await session.execute(
+                        select(Thread.id).where(
+                            Thread.id.in_(watched), Thread.status.in_(ACTIVE_STATUSES)
+                        )
+                    )
+                    still = {row[0] for row in rows}
+            except Exception:
+                log.warning("could not check the status of remote runs", exc_info=True)
+                continue
+            self._remote_live.difference_update(set(watched) - still)
+
     async def _create_thread(
-        self, thread_id: str, request: OrchestrationRequest, user_id: str | None
+        self,
+        thread_id: str,
+        request: OrchestrationRequest,
+        user_id: str | None,
+        *,
+        runner_id: str | None,
     ) -> None:
         """The queued thread and its prompt, so status and ownership hold from the first moment."""
         async with self.sessions() as session, session.begin():
@@ -292,6 +386,8 @@ class Service:
                     status="queued",
                     prompt_preview=request.prompt[:PREVIEW_CHARS],
                     request=request.model_dump(mode="json"),
+                    runner_id=runner_id,
+                    heartbeat_at=utc_now() if runner_id is not None else None,
                 )
             )
             await session.flush()
@@ -312,7 +408,7 @@ class Service:
         return user.is_admin or (user.user_id is not None and owner == user.user_id)
 
     def is_live(self, thread_id: str) -> bool:
-        return thread_id in self._active
+        return thread_id in self._active or thread_id in self._remote_live
 
     async def status(self, thread_id: str, *, user: Principal) -> ThreadStatus | None:
         """The thread's status, or None when it does not exist or `user` may not see it."""
@@ -320,7 +416,9 @@ class Service:
             thread = await session.get(Thread, thread_id)
         if thread is None or not self._visible(user, thread.user_id):
             return None
-        live = thread_id in self._active
+        if self.queues_runs and thread.status in ACTIVE_STATUSES:
+            self._remote_live.add(thread_id)
+        live = self.is_live(thread_id)
         result = thread.result or {}
         data: dict[str, Any] = {
             "prompt_preview": thread.prompt_preview,
@@ -347,7 +445,12 @@ class Service:
         entry = self._active.get(thread_id)
         if entry is None:
             found = await self.status(thread_id, user=user)
-            return None if found is None else False
+            if found is None:
+                return None
+            if self.links is not None and found.status in ACTIVE_STATUSES:
+                await self.links.request_cancel(thread_id)
+                return True
+            return False
         if not self._visible(user, entry.user_id):
             return None
         entry.run.cancel()

@@ -53,7 +53,28 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     data_dir: Path = Path("data")
     database_url: str | None = Field(default=None, description="default: SQLite file in data_dir")
-    redis_url: str | None = None
+    redis_url: str | None = Field(
+        default=None,
+        description="Redis for the event bus, job queue and limits across instances; "
+        "unset: everything runs in this process",
+    )
+    instance_id: str | None = Field(
+        default=None,
+        max_length=64,
+        description="name of this instance or worker in run leases; default: host-pid-random",
+    )
+    lease_ttl_s: float = Field(
+        default=30.0,
+        ge=0.5,
+        le=3600.0,
+        description="a run whose runner sent no heartbeat for this long is taken over",
+    )
+    requests_per_minute: int = Field(
+        default=30, ge=1, description="orchestration requests per user per minute"
+    )
+    worker_concurrency: int = Field(
+        default=4, ge=1, le=256, description="runs one `orchestratex worker` executes at once"
+    )
     cors_origins: list[str] = Field(default_factory=list)
     routellm_data_dir: Path = Path("../shared/data/routellm")
     mode: Literal["auto", "live", "replay"] = Field(

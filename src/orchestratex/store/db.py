@@ -7,7 +7,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
@@ -65,7 +65,15 @@ def _upgrade(connection: Connection, revision: str) -> None:
     command.upgrade(alembic_config(connection), revision)
 
 
+MIGRATION_LOCK = 7_406_512_001
+
+
 async def init_db(engine: AsyncEngine, revision: str = "head") -> None:
-    """Bring the schema up to `revision` (all migrations by default)."""
+    """Bring the schema up to `revision` (all migrations by default).
+
+    On PostgreSQL an advisory lock makes instances that start together migrate one at a time.
+    """
     async with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         await conn.run_sync(_upgrade, revision)

@@ -97,6 +97,10 @@ class Thread(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utc_now)
     completed_at: Mapped[datetime | None]
     last_seq: Mapped[int] = mapped_column(Integer, default=0)
+    runner_id: Mapped[str | None] = mapped_column(String(64))
+    """The instance or worker running the thread (its lease), while it runs."""
+    heartbeat_at: Mapped[datetime | None]
+    """When the runner last renewed its lease."""
 
 
 class Prompt(Base):

@@ -1,0 +1,79 @@
+"""Small helpers of the scale-out tests: submit, poll the database, follow a WebSocket."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+from websockets.asyncio.client import connect
+
+from orchestratex.store.db import create_session_factory
+from orchestratex.store.tables import EventRecord, Response, Thread
+
+ENDED = ("completed", "failed", "cancelled", "interrupted")
+
+
+async def submit(
+    client: httpx.AsyncClient, base: str, headers: dict[str, str], prompt: str, **fields: Any
+) -> httpx.Response:
+    return await client.post(
+        f"{base}/api/orchestrate/prompt", json={"prompt": prompt, **fields}, headers=headers
+    )
+
+
+async def thread_row(engine: AsyncEngine, thread_id: str) -> Thread | None:
+    async with create_session_factory(engine)() as session:
+        return await session.get(Thread, thread_id)
+
+
+async def event_types(engine: AsyncEngine, thread_id: str) -> list[tuple[int, str, int | None]]:
+    """(seq, type, round) of the logged events, in seq order."""
+    async with create_session_factory(engine)() as session:
+        rows = await session.execute(
+            select(EventRecord.seq, EventRecord.type, EventRecord.payload)
+            .where(EventRecord.thread_id == thread_id)
+            .order_by(EventRecord.seq)
+        )
+        return [(seq, kind, payload.get("round")) for seq, kind, payload in rows]
+
+
+async def answers(engine: AsyncEngine, thread_id: str) -> dict[int, str]:
+    async with create_session_factory(engine)() as session:
+        rows = await session.scalars(select(Response).where(Response.thread_id == thread_id))
+        return {r.round: r.text for r in rows}
+
+
+async def wait_for(engine: AsyncEngine, thread_id: str, check: Any, timeout_s: float) -> None:
+    """Poll until `check(thread, events)` holds."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        thread = await thread_row(engine, thread_id)
+        events = await event_types(engine, thread_id)
+        if thread is not None and check(thread, events):
+            return
+        if time.monotonic() > deadline:
+            status = thread.status if thread else None
+            raise AssertionError(f"timed out: status {status}, events {events[-5:]}")
+        await asyncio.sleep(0.05)
+
+
+async def wait_ended(engine: AsyncEngine, thread_id: str, timeout_s: float) -> str:
+    await wait_for(engine, thread_id, lambda t, _e: t.status in ENDED, timeout_s)
+    thread = await thread_row(engine, thread_id)
+    assert thread is not None
+    return thread.status
+
+
+async def follow_ws(base: str, thread_id: str, headers: dict[str, str]) -> list[dict[str, Any]]:
+    """Every message of /ws/thread/{id} until the server closes the socket."""
+    uri = base.replace("http://", "ws://") + f"/ws/thread/{thread_id}"
+    messages: list[dict[str, Any]] = []
+    async with connect(uri, additional_headers=headers, open_timeout=10) as ws:
+        async for frame in ws:
+            messages.append(json.loads(frame))
+    return messages

@@ -1,0 +1,78 @@
+"""One `orchestratex serve` without Redis, killed with SIGKILL mid-run, then started again."""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from orchestratex.store.db import create_engine, create_session_factory, init_db
+from orchestratex.store.tables import ACTIVE_STATUSES, Thread
+from tests.scaleout.conftest import Processes, run_sync, service_env
+from tests.scaleout.helpers import answers, event_types, submit, wait_ended, wait_for
+from tests.servers import free_port
+
+
+async def _migrate(url: str) -> None:
+    engine = create_engine(url)
+    try:
+        await init_db(engine)
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+async def sqlite_url(tmp_path: Path) -> AsyncIterator[str]:
+    yield f"sqlite+aiosqlite:///{tmp_path / 'orx.db'}"
+
+
+async def test_killed_service_resumes_its_run_at_restart(
+    fake_port: int, tmp_path: Path, sqlite_url: str
+) -> None:
+    run_sync(_migrate(sqlite_url))
+    env = service_env(tmp_path, fake_port, sqlite_url)
+    procs = Processes(tmp_path, env)
+    port = free_port()
+    engine: AsyncEngine = create_engine(sqlite_url)
+    try:
+        base = procs.serve(port=port)
+        async with httpx.AsyncClient(timeout=10) as client:
+            sent = await submit(
+                client,
+                base,
+                {},
+                "Summarise the causes of inflation.",
+                max_rounds=3,
+                threshold=9.9,
+            )
+        thread_id = sent.json()["thread_id"]
+        await wait_for(
+            engine, thread_id, lambda t, e: any(k == "evaluation" and r == 1 for _s, k, r in e), 30
+        )
+        procs.running[0].send_signal(signal.SIGKILL)
+        procs.running[0].wait(timeout=10)
+        before = await answers(engine, thread_id)
+        procs.serve(port=port)
+        status = await wait_ended(engine, thread_id, 60)
+        after = await answers(engine, thread_id)
+        events = await event_types(engine, thread_id)
+        async with create_session_factory(engine)() as session:
+            left = await session.scalar(
+                select(func.count()).select_from(Thread).where(Thread.status.in_(ACTIVE_STATUSES))
+            )
+    finally:
+        procs.stop_all()
+        await engine.dispose()
+    assert status == "completed"
+    assert after[1] == before[1]
+    assert sorted(after) == [1, 2, 3]
+    starts = [seq for seq, kind, _round in events if kind == "started"]
+    assert len(starts) == 2
+    resumed = [r for s, k, r in events if s > starts[1] and k == "response"]
+    assert resumed and resumed[0] == 2
+    assert left == 0
