@@ -102,6 +102,27 @@ class Gateway:
         self._breakers: dict[str, CircuitBreaker] = {}
         self._health = HealthTracker(health_window)
 
+    async def warm_up(self) -> None:
+        """Import the SDKs and build the adapters of the available models off the event loop.
+
+        Importing the `openai` and `anthropic` SDKs takes seconds on a small machine; done lazily
+        inside the first call, that would stall every other task of the service meanwhile.
+        """
+        names = sorted({m.provider for m in self.catalog.available(self._env)})
+        providers = [self.catalog.providers[name] for name in names]
+        built = await asyncio.to_thread(self._build_adapters, providers)
+        for name, adapter in built.items():
+            self._adapters.setdefault(name, adapter)
+
+    def _build_adapters(self, providers: list[ProviderSpec]) -> dict[str, ProviderAdapter]:
+        built: dict[str, ProviderAdapter] = {}
+        for provider in providers:
+            if provider.name in self._adapters:
+                continue
+            key = resolve_api_key(provider, self._env)
+            built[provider.name] = create_adapter(provider, key, self._factories)
+        return built
+
     # --- parts kept per provider / model -------------------------------------------------
 
     def _adapter(self, provider: ProviderSpec) -> ProviderAdapter:

@@ -161,6 +161,7 @@ class Service:
         if self.replay is not None:
             factories = {"replay": replay_adapter_factory(self.replay)}
         self._gateway = Gateway(self.catalog, env=self.env, adapter_factories=factories)
+        await self._gateway.warm_up()
         models = self.catalog.available(self.env)
         if self.replay is not None:
             models = [m for m in models if m.key != RECORDED_JUDGE]
