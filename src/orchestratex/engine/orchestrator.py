@@ -215,7 +215,8 @@ class Orchestrator:
             )
             kind: Kind = "escalation" if escalate else "revision"
             if await self._player.play(st, n, decision.to_model, kind, messages):
-                return st.result("failed", "failed", error=st.error)
+                # The rounds so far still stand: the run ends with the best of them.
+                return st.result("completed", "failed", error=f"round {n}: {st.error}")
 
     def _judges(self, st: RunState, answer_model: str) -> list[str]:
         req = st.request

@@ -1,4 +1,4 @@
-"""One round: generate (with one fallback model), then have the judges evaluate the answer."""
+"""One round: generate (with fallback models), then have the judges evaluate the answer."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Literal
 
-from orchestratex.core.errors import OrchestrateXError
+from orchestratex.core.errors import OrchestrateXError, ProviderError
 from orchestratex.core.events import (
     EvaluationEvent,
     ModelCallEvent,
@@ -28,6 +28,12 @@ from orchestratex.engine.state import RunState
 log = logging.getLogger(__name__)
 Kind = Literal["initial", "revision", "escalation"]
 
+GENERATION_MODELS = 2
+"""Models a round may try for its answer: the chosen one and one fallback."""
+MAX_GENERATION_MODELS = 4
+"""The cap when streams broke after their first chunk: the gateway cannot retry such a failure
+(its chunks are already out), so each one grants the round one more model, up to this many."""
+
 
 @dataclass
 class RoundPlayer:
@@ -43,7 +49,7 @@ class RoundPlayer:
     async def play(
         self, st: RunState, n: int, model: str, kind: Kind, messages: list[ChatMessage]
     ) -> bool:
-        """Produce and judge round `n`; True when generation failed on both models tried."""
+        """Produce and judge round `n`; True when generation failed on every model tried."""
         started = time.perf_counter()
         completion = await self._generate_with_fallback(st, n, model, kind, messages)
         if completion is None:
@@ -96,25 +102,30 @@ class RoundPlayer:
     async def _generate_with_fallback(
         self, st: RunState, n: int, model: str, kind: Kind, messages: list[ChatMessage]
     ) -> Completion | None:
-        """Generate with `model`; on failure try one other model; None when both failed."""
+        """Generate with `model`; on failure try another model (one more for each stream that
+        broke after its first chunk); None when every model tried failed."""
         purpose: Literal["generate", "revise"] = "generate" if kind == "initial" else "revise"
         request = CompletionRequest(
             messages=messages, max_tokens=st.request.max_tokens, purpose=purpose
         )
         tried: list[str] = []
+        limit = GENERATION_MODELS
         while True:
             tried.append(model)
             started = time.perf_counter()
+            chunks: list[str] = []
             try:
                 completion = await generate(
-                    self.client, model, request, partial(self._on_delta, st, n, model)
+                    self.client, model, request, partial(self._on_delta, st, n, model, chunks)
                 )
             except Exception as exc:
                 elapsed = (time.perf_counter() - started) * 1000.0
                 await self._on_call(st, n, purpose, CallRecord.failure(model, exc, elapsed))
                 st.error = f"generation with {model} failed: {describe_error(exc)}"
                 st.error_code = exc.code if isinstance(exc, OrchestrateXError) else "provider_error"
-                if len(tried) >= 2 or st.request.model:
+                if chunks and isinstance(exc, ProviderError) and exc.retryable:
+                    limit = min(limit + 1, MAX_GENERATION_MODELS)
+                if len(tried) >= limit or st.request.model:
                     return None
                 try:
                     alternative = self.reselect(st, tried)
@@ -127,7 +138,10 @@ class RoundPlayer:
             await self._on_call(st, n, purpose, CallRecord.of(completion))
             return completion
 
-    async def _on_delta(self, st: RunState, n: int, model: str, text: str) -> None:
+    async def _on_delta(
+        self, st: RunState, n: int, model: str, chunks: list[str], text: str
+    ) -> None:
+        chunks.append(text)
         await st.emitter.emit(ResponseChunkEvent, round=n, model=model, text=text)
 
     async def _on_call(

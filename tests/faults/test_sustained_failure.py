@@ -1,0 +1,90 @@
+"""Sustained failure: a model that is down for good, and a provider that rate-limits every call."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import httpx
+
+from orchestratex.api.app import create_app
+from orchestratex.core.orchestration import OrchestrationRequest
+from orchestratex.runtime.settings import Settings
+from orchestratex.testing.fake_catalog import fake_catalog
+from tests.faults.conftest import TERMINAL, ServiceFactory, read_store, run_all
+from tests.faults.tap import TappedProvider
+
+BREAKER_THRESHOLD = 5
+"""The gateway's default: consecutive failures that open a model's circuit."""
+DOWN_ID = "fake-gpt-large-down"
+
+
+async def test_a_model_down_for_good_is_routed_around(
+    tapped: TappedProvider, open_service: ServiceFactory
+) -> None:
+    """Runs forced onto a down model complete through the gateway's fallback; once the circuit
+    is open, the down model gets no more requests."""
+    request = OrchestrationRequest(
+        prompt="Summarise the water cycle.", model="fake-gpt", max_rounds=1, judge_count=1
+    )
+    concurrency = 4
+    async with open_service(down=["fake-gpt"], max_retries=1) as service:
+        first = await run_all(service, [request] * 8, concurrency)
+        circuit = service.gateway.health()["fake-gpt"].circuit
+        down_calls = tapped.stats.by_model[DOWN_ID]
+        second = await run_all(service, [request] * 8, concurrency)
+        stored = await read_store(service)
+
+    assert circuit == "open"
+    # Before the circuit opened: the failures that opened it, plus calls already under way.
+    in_flight = concurrency * 2  # a generation and a judge call per run at most
+    assert BREAKER_THRESHOLD <= down_calls <= BREAKER_THRESHOLD + in_flight
+    assert tapped.stats.by_model[DOWN_ID] == down_calls, "an open circuit sends nothing"
+    for thread_id in first + second:
+        assert stored.threads[thread_id].status == "completed"
+    assert len(stored.responses) == 16
+    assert all(r.model != "fake-gpt" for r in stored.responses)
+    calls = [e.payload for e in stored.events if e.type == "model_call"]
+    assert calls and all(c["success"] and c["model"] != "fake-gpt" for c in calls)
+
+
+async def test_a_provider_rate_limiting_every_call_fails_runs_cleanly(
+    tapped: TappedProvider, tmp_path: Path
+) -> None:
+    """Every call answered 429: the run ends `failed` with code rate_limited, promptly, after
+    a bounded number of requests, and no circuit opens (a rate limit is not an outage)."""
+    options = tapped.options
+    options.fail_rate = 1.0
+    options.faults = ["rate_limit"]
+    options.retry_after_s = 0.05
+    app = create_app(Settings(data_dir=tmp_path), catalog=fake_catalog(tapped.openai_base_url))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            started = time.perf_counter()
+            body = {"prompt": "List three prime numbers.", "max_rounds": 2, "judge_count": 2}
+            response = await client.post("/api/orchestrate/prompt", json=body)
+            assert response.status_code == 202, response.text
+            status_url = response.json()["status_url"]
+            while True:
+                status = (await client.get(status_url)).json()
+                if status["status"] in TERMINAL and not status["live"]:
+                    break
+                assert time.perf_counter() - started < 20.0, "the run did not end"
+                await asyncio.sleep(0.05)
+            elapsed = time.perf_counter() - started
+        service = app.state.service
+        health = service.gateway.health()
+        stored = await read_store(service)
+
+    assert status["status"] == "failed"
+    assert "rate_limited" in status["error"] and status["answer"] is None
+    assert elapsed < 10.0
+    [failed] = [e for e in stored.events if e.type == "failed"]
+    assert failed.payload["code"] == "rate_limited"
+    # At most 2 models tried by the engine, each with up to 3 models x 3 attempts in the gateway.
+    assert 1 <= len(tapped.exchanges) <= 2 * 3 * 3
+    assert {h.circuit for h in health.values()} == {"closed"}
+    assert stored.responses == []
+    assert all(not u.success and u.input_tokens == 0 for u in stored.usage)
