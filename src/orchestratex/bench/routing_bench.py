@@ -15,6 +15,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from orchestratex.bench.router_io import save
 from orchestratex.bench.routing_data import (
     BENCHMARKS,
     LOADERS,
@@ -30,7 +31,7 @@ from orchestratex.bench.routing_metrics import (
     oracle_scores,
     random_baseline,
 )
-from orchestratex.engine.router import DEFAULT_L2, LearnedRouter
+from orchestratex.engine.router import DEFAULT_L2, LearnedRouter, StopCheck
 
 DEFAULT_TEST_FRACTION = 0.5
 
@@ -104,6 +105,37 @@ def _load(data_dir: Path, *, required: bool, limit: int | None) -> dict[str, Rou
     return sets
 
 
+def fit_router(
+    train: Sequence[RoutingItem],
+    *,
+    seed: int = 0,
+    l2: float = DEFAULT_L2,
+    stop: StopCheck | None = None,
+) -> LearnedRouter:
+    """The learned router fitted on `train` (deterministic for a seed)."""
+    return LearnedRouter(l2=l2).fit(
+        [i.prompt for i in train], [i.target for i in train], seed=seed, stop=stop
+    )
+
+
+def train_on_split(
+    data: Path,
+    *,
+    seed: int = 0,
+    test_fraction: float = DEFAULT_TEST_FRACTION,
+    l2: float = DEFAULT_L2,
+    limit: int | None = None,
+    stop: StopCheck | None = None,
+) -> tuple[LearnedRouter, int]:
+    """The router `run_routing_bench` trains (every benchmark's training split, pooled), and
+    how many prompts it was trained on. FileNotFoundError when a benchmark is missing."""
+    sets = _load(data, required=True, limit=limit)
+    train: list[RoutingItem] = []
+    for loaded in sets.values():
+        train += split(loaded.items, seed=seed, test_fraction=test_fraction)[0]
+    return fit_router(train, seed=seed, l2=l2, stop=stop), len(train)
+
+
 def run_routing_bench(
     data: Path,
     *,
@@ -112,10 +144,12 @@ def run_routing_bench(
     test_fraction: float = DEFAULT_TEST_FRACTION,
     l2: float = DEFAULT_L2,
     limit: int | None = None,
+    save_router: Path | None = None,
 ) -> tuple[RoutingReport, list[ScoreLine]]:
     """Train, score the test prompts, and measure; returns the report and per-prompt scores.
 
-    `limit` keeps only the first `limit` prompts of each benchmark (for quick runs).
+    `limit` keeps only the first `limit` prompts of each benchmark (for quick runs);
+    `save_router` writes the trained router there as JSON (bench/router_io.py).
     """
     sets = _load(data, required=True, limit=limit)
     train: list[RoutingItem] = []
@@ -139,10 +173,10 @@ def run_routing_bench(
         how = f"train on all of {data}, test on all of {test_data}"
 
     started = time.perf_counter()
-    router = LearnedRouter(l2=l2).fit(
-        [i.prompt for i in train], [i.target for i in train], seed=seed
-    )
+    router = fit_router(train, seed=seed, l2=l2)
     train_seconds = time.perf_counter() - started
+    if save_router is not None:
+        save(router, save_router)
 
     results: list[BenchmarkResult] = []
     lines: list[ScoreLine] = []

@@ -49,13 +49,22 @@ def routing(
         typer.Option("--scores-out", help="Write one JSON line per test prompt with its score."),
     ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the split and the training.")] = 0,
+    save_router: Annotated[
+        Path | None,
+        typer.Option(
+            "--save-router",
+            help="Write the trained router (JSON) to this file, for the `router_path` setting.",
+        ),
+    ] = None,
     limit: Annotated[
         int | None, typer.Option("--limit", hidden=True, help="First N prompts per benchmark.")
     ] = None,
 ) -> None:
     """Learned strong/weak router vs random, weak, strong and oracle: APGR and CPT."""
     try:
-        report, lines = run_routing_bench(data, test_data=test_data, seed=seed, limit=limit)
+        report, lines = run_routing_bench(
+            data, test_data=test_data, seed=seed, limit=limit, save_router=save_router
+        )
     except FileNotFoundError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=2) from exc

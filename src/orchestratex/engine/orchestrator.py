@@ -65,6 +65,14 @@ class Orchestrator:
         self.reliability = reliability or JudgeReliability()
         self._player = RoundPlayer(client, self.reliability, self._judges, self._select)
 
+    @property
+    def selector(self) -> Selector:
+        return self._selector
+
+    def use_selector(self, selector: Selector) -> None:
+        """Select with `selector` from now on (e.g. once a learned router is ready)."""
+        self._selector = selector
+
     def start(
         self,
         request: OrchestrationRequest,

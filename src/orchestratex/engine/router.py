@@ -30,6 +30,7 @@ DEFAULT_L2 = 3e-4
 DEFAULT_ITERATIONS = 200
 
 Route = Literal["strong", "weak"]
+StopCheck = Callable[[], bool]
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
@@ -122,6 +123,10 @@ def _lbfgs(
     return x
 
 
+class TrainingStopped(Exception):
+    """`LearnedRouter.fit` gave up because its `stop` check said so."""
+
+
 class LearnedRouter:
     """Predicts the chance that a prompt needs the strong model rather than the weak one."""
 
@@ -165,23 +170,36 @@ class LearnedRouter:
 
     # ----- training -------------------------------------------------------------------------
     def fit(
-        self, prompts: Sequence[str], targets: Sequence[float], *, seed: int = 0
+        self,
+        prompts: Sequence[str],
+        targets: Sequence[float],
+        *,
+        seed: int = 0,
+        stop: StopCheck | None = None,
     ) -> LearnedRouter:
         """Fit on prompts with targets in 0..1 (1 = the strong model is needed). Deterministic.
 
-        `seed` fixes the small random initial weights, so refits are reproducible.
+        `seed` fixes the small random initial weights, so refits are reproducible. `stop` is
+        asked between steps; when it returns True, fit raises TrainingStopped (the router is
+        then left as it was).
         """
         if len(prompts) != len(targets) or not prompts:
             raise ValueError("fit needs as many targets as prompts, and at least one")
+
+        def check() -> None:
+            if stop is not None and stop():
+                raise TrainingStopped("training stopped")
+
         y = np.clip(np.asarray(targets, dtype=np.float64), 0.0, 1.0)
         n = len(prompts)
         names, dense = self._dense_raw(prompts, None)
-        self.dense_names = tuple(names)
-        self._mean = dense.mean(axis=0)
-        self._std = np.where(dense.std(axis=0) > 1e-9, dense.std(axis=0), 1.0)
-        dense = (dense - self._mean) / self._std
+        check()
+        mean = dense.mean(axis=0)
+        std = np.where(dense.std(axis=0) > 1e-9, dense.std(axis=0), 1.0)
+        dense = (dense - mean) / std
 
         parts = [hashed_features(p, self.bits) for p in prompts]
+        check()
         rows = np.concatenate(
             [np.full(len(i), r, dtype=np.int64) for r, (i, _) in enumerate(parts)]
         )
@@ -192,6 +210,7 @@ class LearnedRouter:
         lam = self.l2
 
         def objective(theta: FloatArray) -> tuple[float, FloatArray]:
+            check()
             w_h, w_d, b = theta[:k], theta[k : k + d], theta[-1]
             z = np.bincount(rows, weights=vals * w_h[cols], minlength=n) + dense @ w_d + b
             p = _sigmoid(z)
@@ -209,6 +228,8 @@ class LearnedRouter:
         mean_y = float(np.clip(y.mean(), 1e-3, 1 - 1e-3))
         theta0[-1] = math.log(mean_y / (1.0 - mean_y))
         theta = _lbfgs(objective, theta0, self.iterations)
+        self.dense_names = tuple(names)
+        self._mean, self._std = mean, std
         self._hashed_w = np.zeros(1 << self.bits, dtype=np.float64)
         self._hashed_w[used] = theta[:k]
         self._dense_w = theta[k : k + d].copy()

@@ -39,6 +39,7 @@ from orchestratex.providers.replay_data import RECORDED_JUDGE, ReplayData
 from orchestratex.runtime.auth import Principal, auth_enabled
 from orchestratex.runtime.bus import EventBus
 from orchestratex.runtime.catalog_setup import catalog_from_settings
+from orchestratex.runtime.learned_router import ServiceRouter
 from orchestratex.runtime.ratelimit import RateLimiter as RateLimiter
 from orchestratex.runtime.ratelimit import RequestRateLimitedError as RequestRateLimitedError
 from orchestratex.runtime.recovery import (
@@ -171,6 +172,8 @@ class Service:
                     "replay mode: the recordings were not found in %s; set ORX_ROUTELLM_DATA_DIR",
                     self.replay.where,
                 )
+        router = ServiceRouter(self.settings, replay=self.replay is not None)
+        selector = await router.initial(models, self.catalog.prices, train=not self.queues_runs)
         self._orchestrator = Orchestrator(
             self._gateway,
             models,
@@ -179,9 +182,13 @@ class Service:
             performance=SqlPerformanceSource(self.sessions),
             health=self._gateway,
             sink=self._sink,
+            selector=selector,
         )
         self._stopping = False
         self._tasks.append(asyncio.create_task(keep_leases(self), name="orchestratex-leases"))
+        if router.needs_training:
+            training = router.train_in(self._orchestrator)
+            self._tasks.append(asyncio.create_task(training, name="orchestratex-router"))
         if self.links is None:
             await recover_local(self)
             self._tasks.append(asyncio.create_task(watch_local(self)))

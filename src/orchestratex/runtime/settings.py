@@ -82,6 +82,23 @@ class Settings(BaseSettings):
         description="live: call real providers; replay: serve recorded answers (offline demo); "
         "auto: replay when no hosted provider key is set and no provider or model is configured",
     )
+    router_path: Path | None = Field(
+        default=None,
+        description="a trained learned-router file (`orchestratex bench routing --save-router`); "
+        "unset in replay mode: trained from routellm_data_dir and cached in data_dir",
+    )
+    router_models: tuple[str, str] | None = Field(
+        default=None,
+        description="(strong, weak) model keys the learned router picks between; "
+        "default in replay mode: the two recorded models",
+    )
+    router_threshold: float = Field(
+        default=0.25,
+        ge=0.0,
+        le=1.0,
+        description="router score at which the strong model is chosen; higher: fewer prompts "
+        "go to the strong model (cheaper), lower: more (better answers)",
+    )
 
     providers: dict[str, ProviderOverride] = Field(default_factory=dict)
     models: list[ModelSpec] = Field(
@@ -100,6 +117,13 @@ class Settings(BaseSettings):
     @classmethod
     def _upper(cls, value: str) -> str:
         return value.upper()
+
+    @field_validator("router_models")
+    @classmethod
+    def _two_models(cls, value: tuple[str, str] | None) -> tuple[str, str] | None:
+        if value is not None and value[0] == value[1]:
+            raise ValueError("router_models needs two different model keys (strong, weak)")
+        return value
 
     @property
     def effective_database_url(self) -> str:
