@@ -34,7 +34,12 @@ from orchestratex.providers.catalog import Catalog
 from orchestratex.providers.health import HealthTracker
 from orchestratex.providers.keys import resolve_api_key
 from orchestratex.providers.pricing import cost_of
-from orchestratex.providers.ratelimit import RateLimiter, estimate_tokens
+from orchestratex.providers.ratelimit import (
+    LimiterFactory,
+    ProviderLimiter,
+    RateLimiter,
+    estimate_tokens,
+)
 from orchestratex.providers.registry import create_adapter
 from orchestratex.providers.retry import RetryPolicy
 
@@ -55,9 +60,11 @@ class Gateway:
 
     Per call: timeout (`request.timeout_s`, else the provider's), up to `max_retries` retries
     of retryable errors (backoff with full jitter, Retry-After honoured up to a cap), the
-    provider's rate limits, a circuit breaker (per model by default, or per provider), and,
-    when `fallback` is on and retries are spent on a retryable error, up to `max_fallbacks`
-    other enabled, configured models (same tier first). `Completion.latency_ms` is the time of
+    provider's rate limits (in this process, or shared through `limiter_factory`; a call that
+    gets no slot within its timeout fails with a retryable RateLimitedError), a circuit breaker
+    (per model by default, or per provider), and, when `fallback` is on and retries are spent
+    on a retryable error, up to `max_fallbacks` other enabled, configured models (same tier
+    first). `Completion.latency_ms` is the time of
     the attempt that answered; `attempts` counts every attempt made, across models.
     Streams retry and fall back only before their first delta.
     """
@@ -78,6 +85,7 @@ class Gateway:
         rate_window_s: float = 60.0,
         health_window: int = 50,
         adapter_factories: Mapping[str, AdapterFactory] | None = None,
+        limiter_factory: LimiterFactory | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         random: Callable[[], float] = _random.random,
@@ -94,11 +102,12 @@ class Gateway:
         self._max_retry_after_s = max_retry_after_s
         self._rate_window_s = rate_window_s
         self._factories = adapter_factories
+        self._limiter_factory = limiter_factory or self._local_limiter
         self._clock = clock
         self._sleep = sleep
         self._random = random
         self._adapters: dict[str, ProviderAdapter] = {}
-        self._limiters: dict[str, RateLimiter] = {}
+        self._limiters: dict[str, ProviderLimiter] = {}
         self._breakers: dict[str, CircuitBreaker] = {}
         self._health = HealthTracker(health_window)
 
@@ -133,16 +142,20 @@ class Gateway:
             self._adapters[provider.name] = adapter
         return adapter
 
-    def _limiter(self, provider: ProviderSpec) -> RateLimiter:
+    def _local_limiter(self, provider: ProviderSpec) -> ProviderLimiter:
+        return RateLimiter(
+            requests=provider.requests_per_minute,
+            tokens=provider.tokens_per_minute,
+            window_s=self._rate_window_s,
+            clock=self._clock,
+            sleep=self._sleep,
+            name=provider.name,
+        )
+
+    def _limiter(self, provider: ProviderSpec) -> ProviderLimiter:
         limiter = self._limiters.get(provider.name)
         if limiter is None:
-            limiter = RateLimiter(
-                requests=provider.requests_per_minute,
-                tokens=provider.tokens_per_minute,
-                window_s=self._rate_window_s,
-                clock=self._clock,
-                sleep=self._sleep,
-            )
+            limiter = self._limiter_factory(provider)
             self._limiters[provider.name] = limiter
         return limiter
 
@@ -258,7 +271,9 @@ class Gateway:
         try:
             adapter = self._adapter(provider)
             estimate = estimate_tokens(request)
-            reservation = await self._limiter(provider).acquire(estimate)
+            reservation = await self._limiter(provider).acquire(
+                estimate, timeout_s=request.timeout_s
+            )
             start = self._clock()
             try:
                 async with asyncio.timeout(request.timeout_s):
@@ -322,7 +337,7 @@ class Gateway:
         try:
             adapter = self._adapter(provider)
             estimate = estimate_tokens(request)
-            reservation = await self._limiter(provider).acquire(estimate)
+            reservation = await self._limiter(provider).acquire(estimate, timeout_s=timeout)
             start = self._clock()
             async with closing_stream(adapter.stream(spec.model_id, request)) as parts:
                 while True:
@@ -406,7 +421,10 @@ class Gateway:
         return result
 
     async def aclose(self) -> None:
-        """Close every SDK client opened so far."""
+        """Close every SDK client opened so far, then the rate limiters."""
         adapters, self._adapters = list(self._adapters.values()), {}
         for adapter in adapters:
             await adapter.aclose()
+        limiters, self._limiters = list(self._limiters.values()), {}
+        for limiter in limiters:
+            await limiter.aclose()

@@ -1,4 +1,9 @@
-"""Per-provider request and token limits over a sliding window; waiters are served in order."""
+"""Per-provider request and token limits over a sliding window; waiters are served in order.
+
+`ProviderLimiter` is what the gateway needs of a limiter; `RateLimiter` is the in-process one.
+Another implementation (runtime/provider_limits.py shares the counts through Redis) comes in
+through the gateway's `limiter_factory`.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,48 @@ import asyncio
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Protocol
 
+from orchestratex.core.catalog import ProviderSpec
+from orchestratex.core.errors import RateLimitedError
 from orchestratex.core.types import CompletionRequest
+
+
+class Slot(Protocol):
+    """A granted call; `settle` replaces the token estimate by the real count."""
+
+    def settle(self, tokens: int) -> None: ...
+
+
+class ProviderLimiter(Protocol):
+    """Requests and tokens per window of one provider."""
+
+    @property
+    def limited(self) -> bool: ...
+
+    async def acquire(self, tokens: int = 0, *, timeout_s: float | None = None) -> Slot:
+        """Wait until a call of about `tokens` tokens fits, then count it. Raises
+        RateLimitedError when it cannot fit within `timeout_s` (None: wait as long as needed)."""
+        ...
+
+    async def aclose(self) -> None:
+        """Finish pending bookkeeping (the gateway closes its limiters at shutdown)."""
+        ...
+
+
+LimiterFactory = Callable[[ProviderSpec], ProviderLimiter]
+"""Builds the limiter of one provider; the gateway calls it once per provider."""
+
+
+def limit_wait_error(provider: str, wait_s: float, timeout_s: float) -> RateLimitedError:
+    """The error of a call that would wait `wait_s` for its provider's limit, past its timeout."""
+    return RateLimitedError(
+        f"{provider}: the requests/tokens-per-minute limit leaves no room for {wait_s:.1f}s, "
+        f"longer than the call's {timeout_s:g}s timeout",
+        provider=provider,
+        status=None,
+        retry_after_s=wait_s,
+    )
 
 
 def estimate_tokens(request: CompletionRequest) -> int:
@@ -46,9 +91,11 @@ class RateLimiter:
         window_s: float = 60.0,
         clock: Callable[[], float],
         sleep: Callable[[float], Awaitable[None]],
+        name: str = "provider",
     ) -> None:
         if window_s <= 0:
             raise ValueError("window_s must be > 0")
+        self._name = name
         self._requests = requests
         self._tokens = tokens
         self._window_s = window_s
@@ -79,12 +126,16 @@ class RateLimiter:
                 wait = max(wait, entry.at + self._window_s - now)
         return wait
 
-    async def acquire(self, tokens: int = 0) -> Reservation:
-        """Wait until one more call of about `tokens` tokens fits, then record it."""
+    async def acquire(self, tokens: int = 0, *, timeout_s: float | None = None) -> Reservation:
+        """Wait until one more call of about `tokens` tokens fits, then record it.
+
+        With `timeout_s`, raise RateLimitedError instead of waiting past that many seconds.
+        """
         if not self.limited:
             return Reservation(None)
         if self._tokens is not None:
             tokens = min(tokens, self._tokens)
+        deadline = None if timeout_s is None else self._clock() + timeout_s
         async with self._lock:
             while True:
                 now = self._clock()
@@ -94,4 +145,9 @@ class RateLimiter:
                     entry = _Entry(now, tokens)
                     self._entries.append(entry)
                     return Reservation(entry)
+                if deadline is not None and timeout_s is not None and now + wait > deadline:
+                    raise limit_wait_error(self._name, wait, timeout_s)
                 await self._sleep(max(wait, 0.001))
+
+    async def aclose(self) -> None:
+        """Nothing to finish: the counts live in this object."""

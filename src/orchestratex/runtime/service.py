@@ -9,7 +9,8 @@ shutdown, runs still going are stopped and marked `interrupted`.
 
 With `redis_url` set, the service is one of several instances: the bus goes through Redis, the
 API role queues runs for `orchestratex worker` processes (role "worker"), which execute them,
-and cancel requests and rate limits are shared (runtime/scaleout.py).
+and cancel requests and rate limits are shared (runtime/scaleout.py), as are the providers'
+rate limits (runtime/provider_limits.py) and budget holds (runtime/budgets.py).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import Any, Literal
 
 from sqlalchemy import func, select, text, update
 
-from orchestratex.core.errors import BudgetExceededError, OrchestrateXError, UnknownModelError
+from orchestratex.core.errors import OrchestrateXError, UnknownModelError
 from orchestratex.core.events import Event
 from orchestratex.core.orchestration import OrchestrationRequest
 from orchestratex.engine.orchestrator import Orchestrator
@@ -37,9 +38,11 @@ from orchestratex.providers.replay import replay_adapter_factory
 from orchestratex.providers.replay_catalog import replay_catalog
 from orchestratex.providers.replay_data import RECORDED_JUDGE, ReplayData
 from orchestratex.runtime.auth import Principal, auth_enabled
+from orchestratex.runtime.budgets import BudgetLedger, LocalBudgets, RedisBudgets
 from orchestratex.runtime.bus import EventBus
 from orchestratex.runtime.catalog_setup import catalog_from_settings
 from orchestratex.runtime.learned_router import ServiceRouter
+from orchestratex.runtime.provider_limits import RedisProviderLimits
 from orchestratex.runtime.ratelimit import RateLimiter as RateLimiter
 from orchestratex.runtime.ratelimit import RequestRateLimitedError as RequestRateLimitedError
 from orchestratex.runtime.recovery import (
@@ -127,6 +130,11 @@ class Service:
         )
         self.bus: EventBus = self.links.bus if self.links is not None else EventBus()
         self.limiter = RateLimiter(per_minute)
+        self.budgets: BudgetLedger = (
+            RedisBudgets(self.links.client, hold_s=settings.budget_hold_s)
+            if self.links is not None
+            else LocalBudgets()
+        )
         self.db = create_engine(settings.effective_database_url)
         self.sessions: SessionFactory = create_session_factory(self.db)
         self.writer = StoreWriter(self.sessions)
@@ -161,7 +169,19 @@ class Service:
         factories = None
         if self.replay is not None:
             factories = {"replay": replay_adapter_factory(self.replay)}
-        self._gateway = Gateway(self.catalog, env=self.env, adapter_factories=factories)
+        self._gateway = Gateway(
+            self.catalog,
+            env=self.env,
+            adapter_factories=factories,
+            rate_window_s=self.settings.provider_rate_window_s,
+            limiter_factory=(
+                RedisProviderLimits(
+                    self.links.client, window_s=self.settings.provider_rate_window_s
+                )
+                if self.links is not None
+                else None
+            ),
+        )
         await self._gateway.warm_up()
         models = self.catalog.available(self.env)
         if self.replay is not None:
@@ -273,19 +293,33 @@ class Service:
             )
         return float(total or 0.0)
 
-    async def _capped(self, request: OrchestrationRequest, user: Principal) -> OrchestrationRequest:
-        """The request with its budget capped at what the user has left."""
-        if user.user_id is None or user.budget_usd is None:
+    async def _capped(
+        self, request: OrchestrationRequest, user: Principal, thread_id: str
+    ) -> OrchestrationRequest:
+        """The request with its budget capped at what the user has left, that cap held for the
+        run until it ends (runtime/budgets.py); BudgetExceededError when nothing is left."""
+        user_id, budget = user.user_id, user.budget_usd
+        if user_id is None or budget is None:
             return request
-        left = user.budget_usd - await self.spent_usd(user.user_id)
-        if left <= 0:
-            raise BudgetExceededError(
-                f"budget exhausted: {user.budget_usd:.4f} USD allowed, nothing left"
-            )
-        given = request.preferences.budget_usd
-        cap = left if given is None else min(given, left)
+        cap = await self.budgets.hold(
+            user_id,
+            thread_id,
+            budget_usd=budget,
+            wanted_usd=request.preferences.budget_usd,
+            spent=lambda: self.spent_usd(user_id),
+        )
         preferences = request.preferences.model_copy(update={"budget_usd": cap})
         return request.model_copy(update={"preferences": preferences})
+
+    async def _release_budget(
+        self, user_id: str | None, thread_id: str, cost: float | None
+    ) -> None:
+        if user_id is None:
+            return
+        try:
+            await self.budgets.release(user_id, thread_id, cost_usd=cost)
+        except Exception:
+            log.warning("could not release the budget hold of run %s", thread_id, exc_info=True)
 
     async def submit(self, request: OrchestrationRequest, *, user: Principal) -> str:
         """Start a run in the background; returns its thread id at once."""
@@ -296,15 +330,19 @@ class Service:
         if self.replay is not None:
             request = await replay_request(self.replay, request)
         await self._count_request(user.rate_key)
-        request = await self._capped(request, user)
         thread_id = uuid.uuid4().hex
-        if self.links is not None and self.queues_runs:
-            await self._create_thread(thread_id, request, user.user_id, runner_id=None)
-            self._remote_live.add(thread_id)
-            await self.links.enqueue(thread_id)
-            return thread_id
-        await self._create_thread(thread_id, request, user.user_id, runner_id=self.instance_id)
-        run = orchestrator.start(request, thread_id=thread_id, user_id=user.user_id)
+        request = await self._capped(request, user, thread_id)
+        try:
+            if self.links is not None and self.queues_runs:
+                await self._create_thread(thread_id, request, user.user_id, runner_id=None)
+                self._remote_live.add(thread_id)
+                await self.links.enqueue(thread_id)
+                return thread_id
+            await self._create_thread(thread_id, request, user.user_id, runner_id=self.instance_id)
+            run = orchestrator.start(request, thread_id=thread_id, user_id=user.user_id)
+        except BaseException:
+            await self._release_budget(user.user_id, thread_id, 0.0)
+            raise
         self.adopt(run, user.user_id)
         return thread_id
 
@@ -402,14 +440,17 @@ class Service:
             session.add(Prompt(thread_id=thread_id, text=request.prompt, system=request.system))
 
     async def _watch(self, thread_id: str, run: Run) -> None:
+        cost: float | None = None
         try:
-            await run.result()
+            cost = (await run.result()).total_cost_usd
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("run %s ended with an unexpected error", thread_id)
         finally:
-            self._active.pop(thread_id, None)
+            entry = self._active.pop(thread_id, None)
+            if entry is not None:
+                await self._release_budget(entry.user_id, thread_id, cost)
 
     @staticmethod
     def _visible(user: Principal, owner: str | None) -> bool:

@@ -72,6 +72,19 @@ class Settings(BaseSettings):
     requests_per_minute: int = Field(
         default=30, ge=1, description="orchestration requests per user per minute"
     )
+    provider_rate_window_s: float = Field(
+        default=60.0,
+        gt=0.0,
+        le=3600.0,
+        description="window of the providers' requests_per_minute / tokens_per_minute limits "
+        "(shorter only for tests); with redis_url the counts are shared by all instances",
+    )
+    budget_hold_s: float = Field(
+        default=3600.0,
+        ge=1.0,
+        description="with redis_url: a run's budget hold lapses if the run has not ended after "
+        "this long (its runner died)",
+    )
     worker_concurrency: int = Field(
         default=4, ge=1, le=256, description="runs one `orchestratex worker` executes at once"
     )
