@@ -21,6 +21,11 @@ from orchestratex.testing.fake_provider import (
     FakeProviderServer,
     run_fake_provider,
 )
+from tests.databases import assert_backend, on_both_backends
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    on_both_backends(metafunc)
 
 
 @dataclass
@@ -49,9 +54,13 @@ async def fake() -> AsyncIterator[FakeProviderServer]:
 
 
 @pytest.fixture
-async def api(tmp_path: Path, fake: FakeProviderServer) -> AsyncIterator[Api]:
-    app = create_app(Settings(data_dir=tmp_path), catalog=fake_catalog(fake.openai_base_url))
+async def api(
+    tmp_path: Path, database_url: str | None, fake: FakeProviderServer
+) -> AsyncIterator[Api]:
+    settings = Settings(data_dir=tmp_path, database_url=database_url)
+    app = create_app(settings, catalog=fake_catalog(fake.openai_base_url))
     async with app.router.lifespan_context(app):
+        assert_backend(app.state.service, database_url)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
             yield Api(app, client)

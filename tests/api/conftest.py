@@ -22,6 +22,7 @@ from orchestratex.testing.fake_provider import (
     FakeProviderServer,
     run_fake_provider,
 )
+from tests.databases import assert_backend, on_both_backends
 
 
 @dataclass
@@ -38,6 +39,10 @@ class Api:
 ApiFactory = Callable[..., AbstractAsyncContextManager[Api]]
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    on_both_backends(metafunc)
+
+
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeProviderServer]:
     async with run_fake_provider(FakeProviderOptions(seed=1)) as server:
@@ -45,8 +50,8 @@ async def fake() -> AsyncIterator[FakeProviderServer]:
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path)
+def settings(tmp_path: Path, database_url: str | None) -> Settings:
+    return Settings(data_dir=tmp_path, database_url=database_url)
 
 
 @pytest.fixture
@@ -58,6 +63,7 @@ def api_factory(settings: Settings, fake: FakeProviderServer) -> ApiFactory:
         catalog = fake_catalog(fake.openai_base_url, **catalog_options)
         app = create_app(settings, catalog=catalog)
         async with app.router.lifespan_context(app):
+            assert_backend(app.state.service, settings.database_url)
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
                 yield Api(app, client)

@@ -1,4 +1,8 @@
-"""Fixtures: a Service on the tapped fake provider, and helpers to run and read back threads."""
+"""Fixtures: a Service on the tapped fake provider, and helpers to run and read back threads.
+
+The usage-accounting tests (test_fault_storm.py) run on SQLite and on PostgreSQL; the rest on
+SQLite only.
+"""
 
 from __future__ import annotations
 
@@ -20,12 +24,19 @@ from orchestratex.runtime.settings import Settings
 from orchestratex.store.tables import EventRecord, Response, Thread, UsageRecord
 from orchestratex.testing.fake_catalog import fake_catalog
 from orchestratex.testing.fake_provider import FakeProviderOptions
+from tests.databases import assert_backend, on_both_backends
 from tests.faults.tap import TappedProvider, run_tapped_provider
 
 TERMINAL = ("completed", "failed", "cancelled", "interrupted")
 TERMINAL_EVENTS = ("completed", "failed", "cancelled")
 
 ServiceFactory = Callable[..., AbstractAsyncContextManager[Service]]
+BOTH_BACKENDS = ("test_fault_storm",)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if metafunc.module.__name__.rpartition(".")[2] in BOTH_BACKENDS:
+        on_both_backends(metafunc)
 
 
 @pytest.fixture
@@ -36,15 +47,19 @@ async def tapped() -> AsyncIterator[TappedProvider]:
 
 
 @pytest.fixture
-def open_service(tmp_path: Path, tapped: TappedProvider) -> ServiceFactory:
+def open_service(
+    tmp_path: Path, database_url: str | None, tapped: TappedProvider
+) -> ServiceFactory:
     """Starts a Service on the tapped provider (catalog options passed to fake_catalog)."""
 
     @asynccontextmanager
     async def opened(**catalog_options: Any) -> AsyncIterator[Service]:
         catalog = fake_catalog(tapped.openai_base_url, **catalog_options)
-        service = Service(Settings(data_dir=tmp_path), catalog=catalog, requests_per_minute=100_000)
+        settings = Settings(data_dir=tmp_path, database_url=database_url)
+        service = Service(settings, catalog=catalog, requests_per_minute=100_000)
         await service.start()
         try:
+            assert_backend(service, database_url)
             yield service
         finally:
             await service.stop()

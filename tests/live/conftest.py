@@ -31,8 +31,13 @@ from orchestratex.testing.fake_provider import (
     FakeProviderServer,
     run_fake_provider,
 )
+from tests.databases import assert_backend, on_both_backends
 
 ENDED = ("completed", "failed", "cancelled", "interrupted")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    on_both_backends(metafunc)
 
 
 @pytest.fixture
@@ -115,9 +120,13 @@ class Live:
 
 
 @pytest.fixture
-def live(tmp_path: Path, fake_server: FakeProviderServer) -> Iterator[Live]:
-    app = create_app(Settings(data_dir=tmp_path), catalog=fake_catalog(fake_server.openai_base_url))
+def live(
+    tmp_path: Path, database_url: str | None, fake_server: FakeProviderServer
+) -> Iterator[Live]:
+    settings = Settings(data_dir=tmp_path, database_url=database_url)
+    app = create_app(settings, catalog=fake_catalog(fake_server.openai_base_url))
     with TestClient(app) as client:
+        assert_backend(app.state.service, database_url)
         yield Live(app, client, fake_server)
 
 

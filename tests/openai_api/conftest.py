@@ -25,6 +25,11 @@ from orchestratex.testing.fake_provider import (
     FakeProviderServer,
     run_fake_provider,
 )
+from tests.databases import assert_backend, on_both_backends
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    on_both_backends(metafunc)
 
 
 @dataclass
@@ -63,10 +68,13 @@ def catalog_options() -> dict[str, Any]:
 
 @pytest.fixture
 async def served(
-    tmp_path: Path, fake: FakeProviderServer, catalog_options: dict[str, Any]
+    tmp_path: Path,
+    database_url: str | None,
+    fake: FakeProviderServer,
+    catalog_options: dict[str, Any],
 ) -> AsyncIterator[Served]:
     catalog = fake_catalog(fake.openai_base_url, **catalog_options)
-    app = create_app(Settings(data_dir=tmp_path), catalog=catalog)
+    app = create_app(Settings(data_dir=tmp_path, database_url=database_url), catalog=catalog)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
@@ -80,6 +88,7 @@ async def served(
             assert not task.done(), "the service stopped before it started"
             await asyncio.sleep(0.01)
         service: Service = app.state.service
+        assert_backend(service, database_url)
         async with service.sessions() as session:
             key = await create_key(session, name="alice")
         yield Served(app, f"http://127.0.0.1:{port}", key)

@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from orchestratex.runtime.auth import create_key
 from orchestratex.store.db import create_engine, create_session_factory, init_db
 from orchestratex.testing.fake_catalog import FAKE_ANTHROPIC, FAKE_MODELS, FAKE_OPENAI
-from tests.servers import free_port, postgres_cluster, redis_server
+from tests.servers import free_port, redis_server
 
 T = TypeVar("T")
 CLI = str(Path(sys.executable).with_name("orchestratex"))
@@ -146,11 +146,11 @@ async def _admin_key(url: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def pg_server() -> Iterator[str]:
-    with postgres_cluster() as url:
-        if url is None:
-            pytest.skip("no PostgreSQL server binaries (Debian package postgresql)")
-        yield url
+def pg_server(postgres_url: str | None) -> str:
+    """The session's PostgreSQL server (tests/conftest.py), shared with the other suites."""
+    if postgres_url is None:
+        pytest.skip("no PostgreSQL server binaries (Debian package postgresql)")
+    return postgres_url
 
 
 @pytest.fixture(scope="session")

@@ -37,6 +37,39 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+NUL_REPLACEMENT = "\ufffd"
+
+
+def _without_nul(value: Any) -> Any:
+    if isinstance(value, str) and "\x00" in value:
+        return value.replace("\x00", NUL_REPLACEMENT)
+    return value
+
+
+def _params_without_nul(params: Any) -> Any:
+    if isinstance(params, dict):
+        return {key: _without_nul(value) for key, value in params.items()}
+    if isinstance(params, list | tuple):
+        return type(params)(_without_nul(value) for value in params)
+    return params
+
+
+def _postgres_nul_free(
+    _conn: Any,
+    _cursor: Any,
+    statement: str,
+    parameters: Any,
+    _context: Any,
+    executemany: bool,
+) -> tuple[str, Any]:
+    """PostgreSQL text cannot hold NUL: it becomes U+FFFD in every bound string, so text
+    holding one is stored rather than refused, and a lookup or search by one does not fail.
+    (JSON columns keep NUL exactly: it is serialised as the escape \\u0000.)"""
+    if executemany and isinstance(parameters, list):
+        return statement, [_params_without_nul(row) for row in parameters]
+    return statement, _params_without_nul(parameters)
+
+
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """An async engine for `url`; for a SQLite file, its directory is created if missing."""
     sqlite_file = _sqlite_file(url)
@@ -45,6 +78,8 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     engine = _create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    if engine.dialect.name == "postgresql":
+        event.listen(engine.sync_engine, "before_cursor_execute", _postgres_nul_free, retval=True)
     return engine
 
 

@@ -14,6 +14,7 @@ from orchestratex.core.events import EVENT_ADAPTER, Event
 from orchestratex.core.orchestration import OrchestrationRequest
 from orchestratex.store.tables import (
     ACTIVE_STATUSES,
+    USER_NAME_CHARS,
     Criticism,
     Evaluation,
     EventRecord,
@@ -48,7 +49,12 @@ def hash_api_key(api_key: str) -> str:
 async def create_user(
     *, session: AsyncSession, name: str, is_admin: bool = False, budget_usd: float | None = None
 ) -> tuple[UserRecord, str]:
-    """Create a user; returns the record and the API key, which is shown only this once."""
+    """Create a user; returns the record and the API key, which is shown only this once.
+
+    A name longer than the column holds is refused here, the same on every backend
+    (SQLite would keep it whole, PostgreSQL would fail the insert)."""
+    if len(name) > USER_NAME_CHARS:
+        raise ValueError(f"a user name has at most {USER_NAME_CHARS} characters")
     api_key = API_KEY_PREFIX + secrets.token_urlsafe(32)
     user = User(
         id=uuid.uuid4().hex,

@@ -26,6 +26,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 THREAD_STATUSES = ("queued", "running", "completed", "failed", "cancelled", "interrupted")
 ACTIVE_STATUSES = ("queued", "running")
+USER_NAME_CHARS = 200
 
 
 def utc_now() -> datetime:
@@ -62,7 +63,7 @@ class User(Base):
     __tablename__ = "users"
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    name: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(USER_NAME_CHARS))
     api_key_hash: Mapped[str] = mapped_column(String(128), unique=True)
     api_key_prefix: Mapped[str] = mapped_column(String(32))
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
