@@ -13,6 +13,7 @@ from orchestratex.core.errors import ConfigurationError
 from orchestratex.runtime.auth import KeyInfo, NewKey, create_key, list_keys, revoke_key
 from orchestratex.runtime.settings import load_settings
 from orchestratex.store.db import create_engine, create_session_factory, init_db
+from orchestratex.store.tables import USER_NAME_CHARS
 
 T = TypeVar("T")
 
@@ -45,6 +46,9 @@ def create(
     """Create a key and print it. It is shown only this once; only its hash is stored."""
     if not name.strip():
         typer.echo("the name must not be empty", err=True)
+        raise typer.Exit(code=2)
+    if len(name.strip()) > USER_NAME_CHARS:
+        typer.echo(f"the name must be at most {USER_NAME_CHARS} characters", err=True)
         raise typer.Exit(code=2)
 
     async def work(session: AsyncSession) -> NewKey:
