@@ -18,8 +18,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from orchestratex.core.catalog import ModelSpec, Price
 from orchestratex.core.errors import NoModelAvailableError, UnknownModelError
@@ -32,10 +31,17 @@ from orchestratex.core.orchestration import (
 from orchestratex.core.performance import ModelHealth, PerformanceStats
 from orchestratex.engine.estimates import (
     CallHistory,
-    QualityEstimate,
     estimate_quality,
     estimate_success,
     pool_stats,
+)
+from orchestratex.engine.selection_reasons import (
+    COST_FLOOR_USD,
+    CostSource,
+    Facts,
+    Ranking,
+    explain,
+    no_model_message,
 )
 
 if TYPE_CHECKING:
@@ -45,43 +51,14 @@ DEFAULT_EXPLORATION = 0.5
 DEFAULT_ROUTER_THRESHOLD = 0.5
 ESCALATION_MARGIN = 0.5
 """Points of expected quality a model must have over the current one to be an escalation."""
-NEAR_QUALITY = 0.5
 QUALITY_SCALE = 2.5
 """Points behind the best eligible model at which quality goodness reaches 0."""
 COST_DECADES = 2.0
 """Cost goodness reaches 0 at 100x the cheapest eligible model's expected cost."""
 LATENCY_DECADES = 1.0
 """Latency goodness reaches 0 at 10x the fastest eligible model's expected latency."""
-COST_FLOOR_USD = 1e-5
-MAX_EXCLUSION_REASONS = 4
 JUDGE_INPUT_TOKENS = 1500
 JUDGE_OUTPUT_TOKENS = 400
-
-CostSource = Literal["price", "history", "assumed", "unknown"]
-
-
-@dataclass(frozen=True, slots=True)
-class _Facts:
-    spec: ModelSpec
-    quality: QualityEstimate
-    optimistic: float
-    cost: float
-    cost_source: CostSource
-    latency: float
-    health: ModelHealth | None
-    health_score: float
-    reliability: float
-    excluded: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class _Ranking:
-    facts: dict[str, _Facts]
-    candidates: list[CandidateScore]
-    weights: tuple[float, float, float]
-
-    def eligible(self) -> list[CandidateScore]:
-        return [c for c in self.candidates if c.excluded is None]
 
 
 def _weights(preferences: Preferences) -> tuple[float, float, float]:
@@ -199,18 +176,18 @@ class Selector:
         )
         eligible = ranking.eligible()
         if not eligible:
-            raise NoModelAvailableError(_no_model_message(ranking.candidates))
+            raise NoModelAvailableError(no_model_message(ranking.candidates))
         learned = self._learned(prompt, analysis, ranking)
         if learned is not None:
             return learned
         return SelectionDecision(
             model=eligible[0].model,
-            reasons=_reasons(analysis, ranking, self.exploration),
+            reasons=explain(analysis, ranking, self.exploration),
             candidates=ranking.candidates,
         )
 
     def _learned(
-        self, prompt: str | None, analysis: Analysis, ranking: _Ranking
+        self, prompt: str | None, analysis: Analysis, ranking: Ranking
     ) -> SelectionDecision | None:
         """The router's pick between its two models, or None when it does not apply."""
         if self.router is None or self.router_models is None or prompt is None:
@@ -299,7 +276,7 @@ class Selector:
         exclude: Collection[str],
         input_tokens: int,
         output_tokens: int,
-    ) -> _Ranking:
+    ) -> Ranking:
         facts = self._facts(
             analysis, preferences, performance, health or {}, exclude, input_tokens, output_tokens
         )
@@ -338,7 +315,7 @@ class Selector:
                 c.model,
             )
         )
-        return _Ranking(facts, candidates, weights)
+        return Ranking(facts, candidates, weights)
 
     def _facts(
         self,
@@ -349,7 +326,7 @@ class Selector:
         exclude: Collection[str],
         input_tokens: int,
         output_tokens: int,
-    ) -> dict[str, _Facts]:
+    ) -> dict[str, Facts]:
         in_domain: dict[str, list[PerformanceStats]] = defaultdict(list)
         calls: dict[str, CallHistory] = defaultdict(CallHistory)
         for stats in performance:
@@ -367,7 +344,7 @@ class Selector:
         allowed = None if preferences.allowed_models is None else set(preferences.allowed_models)
         excluded_keys = set(exclude)
 
-        out: dict[str, _Facts] = {}
+        out: dict[str, Facts] = {}
         for key, spec in self._models.items():
             quality = estimate_quality(
                 spec, analysis.domain, analysis.complexity, pool_stats(in_domain.get(key, ()))
@@ -407,7 +384,7 @@ class Selector:
                     f"expected cost ${cost:.4f}{unknown} over the budget "
                     f"${preferences.budget_usd:.4f}"
                 )
-            out[key] = _Facts(
+            out[key] = Facts(
                 spec=spec,
                 quality=quality,
                 optimistic=quality.mean + self.exploration * quality.std,
@@ -420,93 +397,3 @@ class Selector:
                 excluded=reason,
             )
         return out
-
-
-def _no_model_message(candidates: Sequence[CandidateScore]) -> str:
-    if not candidates:
-        return "no model available: the catalog has no models"
-    parts = "; ".join(f"{c.model}: {c.excluded}" for c in sorted(candidates, key=lambda c: c.model))
-    return f"no model available: {parts}"
-
-
-def _why_lost(loser: _Facts, winner: _Facts) -> str:
-    """The plainest reason `loser` ranked below `winner`."""
-    if loser.health_score < winner.health_score:
-        return f"its health is {loser.health_score:.0%}"
-    if loser.reliability < winner.reliability - 0.02:
-        return f"its calls succeed less often (~{loser.reliability:.0%})"
-    if loser.cost > winner.cost * 1.2:
-        ratio = loser.cost / max(winner.cost, COST_FLOOR_USD)
-        return f"it costs {ratio:.{0 if ratio >= 10 else 1}f}x as much"
-    if loser.latency > winner.latency * 1.2:
-        return f"it is slower (~{loser.latency / 1000:.1f} s)"
-    return "its weighted score was lower"
-
-
-def _reasons(analysis: Analysis, ranking: _Ranking, exploration: float) -> list[str]:
-    eligible = ranking.eligible()
-    facts = ranking.facts
-    top = eligible[0]
-    win = facts[top.model]
-    head = f"{analysis.domain.value} prompt, complexity {analysis.complexity:.2f}: {top.model}"
-    q = f"{win.quality.mean:.1f} ± {win.quality.std:.1f}"
-    best_q = max(eligible, key=lambda c: c.expected_quality)
-    reasons: list[str] = []
-    if best_q.expected_quality <= top.expected_quality:
-        reasons.append(f"{head} has the highest expected quality {q}")
-        cheaper = [
-            c
-            for c in eligible[1:]
-            if c.expected_cost_usd < top.expected_cost_usd
-            and top.expected_quality - c.expected_quality <= NEAR_QUALITY
-        ]
-        if cheaper:
-            near = cheaper[0]
-            gap = top.expected_quality - near.expected_quality
-            reasons.append(
-                f"cheaper {near.model} was within {gap:.1f} points but scored "
-                f"{near.score:.2f} against {top.score:.2f}"
-            )
-    else:
-        reasons.append(
-            f"{head} has the best weighted score {top.score:.2f} "
-            f"(expected quality {q}, ~${top.expected_cost_usd:.4f}, "
-            f"~{top.expected_latency_ms / 1000:.1f} s)"
-        )
-        reasons.append(
-            f"{best_q.model} has a higher expected quality {best_q.expected_quality:.1f} "
-            f"± {best_q.quality_uncertainty:.1f} but {_why_lost(facts[best_q.model], win)}"
-        )
-    if exploration > 0.0 and win.quality.samples < 5:
-        bonus = exploration * win.quality.std
-        reasons.append(
-            f"{top.model} has {win.quality.samples or 'no'} judged answers in "
-            f"{analysis.domain.value}; "
-            f"the estimate leans on the catalog prior (exploration bonus +{bonus:.1f})"
-        )
-    if win.health_score < 1.0 and win.health is not None:
-        reasons.append(f"{top.model} health is {win.health_score:.0%} ({win.health.circuit})")
-    leaders = eligible[:3]
-    assumed = sorted(c.model for c in leaders if facts[c.model].cost_source == "assumed")
-    if assumed:
-        reasons.append(
-            f"no known price for {', '.join(assumed)}: cost taken as the most expensive known "
-            f"(~${facts[assumed[0]].cost:.4f})"
-        )
-    learned = sorted(c.model for c in leaders if facts[c.model].cost_source == "history")
-    if learned:
-        reasons.append(f"no known price for {', '.join(learned)}: cost taken from its history")
-    if any(facts[c.model].cost_source == "unknown" for c in eligible):
-        reasons.append("no model has a known price: cost did not count")
-    quiet = ("not in allowed_models", "disabled")
-    out = sorted(
-        (c for c in ranking.candidates if c.excluded is not None),
-        key=lambda c: c.excluded in quiet,
-    )
-    for c in out[:MAX_EXCLUSION_REASONS]:
-        reasons.append(f"{c.model} excluded: {c.excluded}")
-    if len(out) > MAX_EXCLUSION_REASONS:
-        reasons.append(f"{len(out) - MAX_EXCLUSION_REASONS} more models excluded")
-    wq, wc, wl = ranking.weights
-    reasons.append(f"weights: quality {wq:.2f}, cost {wc:.2f}, latency {wl:.2f}")
-    return reasons
