@@ -60,10 +60,11 @@ from orchestratex.runtime.replay_mode import (
 )
 from orchestratex.runtime.scaleout import RedisLinks
 from orchestratex.runtime.settings import Settings
+from orchestratex.store import repository
 from orchestratex.store.db import SessionFactory, create_engine, create_session_factory, init_db
 from orchestratex.store.performance import SqlPerformanceSource
-from orchestratex.store.tables import ACTIVE_STATUSES, Prompt, Thread, UsageRecord, utc_now
-from orchestratex.store.writer import PREVIEW_CHARS, StoreWriter
+from orchestratex.store.tables import ACTIVE_STATUSES, Thread, UsageRecord
+from orchestratex.store.writer import StoreWriter
 
 log = logging.getLogger(__name__)
 
@@ -424,20 +425,14 @@ class Service:
         runner_id: str | None,
     ) -> None:
         """The queued thread and its prompt, so status and ownership hold from the first moment."""
-        async with self.sessions() as session, session.begin():
-            session.add(
-                Thread(
-                    id=thread_id,
-                    user_id=user_id,
-                    status="queued",
-                    prompt_preview=request.prompt[:PREVIEW_CHARS],
-                    request=request.model_dump(mode="json"),
-                    runner_id=runner_id,
-                    heartbeat_at=utc_now() if runner_id is not None else None,
-                )
+        async with self.sessions() as session:
+            await repository.create_thread(
+                session=session,
+                thread_id=thread_id,
+                request=request,
+                user_id=user_id,
+                runner_id=runner_id,
             )
-            await session.flush()
-            session.add(Prompt(thread_id=thread_id, text=request.prompt, system=request.system))
 
     async def _watch(self, thread_id: str, run: Run) -> None:
         cost: float | None = None

@@ -103,8 +103,12 @@ async def create_thread(
     thread_id: str,
     request: OrchestrationRequest,
     user_id: str | None = None,
+    runner_id: str | None = None,
 ) -> ThreadSummary:
-    """Record a queued run before it starts (the writer fills it in from its events)."""
+    """Record a queued run before it starts (the writer fills it in from its events).
+
+    `runner_id` names the process that will run it, whose lease starts now; None while queued.
+    """
     now = utc_now()
     thread = Thread(
         id=thread_id,
@@ -118,6 +122,8 @@ async def create_thread(
         created_at=now,
         updated_at=now,
         last_seq=0,
+        runner_id=runner_id,
+        heartbeat_at=now if runner_id is not None else None,
     )
     session.add(thread)
     await session.flush()
