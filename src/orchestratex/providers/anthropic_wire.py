@@ -17,7 +17,7 @@ from orchestratex.core.types import (
     TokenUsage,
 )
 from orchestratex.providers.base import effective_timeout
-from orchestratex.providers.errors import CallContext, SdkErrorTypes, malformed, map_exception
+from orchestratex.providers.errors import CallContext, SdkErrorTypes, malformed, raise_mapped
 
 _ERRORS = SdkErrorTypes(
     base=anthropic.APIError,
@@ -113,10 +113,7 @@ class AnthropicAdapter:
                 provider_model=message.model or model_id,
             )
         except Exception as exc:
-            mapped = map_exception(exc, _ERRORS, ctx)
-            if mapped is None:
-                raise
-            raise mapped from None
+            raise_mapped(exc, _ERRORS, ctx)
 
     async def stream(
         self, model_id: str, request: CompletionRequest
@@ -148,10 +145,7 @@ class AnthropicAdapter:
                     elif event.type == "message_stop":
                         stopped = True
         except Exception as exc:
-            mapped = map_exception(exc, _ERRORS, ctx, mid_stream=started)
-            if mapped is None:
-                raise
-            raise mapped from None
+            raise_mapped(exc, _ERRORS, ctx, mid_stream=started)
         if not stopped or input_tokens is None:
             raise malformed(ctx, "the stream ended before message_stop (cut off?)")
         yield RawCompletion(

@@ -7,7 +7,7 @@ import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 import httpx2
 
@@ -109,6 +109,16 @@ def from_status(
     if status >= 500 or status == 409:
         return ProviderUnavailableError(f"{where} provider error{_detail(body, ctx)}", **kw)
     return BadRequestError(f"{where} request refused{_detail(body, ctx)}", **kw)
+
+
+def raise_mapped(
+    exc: Exception, types: SdkErrorTypes, ctx: CallContext, *, mid_stream: bool = False
+) -> NoReturn:
+    """Raise the typed error for `exc` (without the SDK exception attached), or `exc` itself."""
+    mapped = map_exception(exc, types, ctx, mid_stream=mid_stream)
+    if mapped is None:
+        raise exc
+    raise mapped from None
 
 
 def map_exception(

@@ -11,7 +11,7 @@ import openai
 from orchestratex.core.catalog import ProviderSpec
 from orchestratex.core.types import CompletionRequest, RawCompletion, TextDelta, TokenUsage
 from orchestratex.providers.base import effective_timeout
-from orchestratex.providers.errors import CallContext, SdkErrorTypes, malformed, map_exception
+from orchestratex.providers.errors import CallContext, SdkErrorTypes, malformed, raise_mapped
 
 _ERRORS = SdkErrorTypes(
     base=openai.APIError,
@@ -89,10 +89,7 @@ class OpenAICompatAdapter:
                 provider_model=response.model or model_id,
             )
         except Exception as exc:
-            mapped = map_exception(exc, _ERRORS, ctx)
-            if mapped is None:
-                raise
-            raise mapped from None
+            raise_mapped(exc, _ERRORS, ctx)
 
     async def stream(
         self, model_id: str, request: CompletionRequest
@@ -125,10 +122,7 @@ class OpenAICompatAdapter:
                             parts.append(text)
                             yield TextDelta(text=text)
         except Exception as exc:
-            mapped = map_exception(exc, _ERRORS, ctx, mid_stream=started)
-            if mapped is None:
-                raise
-            raise mapped from None
+            raise_mapped(exc, _ERRORS, ctx, mid_stream=started)
         if usage is None:
             raise malformed(ctx, "the stream ended without token usage (cut off?)")
         yield RawCompletion(
