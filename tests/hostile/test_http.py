@@ -3,6 +3,7 @@ and after each group the service still serves and the stored thread is unchanged
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -125,8 +126,6 @@ async def test_unknown_models_and_judges(target: Target) -> None:
     bodies: list[dict[str, Any]] = [
         {"model": "gpt-99"},
         {"model": "../../etc/passwd"},
-        {"model": "fake-gpt\u0000"},
-        {"model": "x" * 5000},
         {"judges": ["fake-gpt", "no-such-judge"]},
         {"preferences": {"allowed_models": ["nope"]}},
     ]
@@ -134,6 +133,20 @@ async def test_unknown_models_and_judges(target: Target) -> None:
         response = await target.http.post(PROMPT, json={"prompt": "hi", **extra})
         assert response.status_code == 422, (extra, response.text)
         assert error_code(response) == "unknown_model"
+    # Keys no catalog could hold are refused by the request model itself.
+    for extra in [
+        {"model": "fake-gpt\u0000"},
+        {"model": "fake-gpt\udc00"},
+        {"model": "x" * 5000},
+        {"judges": ["x" * 201]},
+        {"model": ""},
+    ]:
+        body = json.dumps({"prompt": "hi", **extra})  # ASCII: "\udc00" stays an escape
+        response = await target.http.post(
+            PROMPT, content=body, headers={"Content-Type": "application/json"}
+        )
+        assert response.status_code == 422, (extra, response.text)
+        assert error_code(response) == "invalid_request"
     await target.assert_intact()
 
 

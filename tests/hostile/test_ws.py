@@ -90,7 +90,7 @@ async def test_malformed_frames_get_errors_and_the_connection_stays(target: Targ
             await ws.send(frame)
             reply = await _recv(ws)
             assert reply["type"] == "error" and reply["code"] == "invalid_message", (frame, reply)
-        for thread_id in ("nope", "../../etc/passwd", "\u202e\u0000", "a" * 128):
+        for thread_id in ("nope", "../../etc/passwd", "\u202e\u0000", "\udc00", "a" * 128):
             await ws.send(json.dumps({"type": "subscribe", "thread_id": thread_id}))
             reply = await _recv(ws)
             assert reply == {

@@ -1,24 +1,51 @@
-"""Request dependencies: the running service and the calling user."""
+"""Request dependencies: the running service and the calling user.
+
+The `Authorization` header, when sent, must be `Bearer <key>`: the scheme in any case, one or
+more spaces, then 1..512 visible ASCII characters. `Bearer` with nothing after it counts as no
+key. Anything else (another scheme, an oversized or non-ASCII value) is a 401, in open mode too.
+
+Open mode: while no API key exists, every caller is the anonymous admin, whatever bearer token
+it sends (the official OpenAI SDK refuses to send none). Once a key exists, a key that is not
+one of them is a 401.
+"""
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import HTTPBearer
 
 from orchestratex.api.errors import ApiError
 from orchestratex.runtime.auth import ANONYMOUS, Principal, auth_enabled, authenticate
 from orchestratex.runtime.service import Service
 
-_bearer = HTTPBearer(auto_error=False, description="an API key made with `orchestratex keys`")
-
-_UNAUTHORIZED = ApiError(
-    401,
-    "unauthorized",
-    "a valid API key is required: send `Authorization: Bearer <key>`",
-    headers={"WWW-Authenticate": "Bearer"},
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="an API key made with `orchestratex keys`; any value while no key exists",
 )
+MAX_AUTHORIZATION_CHARS = 512
+_BEARER = re.compile(rf"(?i)bearer(?: +([\x21-\x7e]{{1,{MAX_AUTHORIZATION_CHARS}}}))?")
+
+
+class MalformedAuthorization(ValueError):
+    """The Authorization header is not `Bearer <key>`."""
+
+
+def bearer_token(header: str | None) -> str | None:
+    """The token of an `Authorization` header as documented above; None when there is none.
+    Raises MalformedAuthorization for anything else."""
+    if header is None:
+        return None
+    found = _BEARER.fullmatch(header.strip(" "))
+    if found is None:
+        raise MalformedAuthorization(header)
+    return found.group(1)
+
+
+def _unauthorized(message: str) -> ApiError:
+    return ApiError(401, "unauthorized", message, headers={"WWW-Authenticate": "Bearer"})
 
 
 def get_service(request: Request) -> Service:
@@ -29,20 +56,33 @@ def get_service(request: Request) -> Service:
 ServiceDep = Annotated[Service, Depends(get_service)]
 
 
-async def current_user(
-    service: ServiceDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Principal:
-    """The key's holder; anonymous admin while no key exists at all (loopback-only mode)."""
+async def principal_for(service: Service, token: str | None) -> Principal | None:
+    """Who holds `token`: the key's holder; the anonymous admin while no key exists (open mode,
+    any token accepted); None for an unknown or missing key once keys exist."""
     async with service.sessions() as session:
-        if credentials is not None:
-            principal = await authenticate(session, credentials.credentials)
+        if token is not None:
+            principal = await authenticate(session, token)
             if principal is not None:
                 return principal
-            raise _UNAUTHORIZED
         if await auth_enabled(session):
-            raise _UNAUTHORIZED
+            return None
     return ANONYMOUS
+
+
+async def current_user(
+    service: ServiceDep, request: Request, _scheme: Annotated[object, Depends(_bearer)]
+) -> Principal:
+    """The key's holder; the anonymous admin while no key exists at all (open mode)."""
+    try:
+        token = bearer_token(request.headers.get("authorization"))
+    except MalformedAuthorization:
+        raise _unauthorized(
+            "malformed Authorization header: send `Authorization: Bearer <key>`"
+        ) from None
+    principal = await principal_for(service, token)
+    if principal is None:
+        raise _unauthorized("a valid API key is required: send `Authorization: Bearer <key>`")
+    return principal
 
 
 CurrentUser = Annotated[Principal, Depends(current_user)]

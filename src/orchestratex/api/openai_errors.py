@@ -14,6 +14,7 @@ from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from orchestratex.core.errors import (
@@ -90,7 +91,7 @@ def error_type(status: int) -> str:
 def _domain_status(exc: OrchestrateXError) -> int:
     explicit = getattr(exc, "http_status", None)
     if isinstance(explicit, int):
-        return explicit
+        return 400 if explicit == 422 else explicit  # the OpenAI API answers invalid input 400
     if isinstance(exc, UnknownModelError):
         return 404
     if isinstance(exc, BudgetExceededError):
@@ -102,21 +103,29 @@ def _domain_status(exc: OrchestrateXError) -> int:
     return 400
 
 
+def _invalid(exc: RequestValidationError | ValidationError) -> OpenAIError:
+    """A 400 naming the invalid fields (never their values). A ValidationError raised while
+    handling the request (a derived model refusing what the body carried) is bad input too."""
+    errors = list(exc.errors(include_input=False)) if isinstance(exc, ValidationError) else []
+    if isinstance(exc, RequestValidationError):
+        errors = list(exc.errors())
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return bad_request("the request body is not valid JSON")
+    reasons = []
+    for e in errors[:5]:
+        loc = [str(p) for p in e.get("loc", ()) if p != "body"]
+        reasons.append(f"{'.'.join(loc) or 'body'}: {e.get('msg', 'invalid')}")
+    first = [str(p) for p in (errors[0].get("loc", ()) if errors else ()) if p != "body"]
+    param = first[0] if first else None
+    return bad_request("; ".join(reasons) or "invalid request", param=param)
+
+
 def from_exception(exc: Exception) -> tuple[OpenAIError, dict[str, str] | None]:
     """The OpenAI-shaped error (and headers) for an exception raised while handling a request."""
     if isinstance(exc, OpenAIError):
         return exc, None
-    if isinstance(exc, RequestValidationError):
-        errors = list(exc.errors())
-        if any(e.get("type") == "json_invalid" for e in errors):
-            return bad_request("the request body is not valid JSON"), None
-        reasons = []
-        for e in errors[:5]:
-            loc = [str(p) for p in e.get("loc", ()) if p != "body"]
-            reasons.append(f"{'.'.join(loc) or 'body'}: {e.get('msg', 'invalid')}")
-        first: tuple[Any, ...] = tuple(errors[0].get("loc", ())) if errors else ()
-        param = str(first[1]) if len(first) > 1 else None
-        return bad_request("; ".join(reasons) or "invalid request", param=param), None
+    if isinstance(exc, RequestValidationError | ValidationError):
+        return _invalid(exc), None
     if isinstance(exc, StarletteHTTPException):
         status = exc.status_code
         code = getattr(exc, "code", None) or "error"
@@ -144,7 +153,12 @@ class OpenAIRoute(APIRoute):
         async def handle(request: Request) -> Response:
             try:
                 return await handler(request)
-            except (OpenAIError, RequestValidationError, StarletteHTTPException) as exc:
+            except (
+                OpenAIError,
+                RequestValidationError,
+                ValidationError,
+                StarletteHTTPException,
+            ) as exc:
                 error, headers = from_exception(exc)
                 return error.response(headers)
             except OrchestrateXError as exc:

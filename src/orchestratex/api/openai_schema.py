@@ -6,49 +6,90 @@ How a conversation becomes one orchestration request (kept simple on purpose):
 - earlier user/assistant/tool turns, if any, are put before that text as a labelled transcript,
   so analysis, the answering model and the judges all see the same context.
 Unknown body fields are ignored; `temperature` is accepted but the engine does not use it.
+
+The fields read here are typed as strictly as the OpenAI API types them (`"stream": "yes"` is a
+400, not true), every list and string has a bound, and message text that cannot be stored or sent
+(NUL, unpaired surrogates) is refused like any other invalid field.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StringConstraints,
+    Tag,
+)
 
 from orchestratex.api.openai_errors import bad_request
-from orchestratex.core.orchestration import MAX_PROMPT_CHARS
+from orchestratex.core.orchestration import MAX_MODEL_KEY_CHARS, MAX_PROMPT_CHARS
+from orchestratex.core.text import SafeText, check_text
 
 AUTO_MODEL = "orchestratex/auto"
 REFINE_MODEL = "orchestratex/refine"
 MAX_OUTPUT_TOKENS = 32_000
+MAX_MESSAGE_CHARS = 1_000_000
+"""One message's text; the whole conversation must fit MAX_PROMPT_CHARS (checked in to_prompt)."""
+MAX_MESSAGES = 1000
+MAX_CONTENT_PARTS = 100
+MAX_PART_TYPE_CHARS = 64
+
+
+MessageText = Annotated[
+    str, StringConstraints(max_length=MAX_MESSAGE_CHARS), AfterValidator(check_text)
+]
 
 
 class ContentPart(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", strict=True)
 
-    type: str
-    text: str | None = None
+    type: str = Field(max_length=MAX_PART_TYPE_CHARS)
+    text: MessageText | None = None
+
+
+def _content_kind(value: object) -> str | None:
+    if isinstance(value, str):
+        return "text"
+    return "parts" if isinstance(value, list) else None
 
 
 class MessageIn(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", strict=True)
 
     role: Literal["system", "developer", "user", "assistant", "tool", "function"]
-    content: str | list[ContentPart] | None = None
+    content: (
+        Annotated[
+            Annotated[MessageText, Tag("text")]
+            | Annotated[list[ContentPart], Field(max_length=MAX_CONTENT_PARTS), Tag("parts")],
+            Discriminator(
+                _content_kind,
+                custom_error_type="invalid_content",
+                custom_error_message="content must be a string, a list of parts or null",
+            ),
+        ]
+        | None
+    ) = None
 
 
 class StreamOptions(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", strict=True)
 
     include_usage: bool = False
 
 
 class ChatCompletionRequest(BaseModel):
-    """The standard body; fields this service has no use for are ignored."""
+    """The standard body; fields this service has no use for are ignored. Strict types: a JSON
+    string is not a boolean or a number here, as in the OpenAI API."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", strict=True, allow_inf_nan=False)
 
-    model: str = Field(min_length=1, max_length=200)
-    messages: list[MessageIn] = Field(max_length=1000)
+    model: SafeText = Field(min_length=1, max_length=MAX_MODEL_KEY_CHARS)
+    messages: list[MessageIn] = Field(max_length=MAX_MESSAGES)
     stream: bool = False
     stream_options: StreamOptions | None = None
     max_tokens: int | None = Field(default=None, ge=1, le=MAX_OUTPUT_TOKENS)

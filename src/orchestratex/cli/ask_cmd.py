@@ -33,7 +33,7 @@ from orchestratex.core.orchestration import OrchestrationRequest, OrchestrationR
 from orchestratex.runtime.auth import ANONYMOUS
 from orchestratex.runtime.catalog_setup import describe_validation_error
 from orchestratex.runtime.service import Service
-from orchestratex.runtime.settings import Settings, load_settings
+from orchestratex.runtime.settings import Settings, load_settings, with_request_defaults
 
 CANCEL_WAIT_S = 15.0
 """How long to wait for the run to confirm a cancel before giving up on it."""
@@ -140,15 +140,7 @@ class AskOptions:
 
 def _with_defaults(request: OrchestrationRequest, settings: Settings) -> OrchestrationRequest:
     """Fill what the user left out from the local settings' defaults (as the server does)."""
-    given = request.model_fields_set
-    changes: dict[str, Any] = {}
-    if "max_rounds" not in given:
-        changes["max_rounds"] = settings.default_max_rounds
-    if "threshold" not in given:
-        changes["threshold"] = settings.default_threshold
-    if "judge_count" not in given:
-        changes["judge_count"] = settings.judge_count
-    return request.model_copy(update=changes)
+    return with_request_defaults(request, settings)
 
 
 class _Display:

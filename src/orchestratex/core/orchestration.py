@@ -2,14 +2,34 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from orchestratex.core.text import SafeText, check_text
 from orchestratex.core.types import Domain, TokenUsage
 
 MAX_ROUNDS_LIMIT = 10
 MAX_PROMPT_CHARS = 100_000
+MAX_JUDGES = 5
+"""Judges per round, at most; a deployment may allow fewer (settings.max_judges)."""
+MAX_MODEL_KEY_CHARS = 200
+MAX_ALLOWED_MODELS = 200
+MAX_DEADLINE_S = 86_400.0
+MAX_BUDGET_USD = 1_000_000.0
+
+
+def _unique(keys: list[str] | None) -> list[str] | None:
+    """The keys in their first order, each once (a repeated judge would judge twice)."""
+    return None if keys is None else list(dict.fromkeys(keys))
+
+
+ModelKey = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=MAX_MODEL_KEY_CHARS),
+    AfterValidator(check_text),
+]
+"""A catalog model key as a request names it."""
 
 
 class Preferences(BaseModel):
@@ -20,35 +40,34 @@ class Preferences(BaseModel):
     quality_weight: float = Field(default=0.6, ge=0.0, le=1.0)
     cost_weight: float = Field(default=0.25, ge=0.0, le=1.0)
     latency_weight: float = Field(default=0.15, ge=0.0, le=1.0)
-    allowed_models: list[str] | None = Field(
-        default=None, description="catalog keys the run may use; None allows every model"
+    allowed_models: Annotated[list[ModelKey] | None, AfterValidator(_unique)] = Field(
+        default=None,
+        max_length=MAX_ALLOWED_MODELS,
+        description="catalog keys the run may use (repeats are dropped); None allows every model",
     )
-    budget_usd: float | None = Field(default=None, gt=0.0, description="hard cap for the run")
+    budget_usd: float | None = Field(
+        default=None, gt=0.0, le=MAX_BUDGET_USD, description="hard cap for the run"
+    )
 
 
 class OrchestrationRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    prompt: str = Field(min_length=1, max_length=MAX_PROMPT_CHARS)
-    system: str | None = Field(default=None, max_length=MAX_PROMPT_CHARS)
+    prompt: SafeText = Field(min_length=1, max_length=MAX_PROMPT_CHARS)
+    system: SafeText | None = Field(default=None, max_length=MAX_PROMPT_CHARS)
     max_rounds: int = Field(default=3, ge=1, le=MAX_ROUNDS_LIMIT)
     threshold: float = Field(default=8.0, ge=0.0, le=10.0)
     preferences: Preferences = Field(default_factory=Preferences)
-    model: str | None = Field(default=None, description="force this model; skips selection")
-    judges: list[str] | None = Field(
-        default=None, description="judge models; None lets the engine pick"
+    model: ModelKey | None = Field(default=None, description="force this model; skips selection")
+    judges: Annotated[list[ModelKey] | None, AfterValidator(_unique)] = Field(
+        default=None,
+        max_length=MAX_JUDGES,
+        description="judge models for every round (repeats are dropped); None lets the engine "
+        "pick `judge_count` of them. A deployment may allow fewer (settings.max_judges).",
     )
-    judge_count: int = Field(default=2, ge=1, le=5)
-    deadline_s: float | None = Field(default=None, gt=0.0)
+    judge_count: int = Field(default=2, ge=1, le=MAX_JUDGES)
+    deadline_s: float | None = Field(default=None, gt=0.0, le=MAX_DEADLINE_S)
     max_tokens: int = Field(default=1024, ge=1, le=32_000)
-
-    @field_validator("prompt", "system")
-    @classmethod
-    def _no_nul(cls, value: str | None) -> str | None:
-        # NUL cannot be stored in PostgreSQL text columns; refuse it at the boundary.
-        if value is not None and "\x00" in value:
-            raise ValueError("text must not contain NUL characters")
-        return value
 
 
 class Analysis(BaseModel):

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -20,6 +20,8 @@ from pydantic_settings import (
 )
 
 from orchestratex.core.catalog import ModelSpec, Price
+from orchestratex.core.errors import OrchestrateXError
+from orchestratex.core.orchestration import MAX_JUDGES, MAX_ROUNDS_LIMIT, OrchestrationRequest
 
 
 class ProviderOverride(BaseModel):
@@ -125,6 +127,27 @@ class Settings(BaseSettings):
     default_max_rounds: int = Field(default=3, ge=1, le=10)
     default_threshold: float = Field(default=8.0, ge=0.0, le=10.0)
     judge_count: int = Field(default=2, ge=1, le=5)
+    max_rounds: int = Field(
+        default=MAX_ROUNDS_LIMIT,
+        ge=1,
+        le=MAX_ROUNDS_LIMIT,
+        description="the most rounds a request may ask for; more is refused with 422",
+    )
+    max_judges: int = Field(
+        default=MAX_JUDGES,
+        ge=1,
+        le=MAX_JUDGES,
+        description="the most judges per round a request may ask for (judges or judge_count); "
+        "more is refused with 422",
+    )
+
+    @model_validator(mode="after")
+    def _defaults_within_caps(self) -> Settings:
+        if self.default_max_rounds > self.max_rounds:
+            raise ValueError("default_max_rounds must not exceed max_rounds")
+        if self.judge_count > self.max_judges:
+            raise ValueError("judge_count must not exceed max_judges")
+        return self
 
     @field_validator("log_level")
     @classmethod
@@ -158,6 +181,41 @@ class Settings(BaseSettings):
         if config_path:
             sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=config_path))
         return tuple(sources)
+
+
+class RequestOverLimitError(OrchestrateXError):
+    """A request asks for more upstream work than the deployment allows."""
+
+    code = "invalid_request"
+    http_status = 422
+
+
+def with_request_defaults(
+    request: OrchestrationRequest, settings: Settings
+) -> OrchestrationRequest:
+    """The request with what the caller left out filled from the deployment's defaults, checked
+    against its caps (max_rounds, max_judges): every way a request enters the engine goes here.
+    Raises RequestOverLimitError when the request asks for more than the caps allow."""
+    given = request.model_fields_set
+    changes: dict[str, Any] = {}
+    if "max_rounds" not in given:
+        changes["max_rounds"] = settings.default_max_rounds
+    if "threshold" not in given:
+        changes["threshold"] = settings.default_threshold
+    if "judge_count" not in given:
+        changes["judge_count"] = settings.judge_count
+    filled = request.model_copy(update=changes) if changes else request
+    if filled.max_rounds > settings.max_rounds:
+        raise RequestOverLimitError(
+            f"max_rounds: at most {settings.max_rounds} rounds are allowed here"
+        )
+    judges = len(filled.judges) if filled.judges else filled.judge_count
+    if judges > settings.max_judges:
+        field = "judges" if filled.judges else "judge_count"
+        raise RequestOverLimitError(
+            f"{field}: at most {settings.max_judges} judges per round are allowed here"
+        )
+    return filled
 
 
 def load_settings(**overrides: Any) -> Settings:

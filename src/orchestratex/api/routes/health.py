@@ -15,14 +15,18 @@ router = APIRouter(tags=["health"])
 
 @router.get("/healthz")
 async def healthz(service: ServiceDep) -> dict[str, Any]:
-    """The process is up. `auth` says whether API keys are required; `mode` is "live" or
-    "replay" (the offline demo of recorded answers)."""
+    """The process is up. `auth` is "enabled" (an API key is required) or "open" (no key exists
+    yet: any bearer token, or none, is accepted); `mode` is "live" or "replay" (the offline demo
+    of recorded answers)."""
     try:
-        auth = "enabled" if await service.auth_enabled() else "disabled"
+        auth = "enabled" if await service.auth_enabled() else "open"
     except Exception:
         auth = "unknown"
     note = (
-        "no API key exists: the service is open, on loopback only" if auth == "disabled" else None
+        "no API key exists yet: the service is open on loopback, and any API key (or none) "
+        "is accepted"
+        if auth == "open"
+        else None
     )
     return {
         "status": "ok",

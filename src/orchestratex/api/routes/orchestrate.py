@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
@@ -13,7 +12,7 @@ from orchestratex.api.errors import ApiError
 from orchestratex.api.selftest import ProviderCheck, self_test
 from orchestratex.core.orchestration import OrchestrationRequest
 from orchestratex.core.performance import ModelHealth
-from orchestratex.runtime.settings import Settings
+from orchestratex.runtime.settings import Settings, with_request_defaults
 
 router = APIRouter(prefix="/api/orchestrate", tags=["orchestrate"])
 
@@ -74,15 +73,7 @@ class SelfTestOut(BaseModel):
 
 def _with_defaults(request: OrchestrationRequest, settings: Settings) -> OrchestrationRequest:
     """Fill fields the caller left out from the deployment's defaults."""
-    given = request.model_fields_set
-    changes: dict[str, Any] = {}
-    if "max_rounds" not in given:
-        changes["max_rounds"] = settings.default_max_rounds
-    if "threshold" not in given:
-        changes["threshold"] = settings.default_threshold
-    if "judge_count" not in given:
-        changes["judge_count"] = settings.judge_count
-    return request.model_copy(update=changes) if changes else request
+    return with_request_defaults(request, settings)
 
 
 def _not_found(thread_id: str) -> ApiError:

@@ -25,6 +25,7 @@ from orchestratex.runtime.service import Service
 router = APIRouter(prefix="/api/orchestrate", tags=["live"])
 
 MAX_LAST_EVENT_ID_CHARS = 18
+"""`Last-Event-ID` is 1..18 ASCII digits (an event seq); blank means from the start."""
 
 
 def format_event(event: Event) -> str:
@@ -36,7 +37,8 @@ def _after_seq(last_event_id: str | None) -> int:
     if last_event_id is None or not last_event_id.strip():
         return 0
     value = last_event_id.strip()
-    if len(value) > MAX_LAST_EVENT_ID_CHARS or not value.isdigit():
+    # str.isdigit() alone also accepts "²" or "١", which int() refuses or reads differently.
+    if len(value) > MAX_LAST_EVENT_ID_CHARS or not (value.isascii() and value.isdigit()):
         raise ApiError(400, "bad_request", "Last-Event-ID must be an event seq (an integer)")
     return int(value)
 

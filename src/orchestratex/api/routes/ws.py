@@ -20,7 +20,8 @@ from typing import Any
 from fastapi import APIRouter, Request, WebSocket
 from starlette.applications import Starlette
 
-from orchestratex.api.deps import AdminUser
+from orchestratex.api.deps import AdminUser, MalformedAuthorization, bearer_token, principal_for
+from orchestratex.core.text import is_safe_text
 from orchestratex.runtime.auth import ANONYMOUS, Principal, authenticate
 from orchestratex.runtime.live import SubscriberLagged, open_service_feed
 from orchestratex.runtime.service import Service
@@ -46,6 +47,12 @@ def hub_of(app: Starlette) -> WsHub:
         hub = WsHub()
         app.state.ws_hub = hub
     return hub
+
+
+def _valid_thread_id(value: object) -> bool:
+    """A string of 1..MAX_THREAD_ID_CHARS characters that can be looked up (no NUL, no lone
+    surrogate: those cannot reach the database)."""
+    return isinstance(value, str) and 0 < len(value) <= MAX_THREAD_ID_CHARS and is_safe_text(value)
 
 
 class _Disconnected(Exception):
@@ -127,8 +134,13 @@ class Connection:
         """ "ok" or "disabled"; None after telling the client it is unauthorized."""
         header = self.ws.headers.get("authorization")
         if header is not None:
-            scheme, _, key = header.partition(" ")
-            principal = await self._principal(key.strip()) if scheme.lower() == "bearer" else None
+            try:
+                token = bearer_token(header)
+            except MalformedAuthorization:
+                return await self._accept_principal(None)
+            principal = await principal_for(self.service, token)
+            if principal is ANONYMOUS:
+                return "disabled"
             return await self._accept_principal(principal)
         if not await self.service.auth_enabled():
             return "disabled"
@@ -140,7 +152,8 @@ class Connection:
         principal = None
         if message is not None and message.get("type") == "auth":
             given = message.get("api_key")
-            principal = await self._principal(given) if isinstance(given, str) else None
+            usable = isinstance(given, str) and len(given) <= 512 and is_safe_text(given)
+            principal = await self._principal(given) if usable and isinstance(given, str) else None
         return await self._accept_principal(principal)
 
     async def _principal(self, key: str) -> Principal | None:
@@ -209,6 +222,10 @@ class Connection:
         after_seq = message.get("after_seq", 0)
         if not isinstance(thread_id, str) or not 0 < len(thread_id) <= MAX_THREAD_ID_CHARS:
             thread_id = None
+        elif not is_safe_text(thread_id) and kind in ("subscribe", "unsubscribe"):
+            # NUL or a lone surrogate: no thread has such an id (and it cannot be looked up).
+            await self.error("thread_not_found", "no such thread")
+            return
         if type(after_seq) is not int or after_seq < 0:
             after_seq = None
         if kind == "subscribe" and thread_id is not None and after_seq is not None:
@@ -220,7 +237,9 @@ class Connection:
 
     async def subscribe(self, thread_id: str, *, after_seq: int = 0, primary: bool = False) -> bool:
         """Check the thread, then replay and follow it in its own task; False on an error."""
-        found = await self.service.status(thread_id, user=self.user)
+        found = None
+        if _valid_thread_id(thread_id):
+            found = await self.service.status(thread_id, user=self.user)
         if found is None:
             await self.error("thread_not_found", "no such thread")
             return False

@@ -46,8 +46,9 @@ async function loadAuth() {
   const response = await fetch("/healthz");
   const health = await response.json();
   const mode = $("#auth-mode");
-  mode.textContent = health.auth === "disabled" ? "auth disabled (open service)" : `auth ${health.auth}`;
-  $("#api-key-box").classList.toggle("needed", health.auth !== "disabled" && !getApiKey());
+  const open = health.auth === "open";
+  mode.textContent = open ? "open: no API key needed" : `auth ${health.auth}`;
+  $("#api-key-box").classList.toggle("needed", !open && !getApiKey());
   replayMode = health.mode === "replay";
   if (replayMode) $("#test-banner").hidden = true;
   return health;
