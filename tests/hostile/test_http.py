@@ -134,13 +134,14 @@ async def test_unknown_models_and_judges(target: Target) -> None:
         assert response.status_code == 422, (extra, response.text)
         assert error_code(response) == "unknown_model"
     # Keys no catalog could hold are refused by the request model itself.
-    for extra in [
+    unusable: list[dict[str, Any]] = [
         {"model": "fake-gpt\u0000"},
         {"model": "fake-gpt\udc00"},
         {"model": "x" * 5000},
         {"judges": ["x" * 201]},
         {"model": ""},
-    ]:
+    ]
+    for extra in unusable:
         body = json.dumps({"prompt": "hi", **extra})  # ASCII: "\udc00" stays an escape
         response = await target.http.post(
             PROMPT, content=body, headers={"Content-Type": "application/json"}
