@@ -10,7 +10,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from orchestratex import __version__
 from orchestratex.api.errors import install_error_handlers
-from orchestratex.api.limits import BodySizeLimit
+from orchestratex.api.limits import BodySizeLimit, UrlTextGuard
 from orchestratex.api.log_redaction import install_log_redaction
 from orchestratex.api.routes import (
     analytics,
@@ -60,6 +60,7 @@ def create_app(
     install_error_handlers(app)
     install_log_redaction()
     app.add_middleware(BodySizeLimit)
+    app.add_middleware(UrlTextGuard)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

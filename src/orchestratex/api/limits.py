@@ -1,9 +1,11 @@
-"""A request body size cap, enforced while the body streams in (chunked bodies included)."""
+"""Limits applied before a request reaches a route: a body size cap, enforced while the body
+streams in (chunked bodies included), and a URL that holds no NUL character."""
 
 from __future__ import annotations
 
 import contextlib
 import json
+from urllib.parse import unquote_to_bytes
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -79,3 +81,50 @@ class BodySizeLimit:
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+
+class UrlTextGuard:
+    """Answers 400 when the path or query string holds a NUL character (`%00`).
+
+    No thread id, search text or parameter may hold NUL, and PostgreSQL cannot even compare
+    with it; this one gate keeps it away from every route. On /v1 the error has OpenAI's shape.
+    A WebSocket handshake with such a URL is refused (403).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket") or not _has_nul(scope):
+            await self.app(scope, receive, send)
+            return
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1008, "reason": ""})
+            return
+        message = "the URL must not contain NUL characters"
+        error: dict[str, object] = {"code": "bad_request", "message": message}
+        if str(scope.get("path", "")).startswith("/v1/"):
+            error = {
+                "message": message,
+                "type": "invalid_request_error",
+                "code": "invalid_request",
+                "param": None,
+            }
+        body = json.dumps({"error": error}).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 400,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
+def _has_nul(scope: Scope) -> bool:
+    raw_path = scope.get("raw_path") or str(scope.get("path", "")).encode("utf-8", "replace")
+    query = scope.get("query_string") or b""
+    return any(b"\x00" in unquote_to_bytes(part) for part in (raw_path, query))
