@@ -37,3 +37,47 @@ def test_plain_text_untouched_and_filter_installed_once(caplog: pytest.LogCaptur
     with caplog.at_level(logging.DEBUG, logger="uvicorn.error"):
         logger.debug("< %s: %s", "authorization", f"Bearer {KEY}")
     assert KEY not in caplog.text and "authorization: [redacted]" in caplog.text
+
+
+def _record(msg: str, args: tuple[object, ...] | dict[str, object] | None) -> logging.LogRecord:
+    given = (args,) if isinstance(args, dict) else args  # as Logger.info("...", mapping) does
+    return logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, msg, given, None)
+
+
+def test_the_access_record_keeps_its_five_arguments() -> None:
+    args = ("127.0.0.1:5000", "GET", f"/healthz?api_key={KEY}&x=1", "1.1", 200)
+    record = _record('%s - "%s %s HTTP/%s" %d', args)
+    assert RedactCredentials().filter(record)
+    assert isinstance(record.args, tuple) and len(record.args) == 5
+    assert record.args[2] == "/healthz?api_key=[redacted]&x=1" and record.args[4] == 200
+    line = '127.0.0.1:5000 - "GET /healthz?api_key=[redacted]&x=1 HTTP/1.1" 200'
+    assert record.getMessage() == line
+
+
+@pytest.mark.parametrize(
+    ("msg", "args"),
+    [
+        ("< %s: %s", ("authorization", "Basic QWxhZGRpbjpvcGVu")),
+        ("headers %(h)s", {"h": f"Authorization: Bearer {KEY}"}),
+        (f"plain Bearer {KEY} 100%", None),
+        ("%s %s", (b"x-api-key: sk-ant-secretvalue123", 3)),
+        ("GET /authorization: %s", ("HTTP/1.1",)),
+    ],
+)
+def test_records_stay_formattable_and_hold_no_credential(
+    msg: str, args: tuple[object, ...] | dict[str, object] | None
+) -> None:
+    record = _record(msg, args)
+    assert RedactCredentials().filter(record)
+    message = record.getMessage()
+    assert KEY not in message and "QWxhZGRpbjpvcGVu" not in message
+    assert "secretvalue123" not in message
+    if isinstance(args, tuple):
+        assert isinstance(record.args, tuple) and len(record.args) == len(args)
+    assert redact_text(message) == message, "redacting twice changes nothing"
+
+
+def test_a_record_that_cannot_format_is_passed_on_untouched() -> None:
+    record = _record("%d apples", ("many",))
+    assert RedactCredentials().filter(record)
+    assert record.args == ("many",)
