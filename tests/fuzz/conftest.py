@@ -78,6 +78,8 @@ def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fuzzed]:
                 trust_env=False,
                 timeout=REPLY_BOUND_S + 10,
             ) as http:
-                yield Fuzzed(served, key, http)
+                fuzzed = Fuzzed(served, key, http)
+                yield fuzzed
+                fuzzed.healthy()
     finally:
         set_hypothesis_home_dir(None)
