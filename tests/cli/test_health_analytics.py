@@ -61,7 +61,7 @@ def test_health_from_server_shows_live_figures(server: RunningServer) -> None:
     )
     assert ran.exit_code == 0, ran.output
     report = _json(["health", "--server", server.url, "--json", "--probe"])
-    assert report["source"] == server.url and report["auth"] == "disabled"
+    assert report["source"] == server.url and report["auth"] == "open"
     qwen = next(m for m in report["models"] if m["key"] == "fake-qwen")
     assert qwen["health"]["recent_calls"] >= 1 and qwen["health"]["circuit"] == "closed"
     assert report["probe"]["ok"] is True

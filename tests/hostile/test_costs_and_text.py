@@ -171,14 +171,12 @@ async def test_headers_and_urls_are_parsed_strictly(tmp_path: Path) -> None:
                 text = (await asyncio.wait_for(stream.aread(), 30)).decode()
             assert "id: 1\n" not in text and "event: completed" in text
 
-            for url in (
-                "/api/threads/%00",
-                "/api/orchestrate/status/a%00b",
-                f"{events}?x=%00",
-                "/api/threads?q=%00",
-            ):
+            for url in ("/api/threads/%00", "/api/orchestrate/status/a%00b", f"{events}%00"):
                 response = await http.get(url)
-                assert api_error(response, 400) == "bad_request", url
+                assert api_error(response, 404) == "not_found", url
+            for url in (f"{events}?x=%00", "/api/threads?q=%00", "/api/threads?q=a&%00=1"):
+                response = await http.get(url)
+                assert api_error(response, 422) == "invalid_request", url
             v1 = await http.get("/v1/models?x=%00")
             assert v1.status_code == 400 and v1.json()["error"]["type"] == "invalid_request_error"
             assert (await http.get("/api/threads?q=%2500")).status_code == 200

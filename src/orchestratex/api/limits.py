@@ -84,10 +84,12 @@ class BodySizeLimit:
 
 
 class UrlTextGuard:
-    """Answers 400 when the path or query string holds a NUL character (`%00`).
+    """Keeps NUL characters (`%00`) in the URL away from every route.
 
     No thread id, search text or parameter may hold NUL, and PostgreSQL cannot even compare
-    with it; this one gate keeps it away from every route. On /v1 the error has OpenAI's shape.
+    with it; this one gate answers before any route runs: 404 `not_found` for a path holding
+    one (nothing is stored under such a name), 422 `invalid_request` for a query string holding
+    one, as for any invalid parameter. On /v1 the error has OpenAI's shape (and 400, not 422).
     A WebSocket handshake with such a URL is refused (403).
     """
 
@@ -95,26 +97,30 @@ class UrlTextGuard:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket") or not _has_nul(scope):
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        raw_path = scope.get("raw_path") or str(scope.get("path", "")).encode("utf-8", "replace")
+        in_path = _has_nul(raw_path)
+        if not in_path and not _has_nul(scope.get("query_string") or b""):
             await self.app(scope, receive, send)
             return
         if scope["type"] == "websocket":
             await send({"type": "websocket.close", "code": 1008, "reason": ""})
             return
-        message = "the URL must not contain NUL characters"
-        error: dict[str, object] = {"code": "bad_request", "message": message}
+        status = 404 if in_path else 422
+        code = "not_found" if in_path else "invalid_request"
+        message = "no such resource" if in_path else "the query must not contain NUL characters"
+        error: dict[str, object] = {"code": code, "message": message}
         if str(scope.get("path", "")).startswith("/v1/"):
-            error = {
-                "message": message,
-                "type": "invalid_request_error",
-                "code": "invalid_request",
-                "param": None,
-            }
+            status = 404 if in_path else 400  # the OpenAI API answers invalid input 400
+            kind = "invalid_request_error"
+            error = {"message": message, "type": kind, "code": code, "param": None}
         body = json.dumps({"error": error}).encode()
         await send(
             {
                 "type": "http.response.start",
-                "status": 400,
+                "status": status,
                 "headers": [
                     (b"content-type", b"application/json"),
                     (b"content-length", str(len(body)).encode()),
@@ -124,7 +130,5 @@ class UrlTextGuard:
         await send({"type": "http.response.body", "body": body})
 
 
-def _has_nul(scope: Scope) -> bool:
-    raw_path = scope.get("raw_path") or str(scope.get("path", "")).encode("utf-8", "replace")
-    query = scope.get("query_string") or b""
-    return any(b"\x00" in unquote_to_bytes(part) for part in (raw_path, query))
+def _has_nul(raw: bytes) -> bool:
+    return b"\x00" in unquote_to_bytes(raw)
