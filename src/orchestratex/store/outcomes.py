@@ -1,131 +1,217 @@
-"""What a run's end teaches: thread totals, selection outcomes and model performance."""
+"""What a run's end teaches, in one place: the thread's result and credit, selection outcomes
+and model performance. Called once per run, in the transaction that stores its terminal event.
+
+Credit: a thread's model (`threads.selected_model`, shown in history and the run summary) is
+the model of its best round, the one whose score won; not the model selected first.
+Learning: each scored round is a sample of its model's quality in the run's domain; each
+`model_call` (usage row) is a success or a failure of its model.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import case, func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from orchestratex.core.events import CancelledEvent, CompletedEvent, FailedEvent
 from orchestratex.core.orchestration import OrchestrationResult
-from orchestratex.store.tables import (
-    ModelPerformance,
-    Response,
-    SelectionRecord,
-    Thread,
-    UsageRecord,
-)
+from orchestratex.store.sql import PERFORMANCE, RESPONSES, SELECTIONS, THREADS, USAGE, upsert
+
+Terminal = CompletedEvent | FailedEvent | CancelledEvent
 
 
-async def finish_run(
-    session: AsyncSession,
-    thread: Thread,
-    status: str,
-    result: OrchestrationResult | None,
-    error: str | None,
-    ts: datetime,
-) -> None:
-    """Close the thread, score its selection decisions and update model_performance."""
-    thread.status = status
-    thread.completed_at = ts
-    thread.error = error or (result.error if result else None)
-    if result is not None:
-        thread.result = result.model_dump(mode="json")
-        thread.best_round = result.best_round
-        thread.final_score = result.score
-        thread.stop_reason = result.stop_reason
-        thread.total_cost_usd = result.total_cost_usd
-        thread.input_tokens = result.usage.input_tokens
-        thread.output_tokens = result.usage.output_tokens
-    elif thread.stop_reason is None:
-        thread.stop_reason = "failed" if status == "failed" else status
-    await session.flush()
-    rounds = list(
-        await session.scalars(
-            select(Response).where(Response.thread_id == thread.id).order_by(Response.round)
+@dataclass(frozen=True)
+class _Round:
+    round: int
+    model: str
+    kind: str
+    score: float | None
+    latency_ms: float
+    cost_usd: float
+
+
+def best_round(rounds: list[_Round]) -> _Round | None:
+    """The highest score (ties: the earlier round), as the engine picks it; None if unscored."""
+    best: _Round | None = None
+    for r in rounds:
+        if r.score is not None and (best is None or best.score is None or r.score > best.score):
+            best = r
+    return best
+
+
+def _credited_model(result: OrchestrationResult | None, rounds: list[_Round]) -> str | None:
+    if result is not None and result.best_round is not None:
+        for r in result.rounds:
+            if r.round == result.best_round:
+                return r.model
+        for stored in rounds:
+            if stored.round == result.best_round:
+                return stored.model
+    best = best_round(rounds)
+    return best.model if best is not None else None
+
+
+async def finish_run(session: AsyncSession, event: Terminal) -> None:
+    """Close the thread, credit its best round, score its selections and learn from the run."""
+    thread_id = event.thread_id
+    status = event.type
+    result = event.result
+    error = event.error if isinstance(event, FailedEvent) else None
+    row = (
+        await session.execute(
+            select(THREADS.c.request, THREADS.c.domain, THREADS.c.stop_reason).where(
+                THREADS.c.id == thread_id
+            )
         )
-    )
-    await _record_outcome(session, thread, rounds)
-    await _learn(session, thread, rounds, ts)
+    ).one()
+    request, domain, stop_reason = row
+    values: dict[str, Any] = {
+        "status": status,
+        "completed_at": event.ts,
+        "error": error or (result.error if result else None),
+    }
+    if isinstance(event, CancelledEvent):
+        stop_reason = event.reason
+    if result is not None:
+        values |= {
+            "result": result.model_dump(mode="json"),
+            "best_round": result.best_round,
+            "final_score": result.score,
+            "stop_reason": result.stop_reason,
+            "total_cost_usd": result.total_cost_usd,
+            "input_tokens": result.usage.input_tokens,
+            "output_tokens": result.usage.output_tokens,
+        }
+    else:
+        values["stop_reason"] = stop_reason or ("failed" if status == "failed" else status)
+    rounds = [
+        _Round(*r)
+        for r in (
+            await session.execute(
+                select(
+                    RESPONSES.c.round,
+                    RESPONSES.c.model,
+                    RESPONSES.c.kind,
+                    RESPONSES.c.score,
+                    RESPONSES.c.latency_ms,
+                    RESPONSES.c.cost_usd,
+                )
+                .where(RESPONSES.c.thread_id == thread_id)
+                .order_by(RESPONSES.c.round)
+            )
+        )
+    ]
+    credited = _credited_model(result, rounds)
+    if credited is not None:
+        values["selected_model"] = credited
+    await session.execute(update(THREADS).where(THREADS.c.id == thread_id).values(**values))
+    threshold = (request or {}).get("threshold")
+    final = values.get("final_score")
+    if final is None:
+        final = max((r.score for r in rounds if r.score is not None), default=None)
+    await _record_outcome(session, thread_id, rounds, threshold, final)
+    await _learn(session, thread_id, domain or "general", rounds, event.ts)
 
 
-async def _record_outcome(session: AsyncSession, thread: Thread, rounds: list[Response]) -> None:
-    threshold = (thread.request or {}).get("threshold")
+async def _record_outcome(
+    session: AsyncSession,
+    thread_id: str,
+    rounds: list[_Round],
+    threshold: float | None,
+    final: float | None,
+) -> None:
     reached = [
         r.round
         for r in rounds
         if threshold is not None and r.score is not None and r.score >= threshold
     ]
     escalations = [r.round for r in rounds if r.kind == "escalation"]
-    scores = [r.score for r in rounds if r.score is not None]
-    final = thread.final_score if thread.final_score is not None else max(scores, default=None)
-    decisions = await session.scalars(
-        select(SelectionRecord).where(SelectionRecord.thread_id == thread.id)
+    kept: Any = True
+    if escalations:
+        kept = case((SELECTIONS.c.round >= max(escalations), True), else_=False)
+    await session.execute(
+        update(SELECTIONS)
+        .where(SELECTIONS.c.thread_id == thread_id)
+        .values(
+            kept_without_escalation=kept,
+            threshold_round=min(reached, default=None),
+            final_score=final,
+        )
     )
-    for decision in decisions:
-        decision.kept_without_escalation = not any(r > decision.round for r in escalations)
-        decision.threshold_round = min(reached, default=None)
-        decision.final_score = final
 
 
-async def _performance_row(
-    session: AsyncSession, model: str, domain: str, ts: datetime
-) -> ModelPerformance:
-    query = (
-        select(ModelPerformance)
-        .where(ModelPerformance.model == model, ModelPerformance.domain == domain)
+async def _performance_rows(
+    session: AsyncSession, models: set[str], domain: str, ts: datetime
+) -> dict[str, dict[str, Any]]:
+    """The (model, domain) rows, created at zero where missing, locked for this transaction."""
+    await session.execute(
+        upsert(session, PERFORMANCE).on_conflict_do_nothing(index_elements=["model", "domain"]),
+        [
+            {
+                "model": m,
+                "domain": domain,
+                "samples": 0,
+                "mean_score": 0.0,
+                "m2": 0.0,
+                "successes": 0,
+                "failures": 0,
+                "mean_latency_ms": 0.0,
+                "mean_cost_usd": 0.0,
+                "updated_at": ts,
+            }
+            for m in sorted(models)
+        ],
+    )
+    rows = await session.execute(
+        select(PERFORMANCE)
+        .where(PERFORMANCE.c.model.in_(sorted(models)), PERFORMANCE.c.domain == domain)
+        .order_by(PERFORMANCE.c.model)
         .with_for_update()
     )
-    row = await session.scalar(query)
-    if row is not None:
-        return row
-    try:
-        async with session.begin_nested():
-            row = ModelPerformance(
-                model=model,
-                domain=domain,
-                samples=0,
-                mean_score=0.0,
-                m2=0.0,
-                successes=0,
-                failures=0,
-                mean_latency_ms=0.0,
-                mean_cost_usd=0.0,
-                updated_at=ts,
-            )
-            session.add(row)
-    except IntegrityError:
-        row = (await session.scalars(query)).one()
-    return row
+    return {r["model"]: dict(r) for r in rows.mappings()}
 
 
 async def _learn(
-    session: AsyncSession, thread: Thread, rounds: list[Response], ts: datetime
+    session: AsyncSession, thread_id: str, domain: str, rounds: list[_Round], ts: datetime
 ) -> None:
-    domain = thread.domain or "general"
-    for response in rounds:
-        if response.score is None:
-            continue
-        row = await _performance_row(session, response.model, domain, ts)
-        row.samples += 1
-        delta = response.score - row.mean_score
-        row.mean_score += delta / row.samples
-        row.m2 += delta * (response.score - row.mean_score)
-        row.mean_latency_ms += (response.latency_ms - row.mean_latency_ms) / row.samples
-        row.mean_cost_usd += (response.cost_usd - row.mean_cost_usd) / row.samples
-        row.updated_at = ts
     calls = await session.execute(
         select(
-            UsageRecord.model,
-            func.sum(case((UsageRecord.success, 1), else_=0)),
-            func.sum(case((UsageRecord.success, 0), else_=1)),
+            USAGE.c.model,
+            func.sum(case((USAGE.c.success, 1), else_=0)),
+            func.sum(case((USAGE.c.success, 0), else_=1)),
         )
-        .where(UsageRecord.thread_id == thread.id)
-        .group_by(UsageRecord.model)
+        .where(USAGE.c.thread_id == thread_id)
+        .group_by(USAGE.c.model)
     )
-    for model, successes, failures in calls.all():
-        row = await _performance_row(session, model, domain, ts)
-        row.successes += int(successes or 0)
-        row.failures += int(failures or 0)
-        row.updated_at = ts
+    outcomes = {model: (int(ok or 0), int(bad or 0)) for model, ok, bad in calls}
+    scored = [r for r in rounds if r.score is not None]
+    models = {r.model for r in scored} | set(outcomes)
+    if not models:
+        return
+    rows = await _performance_rows(session, models, domain, ts)
+    for r in scored:
+        row = rows[r.model]
+        assert r.score is not None
+        row["samples"] += 1
+        delta = r.score - row["mean_score"]
+        row["mean_score"] += delta / row["samples"]
+        row["m2"] += delta * (r.score - row["mean_score"])
+        row["mean_latency_ms"] += (r.latency_ms - row["mean_latency_ms"]) / row["samples"]
+        row["mean_cost_usd"] += (r.cost_usd - row["mean_cost_usd"]) / row["samples"]
+    for model, (successes, failures) in outcomes.items():
+        rows[model]["successes"] += successes
+        rows[model]["failures"] += failures
+    fields = ["samples", "mean_score", "m2", "successes", "failures"]
+    fields += ["mean_latency_ms", "mean_cost_usd"]
+    await session.execute(
+        update(PERFORMANCE)
+        .where(PERFORMANCE.c.id == bindparam("b_id"))
+        .values({name: bindparam(f"b_{name}") for name in (*fields, "updated_at")}),
+        [
+            {"b_id": row["id"], "b_updated_at": ts} | {f"b_{name}": row[name] for name in fields}
+            for _, row in sorted(rows.items())
+        ],
+    )

@@ -237,7 +237,7 @@ class SelectionRecord(Base):
 
 
 class EventRecord(Base):
-    """The event log (all events but response chunks), for replay to late subscribers."""
+    """The event log (every event, response chunks included), for replay and resuming."""
 
     __tablename__ = "events"
     __table_args__ = (UniqueConstraint("thread_id", "seq", name="uq_events_thread_seq"),)
