@@ -24,7 +24,7 @@ from orchestratex.core.events import (
     ModelCallEvent,
 )
 from orchestratex.store import rounds
-from orchestratex.store.outcomes import finish_run
+from orchestratex.store.outcomes import finish_runs
 from orchestratex.store.sql import EVENTS, THREADS, upsert
 
 
@@ -130,7 +130,7 @@ async def apply_batch(session: AsyncSession, events: Sequence[Event]) -> list[Ev
         return []
     await rounds.derive(session, fresh)
     await _move_counters(session, fresh)
-    for event in fresh:
-        if isinstance(event, CompletedEvent | FailedEvent | CancelledEvent):
-            await finish_run(session, event)
+    await finish_runs(
+        session, [e for e in fresh if isinstance(e, CompletedEvent | FailedEvent | CancelledEvent)]
+    )
     return fresh

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, case, func, select, update
+from sqlalchemy import JSON, bindparam, case, func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from orchestratex.core.events import CancelledEvent, CompletedEvent, FailedEvent
@@ -55,103 +55,152 @@ def _credited_model(result: OrchestrationResult | None, rounds: list[_Round]) ->
 
 
 async def finish_run(session: AsyncSession, event: Terminal) -> None:
-    """Close the thread, credit its best round, score its selections and learn from the run."""
-    thread_id = event.thread_id
-    status = event.type
+    """Close one run (see finish_runs)."""
+    await finish_runs(session, [event])
+
+
+async def _stored_rounds(session: AsyncSession, thread_ids: list[str]) -> dict[str, list[_Round]]:
+    rows = await session.execute(
+        select(
+            RESPONSES.c.thread_id,
+            RESPONSES.c.round,
+            RESPONSES.c.model,
+            RESPONSES.c.kind,
+            RESPONSES.c.score,
+            RESPONSES.c.latency_ms,
+            RESPONSES.c.cost_usd,
+        )
+        .where(RESPONSES.c.thread_id.in_(thread_ids))
+        .order_by(RESPONSES.c.thread_id, RESPONSES.c.round)
+    )
+    rounds: dict[str, list[_Round]] = {t: [] for t in thread_ids}
+    for thread_id, *values in rows:
+        rounds[thread_id].append(_Round(*values))
+    return rounds
+
+
+def _closing_values(
+    event: Terminal, stop_reason: str | None, credited: str | None
+) -> dict[str, Any]:
+    """The thread's final columns, as `b_<column>` parameters."""
     result = event.result
     error = event.error if isinstance(event, FailedEvent) else None
-    row = (
-        await session.execute(
-            select(THREADS.c.request, THREADS.c.domain, THREADS.c.stop_reason).where(
-                THREADS.c.id == thread_id
-            )
-        )
-    ).one()
-    request, domain, stop_reason = row
-    values: dict[str, Any] = {
-        "status": status,
-        "completed_at": event.ts,
-        "error": error or (result.error if result else None),
-    }
     if isinstance(event, CancelledEvent):
         stop_reason = event.reason
-    if result is not None:
-        values |= {
-            "result": result.model_dump(mode="json"),
-            "best_round": result.best_round,
-            "final_score": result.score,
-            "stop_reason": result.stop_reason,
-            "total_cost_usd": result.total_cost_usd,
-            "input_tokens": result.usage.input_tokens,
-            "output_tokens": result.usage.output_tokens,
+    values: dict[str, Any] = {
+        "b_id": event.thread_id,
+        "b_status": event.type,
+        "b_completed_at": event.ts,
+        "b_error": error or (result.error if result else None),
+        "b_selected_model": credited,
+    }
+    if result is None:
+        values["b_stop_reason"] = stop_reason or (
+            "failed" if event.type == "failed" else event.type
+        )
+        return values
+    return values | {
+        "b_result": result.model_dump(mode="json"),
+        "b_best_round": result.best_round,
+        "b_final_score": result.score,
+        "b_stop_reason": result.stop_reason,
+        "b_total_cost_usd": result.total_cost_usd,
+        "b_input_tokens": result.usage.input_tokens,
+        "b_output_tokens": result.usage.output_tokens,
+    }
+
+
+async def _close_threads(session: AsyncSession, closing: list[dict[str, Any]]) -> None:
+    """Two UPDATEs at most, each for many threads: runs that ended with a result, and not."""
+    for with_result in (True, False):
+        rows = [v for v in closing if ("b_result" in v) is with_result]
+        if not rows:
+            continue
+        columns: dict[str, Any] = {
+            k[2:]: bindparam(k) for k in rows[0] if k not in ("b_id", "b_selected_model")
         }
-    else:
-        values["stop_reason"] = stop_reason or ("failed" if status == "failed" else status)
-    rounds = [
-        _Round(*r)
-        for r in (
-            await session.execute(
-                select(
-                    RESPONSES.c.round,
-                    RESPONSES.c.model,
-                    RESPONSES.c.kind,
-                    RESPONSES.c.score,
-                    RESPONSES.c.latency_ms,
-                    RESPONSES.c.cost_usd,
-                )
-                .where(RESPONSES.c.thread_id == thread_id)
-                .order_by(RESPONSES.c.round)
+        if with_result:
+            columns["result"] = bindparam("b_result", type_=JSON(none_as_null=True))
+        columns["selected_model"] = func.coalesce(
+            bindparam("b_selected_model"), THREADS.c.selected_model
+        )
+        await session.execute(
+            update(THREADS).where(THREADS.c.id == bindparam("b_id")).values(columns), rows
+        )
+
+
+async def finish_runs(session: AsyncSession, events: list[Terminal]) -> None:
+    """Close these runs: status, result, credit to the best round, selection outcomes, learning.
+
+    A handful of statements however many runs end in the batch.
+    """
+    if not events:
+        return
+    ids = sorted({e.thread_id for e in events})
+    threads = {
+        thread_id: (request, domain, stop_reason)
+        for thread_id, request, domain, stop_reason in await session.execute(
+            select(THREADS.c.id, THREADS.c.request, THREADS.c.domain, THREADS.c.stop_reason).where(
+                THREADS.c.id.in_(ids)
             )
         )
+    }
+    rounds = await _stored_rounds(session, ids)
+    closing = [
+        _closing_values(e, threads[e.thread_id][2], _credited_model(e.result, rounds[e.thread_id]))
+        for e in events
     ]
-    credited = _credited_model(result, rounds)
-    if credited is not None:
-        values["selected_model"] = credited
-    await session.execute(update(THREADS).where(THREADS.c.id == thread_id).values(**values))
-    threshold = (request or {}).get("threshold")
-    final = values.get("final_score")
-    if final is None:
-        final = max((r.score for r in rounds if r.score is not None), default=None)
-    await _record_outcome(session, thread_id, rounds, threshold, final)
-    await _learn(session, thread_id, domain or "general", rounds, event.ts)
+    await _close_threads(session, closing)
+    outcomes = []
+    for values in closing:
+        thread_id = values["b_id"]
+        thread_rounds = rounds[thread_id]
+        final = values.get("b_final_score")
+        if final is None:
+            final = max((r.score for r in thread_rounds if r.score is not None), default=None)
+        threshold = (threads[thread_id][0] or {}).get("threshold")
+        outcomes.append(_outcome(thread_id, thread_rounds, threshold, final))
+    await session.execute(
+        update(SELECTIONS)
+        .where(SELECTIONS.c.thread_id == bindparam("b_id"))
+        .values(
+            kept_without_escalation=SELECTIONS.c.round >= bindparam("b_escalated"),
+            threshold_round=bindparam("b_reached"),
+            final_score=bindparam("b_final"),
+        ),
+        outcomes,
+    )
+    domains = {t: (threads[t][1] or "general") for t in ids}
+    await _learn(session, domains, rounds, events[-1].ts)
 
 
-async def _record_outcome(
-    session: AsyncSession,
-    thread_id: str,
-    rounds: list[_Round],
-    threshold: float | None,
-    final: float | None,
-) -> None:
+def _outcome(
+    thread_id: str, rounds: list[_Round], threshold: float | None, final: float | None
+) -> dict[str, Any]:
+    """A selection is kept when no escalation came after its round."""
     reached = [
         r.round
         for r in rounds
         if threshold is not None and r.score is not None and r.score >= threshold
     ]
     escalations = [r.round for r in rounds if r.kind == "escalation"]
-    kept: Any = True
-    if escalations:
-        kept = case((SELECTIONS.c.round >= max(escalations), True), else_=False)
-    await session.execute(
-        update(SELECTIONS)
-        .where(SELECTIONS.c.thread_id == thread_id)
-        .values(
-            kept_without_escalation=kept,
-            threshold_round=min(reached, default=None),
-            final_score=final,
-        )
-    )
+    return {
+        "b_id": thread_id,
+        "b_escalated": max(escalations, default=0),
+        "b_reached": min(reached, default=None),
+        "b_final": final,
+    }
 
 
 async def _performance_rows(
-    session: AsyncSession, models: set[str], domain: str, ts: datetime
-) -> dict[str, dict[str, Any]]:
+    session: AsyncSession, keys: set[tuple[str, str]], ts: datetime
+) -> dict[tuple[str, str], dict[str, Any]]:
     """The (model, domain) rows, created at zero where missing, locked for this transaction."""
     await session.execute(
         upsert(session, PERFORMANCE).on_conflict_do_nothing(index_elements=["model", "domain"]),
         [
             {
-                "model": m,
+                "model": model,
                 "domain": domain,
                 "samples": 0,
                 "mean_score": 0.0,
@@ -162,48 +211,57 @@ async def _performance_rows(
                 "mean_cost_usd": 0.0,
                 "updated_at": ts,
             }
-            for m in sorted(models)
+            for model, domain in sorted(keys)
         ],
     )
     rows = await session.execute(
         select(PERFORMANCE)
-        .where(PERFORMANCE.c.model.in_(sorted(models)), PERFORMANCE.c.domain == domain)
-        .order_by(PERFORMANCE.c.model)
+        .where(tuple_(PERFORMANCE.c.model, PERFORMANCE.c.domain).in_(sorted(keys)))
+        .order_by(PERFORMANCE.c.model, PERFORMANCE.c.domain)
         .with_for_update()
     )
-    return {r["model"]: dict(r) for r in rows.mappings()}
+    return {(r["model"], r["domain"]): dict(r) for r in rows.mappings()}
+
+
+def _add_sample(row: dict[str, Any], r: _Round, score: float) -> None:
+    """Welford's update of the running mean and m2, plus running latency and cost."""
+    row["samples"] += 1
+    delta = score - row["mean_score"]
+    row["mean_score"] += delta / row["samples"]
+    row["m2"] += delta * (score - row["mean_score"])
+    row["mean_latency_ms"] += (r.latency_ms - row["mean_latency_ms"]) / row["samples"]
+    row["mean_cost_usd"] += (r.cost_usd - row["mean_cost_usd"]) / row["samples"]
 
 
 async def _learn(
-    session: AsyncSession, thread_id: str, domain: str, rounds: list[_Round], ts: datetime
+    session: AsyncSession,
+    domains: dict[str, str],
+    rounds: dict[str, list[_Round]],
+    ts: datetime,
 ) -> None:
+    """Each scored round is a sample of its model; each usage row a success or a failure."""
     calls = await session.execute(
         select(
+            USAGE.c.thread_id,
             USAGE.c.model,
             func.sum(case((USAGE.c.success, 1), else_=0)),
             func.sum(case((USAGE.c.success, 0), else_=1)),
         )
-        .where(USAGE.c.thread_id == thread_id)
-        .group_by(USAGE.c.model)
+        .where(USAGE.c.thread_id.in_(sorted(domains)))
+        .group_by(USAGE.c.thread_id, USAGE.c.model)
     )
-    outcomes = {model: (int(ok or 0), int(bad or 0)) for model, ok, bad in calls}
-    scored = [r for r in rounds if r.score is not None]
-    models = {r.model for r in scored} | set(outcomes)
-    if not models:
+    outcomes = [(domains[t], model, int(ok or 0), int(bad or 0)) for t, model, ok, bad in calls]
+    scored = [(domains[t], r) for t in sorted(domains) for r in rounds[t] if r.score is not None]
+    keys = {(r.model, domain) for domain, r in scored}
+    keys |= {(model, domain) for domain, model, _, _ in outcomes}
+    if not keys:
         return
-    rows = await _performance_rows(session, models, domain, ts)
-    for r in scored:
-        row = rows[r.model]
-        assert r.score is not None
-        row["samples"] += 1
-        delta = r.score - row["mean_score"]
-        row["mean_score"] += delta / row["samples"]
-        row["m2"] += delta * (r.score - row["mean_score"])
-        row["mean_latency_ms"] += (r.latency_ms - row["mean_latency_ms"]) / row["samples"]
-        row["mean_cost_usd"] += (r.cost_usd - row["mean_cost_usd"]) / row["samples"]
-    for model, (successes, failures) in outcomes.items():
-        rows[model]["successes"] += successes
-        rows[model]["failures"] += failures
+    rows = await _performance_rows(session, keys, ts)
+    for domain, r in scored:
+        _add_sample(rows[(r.model, domain)], r, r.score or 0.0)
+    for domain, model, successes, failures in outcomes:
+        rows[(model, domain)]["successes"] += successes
+        rows[(model, domain)]["failures"] += failures
     fields = ["samples", "mean_score", "m2", "successes", "failures"]
     fields += ["mean_latency_ms", "mean_cost_usd"]
     await session.execute(
