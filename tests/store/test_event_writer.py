@@ -199,6 +199,12 @@ async def test_aclose_writes_everything_it_holds(sessions: SessionFactory) -> No
     for i, events in enumerate(runs):
         assert await _seqs(sessions, f"t-c{i}") == [e.seq for e in events]
         assert writer.buffered(f"t-c{i}") == []
+    rest = _run("t-c0")[len(runs[0]) :]
+    await writer.start()
+    for e in rest:
+        writer.add(e)
+    await writer.aclose()
+    assert await _seqs(sessions, "t-c0") == [e.seq for e in _run("t-c0")]
 
 
 async def _statements_for(

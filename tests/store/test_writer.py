@@ -148,3 +148,16 @@ async def test_failed_run_records_the_error(sessions: SessionFactory) -> None:
             "failed",
         )
         assert thread.prompt_preview == "hello"
+
+
+async def test_chunks_are_stored_with_the_threads_next_event(sessions: SessionFactory) -> None:
+    events = sample_run()
+    chunk = next(i for i, e in enumerate(events) if e.type == "response_chunk")
+    writer = StoreWriter(sessions)
+    for e in events[: chunk + 1]:
+        await writer.handle(e)
+    assert [e.seq for e in writer.buffered("t-a")] == [events[chunk].seq]
+    assert await _count(sessions, EventRecord) == chunk
+    await writer.handle(events[chunk + 1])
+    assert writer.buffered("t-a") == []
+    assert await _count(sessions, EventRecord) == chunk + 2

@@ -81,11 +81,14 @@ class EventWriter:
         """Events given up on because the database refused them while it was answering."""
 
     async def start(self) -> None:
-        if self._task is None:
+        """Start the writer task (again, after `aclose`); a no-op while it runs."""
+        if self._task is None or self._task.done():
+            self._closing = False
             self._task = asyncio.create_task(self._run(), name="orchestratex-event-writer")
             self._task.add_done_callback(self._stopped)
 
     def add(self, event: Event) -> None:
+        """Queue the event; never waits. A (thread, seq) already waiting is ignored."""
         pending = self._unsaved.setdefault(event.thread_id, {})
         if event.seq in pending:
             return
@@ -100,10 +103,18 @@ class EventWriter:
         self._has_work.set()
 
     def buffered(self, thread_id: str, after_seq: int = 0) -> list[Event]:
+        """Events added and not yet committed, seq > after_seq, in seq order.
+
+        A follower misses nothing if it subscribes to live events first, then takes this
+        snapshot, then reads the store: an event left the buffer only once it was committed,
+        so the store read (which comes after) sees it. Merge the three by seq.
+        """
         pending = self._unsaved.get(thread_id, {})
         return [pending[seq] for seq in sorted(pending) if seq > after_seq]
 
     async def flush(self, thread_id: str | None = None) -> None:
+        """Return once everything added before the call (of `thread_id`, if given) is committed
+        (or, refused by the database, dropped and logged)."""
         target = self._added if thread_id is None else self._last_index.get(thread_id, 0)
         if target <= self._done:
             return
@@ -117,6 +128,7 @@ class EventWriter:
         await asyncio.shield(waiter)
 
     async def aclose(self) -> None:
+        """Write everything queued, then stop the task: a clean stop loses nothing."""
         await self.start()
         self._closing = True
         self._kick.set()
@@ -228,17 +240,41 @@ def _is_lock_error(exc: OperationalError) -> bool:
 
 
 class StoreWriter:
-    """One awaited write per event (the interface before EventWriter): subscribe `handle`."""
+    """One awaited write per event (the interface before EventWriter): subscribe `handle`.
+
+    Response chunks wait in memory and are written with the thread's next other event (its
+    round's `response`, or the run's end), in the same transaction: once `handle` returns for
+    a non-chunk event, it and everything before it in the thread are stored.
+    """
 
     def __init__(self, session_factory: SessionFactory) -> None:
         self._sessions = session_factory
         self._lock = asyncio.Lock()
+        self._chunks: dict[str, list[Event]] = {}
+
+    def buffered(self, thread_id: str, after_seq: int = 0) -> list[Event]:
+        """Chunks handled and not yet stored, seq > after_seq, in order."""
+        return sorted(
+            (e for e in self._chunks.get(thread_id, []) if e.seq > after_seq),
+            key=lambda e: e.seq,
+        )
 
     async def handle(self, event: Event) -> None:
+        if event.type == "response_chunk":
+            self._chunks.setdefault(event.thread_id, []).append(event)
+            return
+        batch = [*self._chunks.pop(event.thread_id, []), event]
+        try:
+            await self._write(batch)
+        except BaseException:
+            self._chunks[event.thread_id] = batch[:-1] + self._chunks.get(event.thread_id, [])
+            raise
+
+    async def _write(self, batch: list[Event]) -> None:
         async with self._lock:
             for attempt in range(LOCK_RETRIES):
                 try:
-                    await write_events(self._sessions, [event])
+                    await write_events(self._sessions, batch)
                     return
                 except OperationalError as exc:
                     # SQLite refuses a write whose snapshot another connection has overtaken.
