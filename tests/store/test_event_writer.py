@@ -345,3 +345,34 @@ async def test_resume_point_reads_completed_rounds_from_a_log_with_chunks(
     assert point.last_seq == events[cut - 1].seq
     begun = [e.type for e in events[second_evaluation + 1 : cut]]
     assert begun == ["improvement", "response_chunk", "model_call"]
+
+
+async def test_what_a_crash_would_lose_is_only_the_unflushed_tail(
+    sessions: SessionFactory, writer: EventWriter
+) -> None:
+    """Round 1 ended (written at its boundary); round 2 began and is only buffered. Were the
+    process to die now, the store would still resume the run after round 1."""
+    events = _run("t-crash", scores=[6.0, 7.0])
+    first_evaluation = next(i for i, e in enumerate(events) if e.type == "evaluation")
+    for e in events[: first_evaluation + 1]:
+        writer.add(e)
+
+    async def round_one_stored() -> bool:
+        return await _seqs(sessions, "t-crash") == list(range(1, first_evaluation + 2))
+
+    await eventually(round_one_stored)
+    for e in events[first_evaluation + 1 : first_evaluation + 4]:
+        writer.add(e)
+    for _ in range(5):  # let the writer task run: no boundary among these, so it holds them
+        await asyncio.sleep(0)
+    assert await round_one_stored()
+    assert [e.type for e in writer.buffered("t-crash")] == [
+        "improvement",
+        "response_chunk",
+        "model_call",
+    ]
+    async with sessions() as session:
+        point = await leases.resume_point(session=session, thread_id="t-crash")
+    assert point is not None
+    assert [r.round for r in point.rounds] == [1]
+    assert point.last_seq == events[first_evaluation].seq
