@@ -35,6 +35,7 @@ from orchestratex.runtime.composition import (
     start_gateway,
     start_orchestrator,
 )
+from orchestratex.runtime.defaults import with_defaults
 from orchestratex.runtime.follow import Follow, FollowSources, follow
 from orchestratex.runtime.replay_mode import replay_request
 from orchestratex.runtime.runs import RunManager, ServiceNotRunningError
@@ -221,6 +222,7 @@ class Service:
         if self._stopping or self.runs.stopping:
             raise ServiceNotRunningError("the service is shutting down")
         self.runs.orchestrator  # noqa: B018 - raises when not started
+        request = with_defaults(request, self.settings)
         self.check_models(request)
         if self.replay is not None:
             request = await replay_request(self.replay, request)
