@@ -25,7 +25,7 @@ from orchestratex.engine.orchestrator import Orchestrator
 from orchestratex.providers.catalog import Catalog
 from orchestratex.providers.gateway import Gateway
 from orchestratex.runtime import recovery
-from orchestratex.runtime.auth import Principal, auth_enabled
+from orchestratex.runtime.auth import Principal
 from orchestratex.runtime.budgets import BudgetLedger
 from orchestratex.runtime.composition import (
     answering_models,
@@ -36,12 +36,13 @@ from orchestratex.runtime.composition import (
 )
 from orchestratex.runtime.defaults import with_defaults
 from orchestratex.runtime.follow import Follow, FollowSources, follow
+from orchestratex.runtime.key_cache import KeyCache
 from orchestratex.runtime.replay_mode import replay_request
 from orchestratex.runtime.runs import RunManager, ServiceNotRunningError
 from orchestratex.runtime.settings import Settings
 from orchestratex.runtime.visibility import ThreadStatus, thread_status, visible
 from orchestratex.store.db import SessionFactory
-from orchestratex.store.writer import StoreWriter
+from orchestratex.store.writer import EventWriter
 
 __all__ = ["Service", "ServiceNotRunningError", "ThreadStatus"]
 
@@ -74,7 +75,8 @@ class Service:
         self.env = env
         self.links, self.bus, self.store = self.parts.links, self.parts.bus, self.parts.store
         self.quotas = self.parts.quotas
-        self.writer = StoreWriter(self.store.sessions)
+        self.keys = KeyCache(self.store)
+        self.writer = EventWriter(self.store.sessions)
         self.runs = RunManager(
             self.store,
             self.instance_id,
@@ -114,7 +116,7 @@ class Service:
 
     async def _flush(self, thread_id: str) -> None:
         """Return when every event of the thread handed to the writer so far is stored."""
-        return None
+        await self.writer.flush(thread_id)
 
     async def _ledger_for(self, user_id: str | None) -> Ledger | None:
         """The budget ledger of a run's user (for a run resumed after a restart)."""
@@ -129,6 +131,7 @@ class Service:
 
     async def start(self) -> None:
         await self.store.start()
+        await self.writer.start()
         if self.links is not None:
             await self.links.start()
         self._gateway = await start_gateway(self.parts)
@@ -170,21 +173,25 @@ class Service:
             await self._gateway.aclose()
             self._gateway = None
         self.runs.attach(None)
+        await self.writer.aclose()
         await self.store.aclose()
 
     async def _sink(self, event: Event) -> None:
-        try:
-            await self.writer.handle(event)
-        except Exception:
-            log.exception("store write failed (thread %s, seq %d)", event.thread_id, event.seq)
+        """Every event: to the writer's buffer (stored within its flush interval, at once at a
+        round's or run's end) and to the bus; nothing here waits for the database."""
+        self.writer.add(event)
         await self.bus.publish(event)
 
     async def ping_db(self) -> bool:
         return await self.store.ping()
 
     async def auth_enabled(self) -> bool:
-        async with self.store.sessions() as session:
-            return await auth_enabled(session)
+        """Whether any API key exists (cached for a moment: runtime/key_cache.py)."""
+        return await self.keys.enabled()
+
+    async def authenticate(self, key: str) -> Principal | None:
+        """The holder of an API key, or None (cached for a moment: runtime/key_cache.py)."""
+        return await self.keys.principal(key)
 
     # --- runs ---------------------------------------------------------------------------------
 
