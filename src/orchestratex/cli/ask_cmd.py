@@ -30,11 +30,17 @@ from orchestratex.cli.errors import (
 from orchestratex.cli.progress import ProgressRenderer, is_fake_answer, mode_note, render_result
 from orchestratex.core.events import CancelledEvent, CompletedEvent, Event, FailedEvent, is_terminal
 from orchestratex.core.orchestration import OrchestrationRequest, OrchestrationResult, Preferences
+from orchestratex.providers.replay_data import ReplayDataError
 from orchestratex.runtime.auth import ANONYMOUS
 from orchestratex.runtime.catalog_setup import describe_validation_error
 from orchestratex.runtime.service import Service
 from orchestratex.runtime.settings import Settings, load_settings
 
+NOT_RECORDED_HINT = (
+    "not recorded: the offline demo (replay mode) answers only its {count} recorded prompts; "
+    "list them with `orchestratex demo prompts --search TEXT`, or set a provider key "
+    "(e.g. OPENAI_API_KEY) to ask anything"
+)
 CANCEL_WAIT_S = 15.0
 """How long to wait for the run to confirm a cancel before giving up on it."""
 
@@ -186,6 +192,12 @@ async def _ask_local(options: AskOptions, display: _Display) -> Outcome:
             "(see `orchestratex models`), or use --server URL"
         )
     notes = [n for n in [mode_note(getattr(service, "mode", None))] if n]
+    if service.replay is not None:
+        # Checked before the service starts: an unrecorded prompt fails in well under a second.
+        with contextlib.suppress(ReplayDataError):  # the service says why, on submit
+            index = await service.replay.load()
+            if index.find(options.request.prompt) is None:
+                raise CliError(NOT_RECORDED_HINT.format(count=len(index)))
     await service.start()
     try:
         feed = service.bus.subscribe()
@@ -219,7 +231,12 @@ async def _ask_remote(options: AskOptions, display: _Display, server: str) -> Ou
         if health.get("auth") == "enabled" and not options.api_key:
             raise CliError("the server needs an API key: pass --api-key or set ORX_API_KEY")
         notes = [n for n in [mode_note(health.get("mode"))] if n]
-        thread_id = await client.submit(options.request)
+        try:
+            thread_id = await client.submit(options.request)
+        except CliError as exc:
+            if "422 not_recorded" in exc.message and "not recorded" in exc.message:
+                raise CliError(NOT_RECORDED_HINT.format(count="server's")) from None
+            raise
 
         async def cancel() -> bool:
             return await client.cancel(thread_id)
