@@ -34,7 +34,7 @@ from orchestratex.providers.replay_data import ReplayDataError
 from orchestratex.runtime.auth import ANONYMOUS
 from orchestratex.runtime.catalog_setup import describe_validation_error
 from orchestratex.runtime.service import Service
-from orchestratex.runtime.settings import Settings, load_settings
+from orchestratex.runtime.settings import load_settings
 
 NOT_RECORDED_HINT = (
     "not recorded: the offline demo (replay mode) answers only its {count} recorded prompts; "
@@ -144,19 +144,6 @@ class AskOptions:
     json_output: bool
 
 
-def _with_defaults(request: OrchestrationRequest, settings: Settings) -> OrchestrationRequest:
-    """Fill what the user left out from the local settings' defaults (as the server does)."""
-    given = request.model_fields_set
-    changes: dict[str, Any] = {}
-    if "max_rounds" not in given:
-        changes["max_rounds"] = settings.default_max_rounds
-    if "threshold" not in given:
-        changes["threshold"] = settings.default_threshold
-    if "judge_count" not in given:
-        changes["judge_count"] = settings.judge_count
-    return request.model_copy(update=changes)
-
-
 class _Display:
     """Progress on the console, or nothing (JSON mode)."""
 
@@ -200,20 +187,14 @@ async def _ask_local(options: AskOptions, display: _Display) -> Outcome:
                 raise CliError(NOT_RECORDED_HINT.format(count=len(index)))
     await service.start()
     try:
-        feed = service.bus.subscribe()
-        thread_id = await service.submit(_with_defaults(options.request, settings), user=ANONYMOUS)
-
-        async def own_events() -> AsyncIterator[Event]:
-            async for event in feed:
-                if event.thread_id == thread_id:
-                    yield event
+        thread_id = await service.submit(options.request, user=ANONYMOUS)
 
         async def cancel() -> bool:
             return bool(await service.cancel(thread_id, user=ANONYMOUS))
 
         display.start()
         outcome = await follow(
-            own_events(),
+            service.follow(thread_id),
             on_event=display.handle,
             request_cancel=cancel,
             on_interrupt=display.interrupted,
