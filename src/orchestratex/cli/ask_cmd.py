@@ -147,9 +147,9 @@ class AskOptions:
 class _Display:
     """Progress on the console, or nothing (JSON mode)."""
 
-    def __init__(self, console: Console, *, quiet: bool) -> None:
+    def __init__(self, console: Console, *, quiet: bool, critiques: bool = True) -> None:
         self.console = console
-        self.renderer = None if quiet else ProgressRenderer(console)
+        self.renderer = None if quiet else ProgressRenderer(console, critiques=critiques)
 
     def start(self) -> None:
         if self.renderer is not None:
@@ -172,7 +172,7 @@ class _Display:
 
 async def _ask_local(options: AskOptions, display: _Display) -> Outcome:
     settings = load_settings()
-    service = Service(settings)
+    service = Service(settings, train_router=False)
     if not service.catalog.available(service.env):
         raise CliError(
             "no model is available: no provider has its API key set "
@@ -323,6 +323,10 @@ def ask(
     json_output: Annotated[
         bool, typer.Option("--json", help="Print only the final result as JSON.")
     ] = False,
+    critiques: Annotated[
+        bool,
+        typer.Option(help="Show each judge's critique and suggestions under its score."),
+    ] = True,
     server: Annotated[
         str | None, typer.Option(help="Use the service at this URL instead of running locally.")
     ] = None,
@@ -344,7 +348,7 @@ def ask(
     }
     request = _request(prompt, max_rounds, threshold, model, budget, weights)
     options = AskOptions(request, server, api_key, json_output)
-    display = _Display(Console(), quiet=json_output)
+    display = _Display(Console(), quiet=json_output, critiques=critiques)
     code = run_command(_ask(options, display), debug=debug)
     if code:
         raise typer.Exit(code=code)
