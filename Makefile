@@ -28,7 +28,7 @@ $(FRONTEND)/node_modules/.package-lock.json: $(FRONTEND)/package-lock.json $(FRO
 	cd $(FRONTEND) && npm ci --no-audit --no-fund
 	touch $@
 
-$(WEB_BUNDLE): $(FRONTEND)/node_modules/.package-lock.json $(wildcard $(FRONTEND)/src/*.js)
+$(WEB_BUNDLE): $(FRONTEND)/node_modules/.package-lock.json $(wildcard $(FRONTEND)/src/*.js) $(FRONTEND)/copy-docs.mjs
 	cd $(FRONTEND) && npm run build
 
 web: $(WEB_BUNDLE)

@@ -10,7 +10,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from orchestratex.web.routes import BUNDLE, STYLESHEET, asset_version, router
+from orchestratex.web.assets import asset_version
+from orchestratex.web.routes import BUNDLE, STYLESHEET, router
 
 
 @pytest.fixture
