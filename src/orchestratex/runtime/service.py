@@ -15,7 +15,6 @@ import contextlib
 import logging
 import uuid
 from collections.abc import AsyncGenerator, Mapping
-from dataclasses import dataclass
 from typing import Any, Literal
 
 from orchestratex.core.errors import UnknownModelError
@@ -26,7 +25,7 @@ from orchestratex.engine.orchestrator import Orchestrator
 from orchestratex.providers.catalog import Catalog
 from orchestratex.providers.gateway import Gateway
 from orchestratex.runtime import recovery
-from orchestratex.runtime.auth import Principal
+from orchestratex.runtime.auth import Principal, auth_enabled
 from orchestratex.runtime.budgets import BudgetLedger
 from orchestratex.runtime.composition import (
     answering_models,
@@ -40,6 +39,7 @@ from orchestratex.runtime.follow import Follow, FollowSources, follow
 from orchestratex.runtime.replay_mode import replay_request
 from orchestratex.runtime.runs import RunManager, ServiceNotRunningError
 from orchestratex.runtime.settings import Settings
+from orchestratex.runtime.visibility import ThreadStatus, thread_status, visible
 from orchestratex.store.db import SessionFactory
 from orchestratex.store.writer import StoreWriter
 
@@ -49,15 +49,6 @@ log = logging.getLogger(__name__)
 
 REMOTE_CHECK_S = 1.0
 Role = Literal["api", "worker"]
-
-
-@dataclass(frozen=True)
-class ThreadStatus:
-    thread_id: str
-    status: str
-    user_id: str | None
-    live: bool
-    data: dict[str, Any]
 
 
 class Service:
@@ -199,8 +190,6 @@ class Service:
         return await self.store.ping()
 
     async def auth_enabled(self) -> bool:
-        from orchestratex.runtime.auth import auth_enabled
-
         async with self.store.sessions() as session:
             return await auth_enabled(session)
 
@@ -262,32 +251,19 @@ class Service:
             except Exception:
                 log.warning("could not check the status of remote runs", exc_info=True)
 
-    @staticmethod
-    def _visible(user: Principal, owner: str | None) -> bool:
-        return user.is_admin or (user.user_id is not None and owner == user.user_id)
-
     def is_live(self, thread_id: str) -> bool:
         return self.runs.is_live(thread_id)
 
     async def status(self, thread_id: str, *, user: Principal) -> ThreadStatus | None:
         """The thread's status, or None when it does not exist or `user` may not see it."""
-        found = await self.store.thread_state(thread_id)
-        if found is None:
-            running, owner = self.runs.owner(thread_id)
-            if running and self._visible(user, owner):
-                return ThreadStatus(thread_id, "running", owner, True, {})
-            return None
-        if not self._visible(user, found.user_id):
-            return None
-        if self.queues_runs and found.status in ("queued", "running"):
-            self.runs.watch_remote(thread_id)
-        live = self.is_live(thread_id)
-        return ThreadStatus(thread_id, found.status, found.user_id, live, found.data)
+        return await thread_status(
+            self.store, self.runs, thread_id, user, watch_remote=self.queues_runs
+        )
 
     async def may_see(self, thread_id: str, *, user: Principal) -> bool:
         running, owner = self.runs.owner(thread_id)
         if running:
-            return self._visible(user, owner)
+            return visible(user, owner)
         return await self.status(thread_id, user=user) is not None
 
     async def cancel(self, thread_id: str, *, user: Principal) -> bool | None:
@@ -301,7 +277,7 @@ class Service:
                 await self.links.request_cancel(thread_id)
                 return True
             return False
-        if not self._visible(user, owner):
+        if not visible(user, owner):
             return None
         return self.runs.cancel_here(thread_id)
 
