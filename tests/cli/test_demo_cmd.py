@@ -3,14 +3,20 @@ that names the CLI (not an HTTP route) for any other."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import socket
+from contextlib import AsyncExitStack
 from pathlib import Path
 
 import pytest
+import uvicorn
 from typer.testing import CliRunner
 
+from orchestratex.api.app import create_app
 from orchestratex.cli.main import app
-from tests.cli.conftest import PROVIDER_KEY_VARS
+from orchestratex.runtime.settings import Settings
+from tests.cli.conftest import PROVIDER_KEY_VARS, LoopThread
 from tests.replay.conftest import tiny_data  # noqa: F401 (the fixture)
 
 
@@ -88,3 +94,38 @@ def test_ask_a_prompt_shown_by_demo_show(replay_env: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "Leaves fall" in result.stdout  # GPT-4's recorded answer
     assert "replay mode" in result.stdout
+
+
+async def _serve_replay(stack: AsyncExitStack, settings: Settings) -> str:
+    app = create_app(settings, env={})
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.bind(("127.0.0.1", 0))
+    stack.callback(sock.close)
+    server = uvicorn.Server(
+        uvicorn.Config(app, log_config=None, log_level="warning", access_log=False)
+    )
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+
+    async def stop() -> None:
+        server.should_exit = True
+        await task
+
+    stack.push_async_callback(stop)
+    while not server.started:
+        assert not task.done(), "the server stopped before it started"
+        await asyncio.sleep(0.01)
+    return f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+def test_ask_server_unrecorded_prompt_hints_at_the_cli(
+    replay_env: Path,
+    tiny_data: Path,  # noqa: F811
+    background: LoopThread,
+) -> None:
+    settings = Settings(mode="replay", data_dir=replay_env, routellm_data_dir=tiny_data)
+    url = background.run(_serve_replay(background.stack, settings))
+    result = CliRunner().invoke(app, ["ask", "--server", url, "Not a recorded prompt"])
+    assert result.exit_code == 1
+    assert "not recorded" in result.stderr
+    assert "orchestratex demo prompts" in result.stderr
+    assert "/api/" not in result.output

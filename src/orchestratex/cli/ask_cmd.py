@@ -37,7 +37,7 @@ from orchestratex.runtime.service import Service
 from orchestratex.runtime.settings import load_settings
 
 NOT_RECORDED_HINT = (
-    "not recorded: the offline demo (replay mode) answers only its {count} recorded prompts; "
+    "not recorded: the offline demo (replay mode) answers only {which}; "
     "list them with `orchestratex demo prompts --search TEXT`, or set a provider key "
     "(e.g. OPENAI_API_KEY) to ask anything"
 )
@@ -184,7 +184,7 @@ async def _ask_local(options: AskOptions, display: _Display) -> Outcome:
         with contextlib.suppress(ReplayDataError):  # the service says why, on submit
             index = await service.replay.load()
             if index.find(options.request.prompt) is None:
-                raise CliError(NOT_RECORDED_HINT.format(count=len(index)))
+                raise CliError(NOT_RECORDED_HINT.format(which=f"its {len(index)} recorded prompts"))
     await service.start()
     try:
         thread_id = await service.submit(options.request, user=ANONYMOUS)
@@ -216,7 +216,9 @@ async def _ask_remote(options: AskOptions, display: _Display, server: str) -> Ou
             thread_id = await client.submit(options.request)
         except CliError as exc:
             if "422 not_recorded" in exc.message and "not recorded" in exc.message:
-                raise CliError(NOT_RECORDED_HINT.format(count="server's")) from None
+                raise CliError(
+                    NOT_RECORDED_HINT.format(which="the server's recorded prompts")
+                ) from None
             raise
 
         async def cancel() -> bool:
