@@ -63,9 +63,13 @@ class Service:
         env: Mapping[str, str] | None = None,
         requests_per_minute: int | None = None,
         role: Role = "api",
+        train_router: bool = True,
     ) -> None:
         self.settings = settings
         self.role: Role = role
+        # False for one-shot runs (the CLI's ask): training would compete with the run and
+        # never finish before the process exits. A cached router is still loaded.
+        self.train_router = train_router
         self.instance_id = settings.instance_id or default_instance_id()
         self.parts = build_parts(
             settings, catalog=catalog, env=env, requests_per_minute=requests_per_minute
@@ -136,7 +140,10 @@ class Service:
             await self.links.start()
         self._gateway = await start_gateway(self.parts)
         orchestrator, router = await start_orchestrator(
-            self.parts, self._gateway, self._sink, train_router=not self.queues_runs
+            self.parts,
+            self._gateway,
+            self._sink,
+            train_router=self.train_router and not self.queues_runs,
         )
         self.runs.attach(orchestrator)
         self.runs.stopping = False
