@@ -17,7 +17,6 @@ import uuid
 from collections.abc import AsyncGenerator, Mapping
 from typing import Any, Literal
 
-from orchestratex.core.errors import UnknownModelError
 from orchestratex.core.events import Event
 from orchestratex.core.orchestration import OrchestrationRequest
 from orchestratex.engine.admission import Ledger
@@ -34,7 +33,7 @@ from orchestratex.runtime.composition import (
     start_gateway,
     start_orchestrator,
 )
-from orchestratex.runtime.defaults import with_defaults
+from orchestratex.runtime.defaults import check_named_models, with_defaults
 from orchestratex.runtime.follow import Follow, FollowSources, follow
 from orchestratex.runtime.key_cache import KeyCache
 from orchestratex.runtime.replay_mode import replay_request
@@ -158,7 +157,7 @@ class Service:
         elif self.role == "worker":
             self.links.follow_cancels(self._cancel_here)
         else:
-            self._spawn(self._prune_remote(), "remote")
+            self._spawn(self.runs.prune_remote_forever(REMOTE_CHECK_S), "remote")
 
     def _spawn(self, work: Any, name: str) -> None:
         self._tasks.append(asyncio.create_task(work, name=f"orchestratex-{name}"))
@@ -203,14 +202,7 @@ class Service:
     # --- runs ---------------------------------------------------------------------------------
 
     def check_models(self, request: OrchestrationRequest) -> None:
-        """Every model the request names must be a known, enabled catalog model."""
-        named = [request.model] if request.model else []
-        named += request.judges or []
-        named += request.preferences.allowed_models or []
-        for key in dict.fromkeys(named):
-            spec = self.catalog.get(key)
-            if not spec.enabled:
-                raise UnknownModelError(f"model {key!r} is disabled in this deployment")
+        check_named_models(request, self.catalog)
 
     async def spent_usd(self, user_id: str) -> float:
         return await self.quotas.spent_usd(user_id)
@@ -249,14 +241,6 @@ class Service:
 
     async def _cancel_here(self, thread_id: str) -> None:
         self.runs.cancel_here(thread_id)
-
-    async def _prune_remote(self) -> None:
-        while True:
-            await asyncio.sleep(REMOTE_CHECK_S)
-            try:
-                await self.runs.prune_remote()
-            except Exception:
-                log.warning("could not check the status of remote runs", exc_info=True)
 
     def is_live(self, thread_id: str) -> bool:
         return self.runs.is_live(thread_id)
