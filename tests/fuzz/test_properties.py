@@ -20,7 +20,8 @@ from orchestratex.api.openai_schema import ChatCompletionRequest, to_prompt
 from orchestratex.api.routes.sse import _after_seq
 from orchestratex.core.orchestration import MAX_JUDGES, OrchestrationRequest
 from orchestratex.core.text import is_safe_text
-from orchestratex.runtime.settings import RequestOverLimitError, Settings, with_request_defaults
+from orchestratex.runtime.defaults import RequestOverLimitError, with_defaults
+from orchestratex.runtime.settings import Settings
 
 FUZZ = settings(
     max_examples=150, deadline=None, database=None, suppress_health_check=list(HealthCheck)
@@ -117,7 +118,7 @@ def test_chat_bodies_either_become_a_request_or_a_400(body: dict[str, Any]) -> N
 @given(
     rounds=st.integers(1, 10) | st.none(),
     judges=st.lists(st.sampled_from(["a", "b", "c", "d", "e"]), max_size=5) | st.none(),
-    count=st.integers(1, 5) | st.none(),
+    count=st.integers(0, 5) | st.none(),
     cap_rounds=st.integers(1, 10),
     cap_judges=st.integers(1, 5),
 )
@@ -140,9 +141,9 @@ def test_settings_caps_bound_every_request(
         if value is not None:
             fields[name] = value
     try:
-        filled = with_request_defaults(OrchestrationRequest(**fields), caps)
+        filled = with_defaults(OrchestrationRequest(**fields), caps)
     except RequestOverLimitError as error:
-        assert error.http_status == 422
+        assert error.code == "invalid_request"
         return
     per_round = len(filled.judges) if filled.judges else filled.judge_count
     assert filled.max_rounds <= cap_rounds and per_round <= cap_judges

@@ -17,12 +17,9 @@ from fastapi.routing import APIRoute
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from orchestratex.api.error_status import status_of
 from orchestratex.core.errors import (
-    BudgetExceededError,
-    NoModelAvailableError,
     OrchestrateXError,
-    ProviderError,
-    RateLimitedError,
     UnknownModelError,
 )
 
@@ -89,18 +86,9 @@ def error_type(status: int) -> str:
 
 
 def _domain_status(exc: OrchestrateXError) -> int:
-    explicit = getattr(exc, "http_status", None)
-    if isinstance(explicit, int):
-        return 400 if explicit == 422 else explicit  # the OpenAI API answers invalid input 400
-    if isinstance(exc, UnknownModelError):
-        return 404
-    if isinstance(exc, BudgetExceededError):
-        return 402
-    if isinstance(exc, RateLimitedError):
-        return 429
-    if isinstance(exc, NoModelAvailableError | ProviderError):
-        return 503
-    return 400
+    if exc.code == "invalid_request":
+        return 400  # the OpenAI API answers invalid input 400 where /api answers 422
+    return status_of(exc)
 
 
 def _invalid(exc: RequestValidationError | ValidationError) -> OpenAIError:

@@ -65,7 +65,9 @@ class OrchestrationRequest(BaseModel):
         description="judge models for every round (repeats are dropped); None lets the engine "
         "pick `judge_count` of them. A deployment may allow fewer (settings.max_judges).",
     )
-    judge_count: int = Field(default=2, ge=1, le=MAX_JUDGES)
+    judge_count: int = Field(
+        default=2, ge=0, le=MAX_JUDGES, description="judges per round; 0: answers are not judged"
+    )
     deadline_s: float | None = Field(default=None, gt=0.0, le=MAX_DEADLINE_S)
     max_tokens: int = Field(default=1024, ge=1, le=32_000)
 

@@ -20,8 +20,7 @@ from pydantic_settings import (
 )
 
 from orchestratex.core.catalog import ModelSpec, Price
-from orchestratex.core.errors import OrchestrateXError
-from orchestratex.core.orchestration import MAX_JUDGES, MAX_ROUNDS_LIMIT, OrchestrationRequest
+from orchestratex.core.orchestration import MAX_JUDGES, MAX_ROUNDS_LIMIT
 
 
 class ProviderOverride(BaseModel):
@@ -84,8 +83,8 @@ class Settings(BaseSettings):
     budget_hold_s: float = Field(
         default=3600.0,
         ge=1.0,
-        description="with redis_url: a run's budget hold lapses if the run has not ended after "
-        "this long (its runner died)",
+        description="a call's budget hold lapses if the call has not ended after this long "
+        "(its process died)",
     )
     worker_concurrency: int = Field(
         default=4, ge=1, le=256, description="runs one `orchestratex worker` executes at once"
@@ -181,41 +180,6 @@ class Settings(BaseSettings):
         if config_path:
             sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=config_path))
         return tuple(sources)
-
-
-class RequestOverLimitError(OrchestrateXError):
-    """A request asks for more upstream work than the deployment allows."""
-
-    code = "invalid_request"
-    http_status = 422
-
-
-def with_request_defaults(
-    request: OrchestrationRequest, settings: Settings
-) -> OrchestrationRequest:
-    """The request with what the caller left out filled from the deployment's defaults, checked
-    against its caps (max_rounds, max_judges): every way a request enters the engine goes here.
-    Raises RequestOverLimitError when the request asks for more than the caps allow."""
-    given = request.model_fields_set
-    changes: dict[str, Any] = {}
-    if "max_rounds" not in given:
-        changes["max_rounds"] = settings.default_max_rounds
-    if "threshold" not in given:
-        changes["threshold"] = settings.default_threshold
-    if "judge_count" not in given:
-        changes["judge_count"] = settings.judge_count
-    filled = request.model_copy(update=changes) if changes else request
-    if filled.max_rounds > settings.max_rounds:
-        raise RequestOverLimitError(
-            f"max_rounds: at most {settings.max_rounds} rounds are allowed here"
-        )
-    judges = len(filled.judges) if filled.judges else filled.judge_count
-    if judges > settings.max_judges:
-        field = "judges" if filled.judges else "judge_count"
-        raise RequestOverLimitError(
-            f"{field}: at most {settings.max_judges} judges per round are allowed here"
-        )
-    return filled
 
 
 def load_settings(**overrides: Any) -> Settings:
