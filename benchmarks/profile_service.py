@@ -32,6 +32,7 @@ from orchestratex.bench import loadgen, procs
 from orchestratex.bench.profile_stacks import (
     caller_table,
     hot_paths,
+    layer_table,
     package_table,
     summarise,
     top_table,
@@ -118,6 +119,8 @@ def _report(model: str, facts: dict[str, object], raw: Path, *, rate: int, top: 
         f"{facts['p50_ms']} ms, {facts['upstream_calls_per_request']} upstream calls/request, "
         f"service CPU {facts['cpu_ms_per_request']} ms/request; sampled busy time "
         f"{busy:.1f} ms/request ({profile.samples} samples at {rate} Hz)",
+        "",
+        *layer_table(profile, ms_per_sample=ms_per_sample),
         "",
         *top_table(profile, ms_per_sample=ms_per_sample, top=top),
         "",

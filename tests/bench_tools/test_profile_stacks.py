@@ -7,6 +7,7 @@ from orchestratex.bench.profile_stacks import (
     NO_CALLER,
     Frame,
     caller_table,
+    layer_table,
     module_of,
     package_table,
     parse_frame,
@@ -67,3 +68,6 @@ def test_tables_in_ms_per_request() -> None:
     assert packages[2] == "| sqlalchemy.orm | 30.00 | 45.00 | 50% |"
     callers = caller_table(profile, ms_per_sample=5.0)
     assert callers[2] == "| orchestratex.store.writer.handle | 40.00 | 67% |"
+    layers = layer_table(profile, ms_per_sample=5.0)
+    assert layers[2] == "| store | 55.00 | 92% |"
+    assert layers[3] == "| event loop, server, HTTP (no project frame) | 5.00 | 8% |"

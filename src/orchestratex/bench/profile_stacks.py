@@ -152,3 +152,24 @@ def hot_paths(profile: Profile, names: Iterable[str], *, ms_per_sample: float) -
         if frame.function in wanted:
             sums[f"{frame.module}.{frame.function}"] += count
     return [f"{name}: {count * ms_per_sample:.2f} ms" for name, count in sums.most_common()]
+
+
+def layer_of(caller: str, project: str = "orchestratex.") -> str:
+    """The project layer a caller belongs to; SQLAlchemy greenlets count as the store."""
+    if caller == GREENLET:
+        return "store"
+    if caller == NO_CALLER or not caller.startswith(project):
+        return "event loop, server, HTTP (no project frame)"
+    return caller.removeprefix(project).split(".", 1)[0]
+
+
+def layer_table(profile: Profile, *, ms_per_sample: float) -> list[str]:
+    """Markdown rows: time per project layer (store, providers, engine, api, runtime, ...)."""
+    layers: Counter[str] = Counter()
+    for caller, count in profile.by_caller.items():
+        layers[layer_of(caller)] += count
+    rows = ["| layer | ms / request | share |", "| --- | --- | --- |"]
+    for layer, count in layers.most_common():
+        share = count / profile.samples if profile.samples else 0.0
+        rows.append(f"| {layer} | {count * ms_per_sample:.2f} | {share:.0%} |")
+    return rows
