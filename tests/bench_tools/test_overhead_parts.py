@@ -65,6 +65,7 @@ def _report(paths: list[PathResult], *, available: bool) -> OverheadReport:
         throughput_s=1.0,
         direct=_stats([1.0, 1.0]),
         paths=paths,
+        idle_cpu_ms_per_s={"service": 1.5, "litellm": 4.25},
         litellm=LiteLLMStatus(available=available, venv="/v", detail=detail),
         wall_s=3.0,
     )
@@ -109,6 +110,7 @@ def test_table_has_both_columns_ratios_and_targets() -> None:
     assert "| ratio named / LiteLLM | 1.00x | 0.20x | 0.20x |" in text
     assert "| ratio auto / LiteLLM | 2.00x | 0.60x |" in text
     assert "UNAVAILABLE" not in text
+    assert "idle CPU (no request in flight, ms per second): service 1.5, litellm 4.2" in text
     checks = {c.what: c for c in target_checks(report)}
     assert checks["named model: added latency per call, p50"].met is True
     assert checks["auto: added latency per call, p50"].met is False

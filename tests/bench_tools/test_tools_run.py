@@ -40,6 +40,8 @@ def test_bench_overhead_tiny_without_litellm(tmp_path: Path) -> None:
     assert report["direct"]["ok"] == 4
     paths = {p["name"]: p for p in report["paths"]}
     assert set(paths) == {"named", "auto"}
+    assert set(report["idle_cpu_ms_per_s"]) == {"service"}
+    assert report["idle_cpu_ms_per_s"]["service"] >= 0
     for path in paths.values():
         assert path["latency"]["ok"] == 4
         assert path["latency"]["errors"] == 0

@@ -13,6 +13,7 @@ machine falls on all of them alike); throughput at a fixed concurrency for a fix
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from pathlib import Path
@@ -32,6 +33,8 @@ UPSTREAM_MODEL = "fake-gpt-large"
 UNLIMITED_PER_MINUTE = 10_000_000
 WARM_UP_CALLS = 5
 """First calls load SDK clients and price data (seconds for LiteLLM); not measured."""
+IDLE_S = 2.0
+"""Seconds with no request during which each process's own background CPU use is read."""
 
 
 class Target(BaseModel):
@@ -78,6 +81,8 @@ class OverheadReport(BaseModel):
     direct: LoadStats
     """The fake provider called directly at concurrency 1: the upstream's own time."""
     paths: list[PathResult]
+    idle_cpu_ms_per_s: dict[str, float] = {}
+    """CPU used per second with no request in flight, per process (`service`, `litellm`)."""
     litellm: LiteLLMStatus
     wall_s: float
 
@@ -143,7 +148,7 @@ async def _measure(
     blocks: int,
     throughput_concurrency: int,
     throughput_s: float,
-) -> tuple[LoadStats, list[PathResult]]:
+) -> tuple[LoadStats, list[PathResult], dict[str, float]]:
     direct = Target(
         name="direct",
         label="fake provider direct",
@@ -154,6 +159,7 @@ async def _measure(
     for target in [direct, *targets]:
         for i in range(WARM_UP_CALLS):
             await _call(target)(client, i)
+    idle = await _idle_cpu(targets)
     tallies = {t.name: _Tally() for t in [direct, *targets]}
     per_block = max(1, requests // blocks)
     for _ in range(blocks):
@@ -165,7 +171,18 @@ async def _measure(
         result.throughput = await loadgen.run_concurrent(
             client, _call(target), concurrency=throughput_concurrency, duration_s=throughput_s
         )
-    return upstream, results
+    return upstream, results, idle
+
+
+async def _idle_cpu(targets: list[Target]) -> dict[str, float]:
+    """Background CPU of each process over IDLE_S seconds without requests (ms per second)."""
+    pids = {("service" if t.name in ("named", "auto") else t.name): t.pid for t in targets}
+    before = {name: procs.tree_cpu_seconds(pid) for name, pid in pids.items()}
+    await asyncio.sleep(IDLE_S)  # the measurement interval itself
+    return {
+        name: round((procs.tree_cpu_seconds(pid) - before[name]) * 1000.0 / IDLE_S, 2)
+        for name, pid in pids.items()
+    }
 
 
 def _service_targets(service: procs.Child) -> list[Target]:
@@ -226,7 +243,7 @@ async def run_overhead_bench(
                             headers=proxy.headers,
                         )
                     )
-            direct, paths = await _measure(
+            direct, paths, idle = await _measure(
                 client,
                 fake,
                 targets,
@@ -244,6 +261,7 @@ async def run_overhead_bench(
         throughput_s=throughput_s,
         direct=direct,
         paths=paths,
+        idle_cpu_ms_per_s=idle,
         litellm=status,
         wall_s=round(time.perf_counter() - started, 1),
     )

@@ -180,6 +180,9 @@ def format_report(report: OverheadReport) -> str:
         "",
         *_path_rows(report),
         "",
+        "idle CPU (no request in flight, ms per second): "
+        + ", ".join(f"{k} {v:.1f}" for k, v in report.idle_cpu_ms_per_s.items()),
+        "",
         _row(["target", "wanted", "measured", "met"]),
         _row(["---"] * 4),
     ]
