@@ -109,3 +109,22 @@ async def test_missing_executable_is_unavailable(tmp_path: Path) -> None:
             "http://127.0.0.1:9/v1", tmp_path, venv=tmp_path / "none", model="m", upstream_model="u"
         ):
             pass
+
+
+async def test_a_folder_it_did_not_make_is_left_alone(tmp_path: Path) -> None:
+    venv = tmp_path / "someone-elses-venv"
+    venv.mkdir()
+    keep = venv / "keep.txt"
+    keep.write_text("mine")
+    with pytest.raises(LiteLLMUnavailable, match="was not made by the benchmark"):
+        await ensure_venv(venv, tmp_path / "log", python=sys.executable, uv="/bin/false")
+    assert keep.read_text() == "mine"
+
+
+async def test_an_older_install_of_ours_is_replaced(tmp_path: Path) -> None:
+    venv = tmp_path / "venv"
+    venv.mkdir()
+    (venv / litellm_proxy.MARKER).write_text("litellm[proxy]==1.0.0\n")
+    with pytest.raises(LiteLLMUnavailable, match="exited 1"):
+        await ensure_venv(venv, tmp_path / "log", python=sys.executable, uv="/bin/false")
+    assert not venv.exists()  # removed before the (failing) reinstall

@@ -88,8 +88,18 @@ def install_commands(venv: Path, *, python: str, uv: str | None) -> list[list[st
 
 
 def _clear(venv: Path) -> None:
-    """Remove a partial or older install; make sure the parent folder exists."""
+    """Remove an older or partial install of ours; make sure the parent folder exists.
+
+    A folder is only removed when the benchmark made it: it holds the marker of another
+    version, or it lies in the benchmark's own cache folder. Anything else is left alone.
+    """
     if venv.exists():
+        ours = (venv / MARKER).is_file() or venv.resolve().parent == DEFAULT_VENV.parent
+        if not ours:
+            raise LiteLLMUnavailable(
+                f"{venv} exists and was not made by the benchmark; remove it or pass another "
+                "--litellm-venv"
+            )
         shutil.rmtree(venv)
     venv.parent.mkdir(parents=True, exist_ok=True)
 
