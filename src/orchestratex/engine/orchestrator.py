@@ -185,7 +185,7 @@ class Orchestrator:
         req = st.request
         st.analysis = analyze(req.prompt)
         await st.emitter.emit(AnalysisEvent, analysis=st.analysis)
-        if self._performance is not None:
+        if self._performance is not None and not req.model:
             st.performance = list(await self._performance.performance())
         if req.model:
             decision = SelectionDecision(
