@@ -16,6 +16,7 @@ CATALOG_KEYS = {"fake-gpt", "fake-claude", "fake-grok", "fake-qwen", "fake-llama
 
 async def _recorded(served: Served, thread_id: str) -> tuple[int, int, float]:
     """Input tokens, output tokens and cost of the thread's usage records."""
+    await served.service.flush(thread_id)
     async with served.service.sessions() as session:
         row = (
             await session.execute(
@@ -30,6 +31,7 @@ async def _recorded(served: Served, thread_id: str) -> tuple[int, int, float]:
 
 
 async def _thread(served: Served, thread_id: str) -> Thread:
+    await served.service.flush(thread_id)
     async with served.service.sessions() as session:
         thread = await session.get(Thread, thread_id)
     assert thread is not None

@@ -1,11 +1,7 @@
-"""The running service: the one entry point `api` and `cli` call.
-
-It wires the parts built by the composition root (runtime/composition.py) and delegates:
-run lifecycle to the run manager (runtime/runs.py), limits and budgets to quotas
-(runtime/quotas.py), following a run to `follow` (runtime/follow.py), SQL to the store. Every event
-of a run goes to the store writer and the bus, in order; nothing on the run's path waits for a
-database write per event. With `redis_url` set, the service is one of several instances: the bus
-goes through Redis and the API role queues runs for `orchestratex worker` processes.
+"""The running service: the one entry point `api` and `cli` call. It wires the parts of the
+composition root and delegates: lifecycle to the run manager, limits and budgets to quotas,
+following to `follow`, SQL to the store. Events go to the batched writer and the bus; nothing on a
+run's path waits for the database. With `redis_url`, API instances queue runs for workers.
 """
 
 from __future__ import annotations
@@ -41,6 +37,7 @@ from orchestratex.runtime.runs import RunManager, ServiceNotRunningError
 from orchestratex.runtime.settings import Settings
 from orchestratex.runtime.visibility import ThreadStatus, thread_status, visible
 from orchestratex.store.db import SessionFactory
+from orchestratex.store.views import ThreadDetail, ThreadPage
 from orchestratex.store.writer import EventWriter
 
 __all__ = ["Service", "ServiceNotRunningError", "ThreadStatus"]
@@ -66,18 +63,19 @@ class Service:
     ) -> None:
         self.settings = settings
         self.role: Role = role
-        # False for one-shot runs (the CLI's ask): training would compete with the run and
-        # never finish before the process exits. A cached router is still loaded.
-        self.train_router = train_router
+        self.train_router = train_router  # False for one-shot runs (ask); a cache still loads
         self.instance_id = settings.instance_id or default_instance_id()
         self.parts = build_parts(
             settings, catalog=catalog, env=env, requests_per_minute=requests_per_minute
         )
-        self.mode, self.replay = self.parts.mode, self.parts.replay
-        self.catalog = self.parts.catalog
-        self.env = env
-        self.links, self.bus, self.store = self.parts.links, self.parts.bus, self.parts.store
-        self.quotas = self.parts.quotas
+        parts, self.env = self.parts, env
+        self.mode, self.replay, self.catalog = parts.mode, parts.replay, parts.catalog
+        self.links, self.bus, self.store, self.quotas = (
+            parts.links,
+            parts.bus,
+            parts.store,
+            parts.quotas,
+        )
         self.keys = KeyCache(self.store)
         self.writer = EventWriter(self.store.sessions)
         self.runs = RunManager(
@@ -85,14 +83,12 @@ class Service:
             self.instance_id,
             links=self.links,
             queues_runs=self.queues_runs,
-            flush=self._flush,
+            flush=self.flush,
             ledger_for=self._ledger_for,
         )
         self._gateway: Gateway | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
-
-    # --- parts --------------------------------------------------------------------------------
 
     @property
     def queues_runs(self) -> bool:
@@ -117,20 +113,10 @@ class Service:
     def orchestrator(self) -> Orchestrator:
         return self.runs.orchestrator
 
-    async def _flush(self, thread_id: str) -> None:
-        """Return when every event of the thread handed to the writer so far is stored."""
-        await self.writer.flush(thread_id)
-
     async def _ledger_for(self, user_id: str | None) -> Ledger | None:
         """The budget ledger of a run's user (for a run resumed after a restart)."""
-        if user_id is None:
-            return None
-        budget = await self.store.user_budget(user_id)
-        if budget is None:
-            return None
-        return self.quotas.ledger(Principal(user_id, "", False, budget))
-
-    # --- lifecycle ------------------------------------------------------------------------------
+        budget = await self.store.user_budget(user_id) if user_id is not None else None
+        return self.quotas.ledger(Principal(user_id, "", False, budget)) if budget else None
 
     async def start(self) -> None:
         await self.store.start()
@@ -245,8 +231,33 @@ class Service:
     def is_live(self, thread_id: str) -> bool:
         return self.runs.is_live(thread_id)
 
+    async def flush(self, thread_id: str) -> None:
+        """Return once every event of the thread emitted so far is stored (read your writes)."""
+        await self.writer.flush(thread_id)
+
+    async def threads(
+        self, user: Principal, *, search: str | None, status: str | None, limit: int, offset: int
+    ) -> ThreadPage:
+        """History, newest first: a user's own threads, or all for an admin."""
+        return await self.store.thread_page(
+            user_id=user.user_id,
+            is_admin=user.is_admin,
+            search=search,
+            status=status,
+            limit=limit,
+            offset=offset,
+        )
+
+    async def thread_detail(self, thread_id: str, *, user: Principal) -> ThreadDetail | None:
+        """One thread in full (its events emitted so far stored first), or None."""
+        await self.flush(thread_id)
+        return await self.store.thread_detail(
+            thread_id, user_id=user.user_id, is_admin=user.is_admin
+        )
+
     async def status(self, thread_id: str, *, user: Principal) -> ThreadStatus | None:
         """The thread's status, or None when it does not exist or `user` may not see it."""
+        await self.flush(thread_id)
         return await thread_status(
             self.store, self.runs, thread_id, user, watch_remote=self.queues_runs
         )

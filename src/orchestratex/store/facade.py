@@ -18,6 +18,7 @@ from orchestratex.core.orchestration import OrchestrationRequest, RoundResult
 from orchestratex.store import leases, repository
 from orchestratex.store.db import SessionFactory, create_engine, create_session_factory, init_db
 from orchestratex.store.tables import ACTIVE_STATUSES, Thread, UsageRecord, User, utc_now
+from orchestratex.store.views import ThreadDetail, ThreadPage
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,35 @@ class Store:
                 request=request,
                 user_id=user_id,
                 runner_id=runner_id,
+            )
+
+    async def thread_page(
+        self,
+        *,
+        user_id: str | None,
+        is_admin: bool,
+        search: str | None,
+        status: str | None,
+        limit: int,
+        offset: int,
+    ) -> ThreadPage:
+        async with self.sessions() as session:
+            return await repository.list_threads(
+                session=session,
+                user_id=user_id,
+                is_admin=is_admin,
+                search=search,
+                status=status,
+                limit=limit,
+                offset=offset,
+            )
+
+    async def thread_detail(
+        self, thread_id: str, *, user_id: str | None, is_admin: bool
+    ) -> ThreadDetail | None:
+        async with self.sessions() as session:
+            return await repository.get_thread_detail(
+                session=session, thread_id=thread_id, user_id=user_id, is_admin=is_admin
             )
 
     async def thread_state(self, thread_id: str) -> ThreadState | None:

@@ -8,7 +8,6 @@ from fastapi import APIRouter, Query
 
 from orchestratex.api.deps import CurrentUser, ServiceDep
 from orchestratex.api.errors import ApiError
-from orchestratex.store import repository
 from orchestratex.store.views import ThreadDetail, ThreadPage
 
 router = APIRouter(prefix="/api/threads", tags=["threads"])
@@ -24,25 +23,15 @@ async def list_threads(
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> ThreadPage:
     """Newest first; a user sees their own threads, an admin sees all."""
-    async with service.sessions() as session:
-        return await repository.list_threads(
-            session=session,
-            user_id=user.user_id,
-            is_admin=user.is_admin,
-            search=q or None,
-            status=status or None,
-            limit=limit,
-            offset=offset,
-        )
+    return await service.threads(
+        user, search=q or None, status=status or None, limit=limit, offset=offset
+    )
 
 
 @router.get("/{thread_id}")
 async def thread_detail(thread_id: str, service: ServiceDep, user: CurrentUser) -> ThreadDetail:
     """Rounds with the judges' scores and critiques, selection decisions and their reasons, cost."""
-    async with service.sessions() as session:
-        detail = await repository.get_thread_detail(
-            session=session, thread_id=thread_id, user_id=user.user_id, is_admin=user.is_admin
-        )
+    detail = await service.thread_detail(thread_id, user=user)
     if detail is None:
         raise ApiError(404, "thread_not_found", "no such thread")
     return detail
