@@ -13,7 +13,6 @@ The body is an async generator of `TextDelta` parts ending with one `Completion`
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from contextlib import aclosing
@@ -37,6 +36,7 @@ from orchestratex.providers.health import HealthTracker
 from orchestratex.providers.model_parts import ModelParts
 from orchestratex.providers.pricing import cost_of
 from orchestratex.providers.ratelimit import Slot, estimate_tokens
+from orchestratex.providers.step_timer import StepTimer
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ _BREAKER_FAILURES = (ProviderUnavailableError, ProviderTimeoutError, MalformedRe
 class Attempt:
     """One try at one model: a limiter slot, the timeout, and the outcome's bookkeeping."""
 
-    __slots__ = ("parts", "number", "timeout_s", "_policy", "_slot", "_started", "_over")
+    __slots__ = ("parts", "number", "timeout_s", "_policy", "_slot", "_started", "_over", "_steps")
 
     def __init__(self, policy: CallPolicy, parts: ModelParts, number: int, timeout_s: float):
         self.parts = parts
@@ -58,24 +58,28 @@ class Attempt:
         self._slot: Slot | None = None
         self._started = 0.0
         self._over = False
+        self._steps = StepTimer(timeout_s, self._timeout_error)
 
     async def open(self, tokens: int) -> None:
         """Wait for a limiter slot for a call of about `tokens` tokens; start the clock."""
         self._slot = await self.parts.limiter.acquire(tokens, timeout_s=self.timeout_s)
         self._started = self._policy.clock()
 
-    async def timed(self, step: Awaitable[_T]) -> _T:
-        """`step` under the call's timeout; a ProviderTimeoutError when it takes longer."""
-        try:
-            async with asyncio.timeout(self.timeout_s):
-                return await step
-        except TimeoutError:
-            parts = self.parts
-            raise ProviderTimeoutError(
-                f"{parts.provider} model {parts.key!r}: no answer within {self.timeout_s:g}s",
-                provider=parts.provider,
-                model=parts.key,
-            ) from None
+    def timed(self, step: Awaitable[_T]) -> Awaitable[_T]:
+        """`step` under the call's timeout (each step gets all of it); a ProviderTimeoutError
+        when it takes longer."""
+        return self._steps.step(step)
+
+    def _timeout_error(self) -> ProviderTimeoutError:
+        parts = self.parts
+        return ProviderTimeoutError(
+            f"{parts.provider} model {parts.key!r}: no answer within {self.timeout_s:g}s",
+            provider=parts.provider,
+            model=parts.key,
+        )
+
+    def close(self) -> None:
+        self._steps.close()
 
     def succeed(self, raw: RawCompletion) -> Completion:
         """Record the served answer and price it: the Completion of this call."""
@@ -166,6 +170,8 @@ class CallPolicy:
             except BaseException:
                 attempt.abandoned()
                 raise
+            finally:
+                attempt.close()
             await self._sleep(delay)
 
 
