@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 
 import pytest
@@ -71,3 +72,24 @@ async def test_close_drops_the_timer() -> None:
     assert timer._timer is not None
     timer.close()
     assert timer._timer is None
+
+
+async def test_an_answer_that_arrived_while_the_loop_stalled_is_read_not_dropped() -> None:
+    """The bytes arrive, then the loop is blocked past the deadline: on the next turn the data
+    and the expired timer are seen together. The data wins (asyncio.timeout would cancel)."""
+    ours, theirs = socket.socketpair()
+    reader, writer = await asyncio.open_connection(sock=ours)
+    loop = asyncio.get_running_loop()
+
+    def answer_then_stall() -> None:
+        theirs.send(b"the whole answer")
+        time.sleep(0.2)  # blocks the loop on purpose: a stall longer than the timeout
+
+    timer = StepTimer(0.05, timeout_error)
+    try:
+        loop.call_soon(answer_then_stall)
+        assert await timer.step(reader.read(100)) == b"the whole answer"
+    finally:
+        timer.close()
+        writer.close()
+        theirs.close()

@@ -32,6 +32,7 @@ class StepTimer:
         "_since",
         "_waiting",
         "_fired",
+        "_steps",
     )
 
     def __init__(self, timeout_s: float, on_timeout: Callable[[], BaseException]) -> None:
@@ -43,6 +44,7 @@ class StepTimer:
         self._since = 0.0
         self._waiting = False
         self._fired = False
+        self._steps = 0
 
     async def step(self, awaitable: Awaitable[_T]) -> _T:
         """Await `awaitable`, for at most `timeout_s` seconds."""
@@ -53,6 +55,7 @@ class StepTimer:
         task = self._task
         assert task is not None
         self._since = loop.time()
+        self._steps += 1
         if self._timer is None:
             self._timer = loop.call_at(self._since + self.timeout_s, self._check)
         cancelling = task.cancelling()
@@ -79,8 +82,15 @@ class StepTimer:
         if self._loop.time() < due:
             self._timer = self._loop.call_at(due, self._check)
             return
-        self._fired = True
-        self._task.cancel()
+        # Expire on the next turn of the loop: I/O that arrived in this turn has woken the
+        # task already (I/O callbacks run before timers), so an answer whose bytes are in
+        # is read rather than thrown away; a step still waiting then is cancelled.
+        self._loop.call_soon(self._expire, self._steps)
+
+    def _expire(self, step: int) -> None:
+        if self._waiting and step == self._steps and self._task is not None:
+            self._fired = True
+            self._task.cancel()
 
     def close(self) -> None:
         """Drop the timer (the call is over)."""
