@@ -8,8 +8,9 @@ engine records it as exactly one successful `model_call` event, hence one `usage
 with the tokens the server reported. A failed attempt records no tokens and no cost, even when
 the server had produced some: a 429/500/504, a body that does not parse, a stream cut before
 its terminal event or broken by a bad chunk, an answer the client stopped waiting for. Attempts
-the gateway retries or falls back from leave no row; a call the engine sees fail (after the
-gateway's retries) leaves one row with `success` false, zero tokens and the error.
+the gateway retries leave no row; a call the engine sees fail (after the gateway's retries)
+leaves one row with `success` false, zero tokens and the error (the engine may then call
+another model: a new call with its own row).
 """
 
 from __future__ import annotations
