@@ -1,13 +1,18 @@
 """Benchmark: CPU time the Gateway adds to one call, over the adapter it wraps.
 
-Starts the fake provider (a test tool) in its own process on loopback with 0 ms latency, so
-this process's CPU time is the client's alone. For each wire protocol it makes N calls
-straight through the adapter (the SDK call the gateway wraps) and N calls through
-`Gateway.complete` (and `Gateway.stream`), alternating blocks of both to share the machine's
-noise, and reports the CPU time per call and the difference: the gateway's own overhead
-(retry loop, breaker, limiter, timeout, health, cost, the Completion). Prints one JSON object.
+Two measurements, each a loop of N calls timed with `time.process_time`:
 
-    .venv/bin/python benchmarks/gateway_overhead.py [--calls 2000] [--blocks 5]
+- over HTTP: the fake provider (a test tool) runs in its own process on loopback with 0 ms
+  latency, so this process's CPU time is the client's alone. For each wire protocol, N calls
+  straight through the adapter (the SDK call the gateway wraps), N through `Gateway.complete`
+  and the same for streams, in alternating blocks to share the machine's noise;
+- with a stub adapter: an in-process adapter with a canned reply (no HTTP), so the difference
+  is the gateway's own cost (attempt loop, breaker, limiter, timeout, health, cost, the
+  Completion) without the SDK's noise around it.
+
+Prints one JSON object.
+
+    .venv/bin/python benchmarks/gateway_overhead.py [--calls 2000] [--blocks 5] [--stub-only]
 
 A measurement, not a test: nothing here fails on a figure.
 """
@@ -23,15 +28,25 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
-from orchestratex.core.types import ChatMessage, CompletionRequest
+from orchestratex.core.catalog import ProviderSpec
+from orchestratex.core.types import (
+    ChatMessage,
+    CompletionRequest,
+    RawCompletion,
+    TextDelta,
+    TokenUsage,
+)
+from orchestratex.providers.base import AdapterFactory, ProviderAdapter
 from orchestratex.providers.gateway import Gateway
 from orchestratex.providers.keys import resolve_api_key
 from orchestratex.providers.registry import create_adapter
 from orchestratex.testing.fake_catalog import fake_catalog
 
 MODELS = ("fake-gpt", "fake-claude")
+STUB_DELTAS = 40
+STUB_TEXT = "[benchmark stub, not a model] " + "x " * STUB_DELTAS
 REQUEST = CompletionRequest(
     messages=[
         ChatMessage(role="system", content="You answer briefly."),
@@ -70,10 +85,11 @@ async def cpu_per_call_us(call: Callable[[], Awaitable[object]], calls: int) -> 
     return (time.process_time() - start) / calls * 1e6
 
 
-async def measure_model(gateway: Gateway, model: str, calls: int, blocks: int) -> dict[str, object]:
+async def measure_model(
+    gateway: Gateway, adapter: ProviderAdapter, model: str, calls: int, blocks: int
+) -> dict[str, object]:
+    """CPU per call straight through `adapter` and through the gateway, for one model."""
     spec = gateway.catalog.get(model)
-    provider = gateway.catalog.providers[spec.provider]
-    adapter = create_adapter(provider, resolve_api_key(provider))
 
     async def direct() -> object:
         return await adapter.complete(spec.model_id, REQUEST)
@@ -94,12 +110,9 @@ async def measure_model(gateway: Gateway, model: str, calls: int, blocks: int) -
         "gateway_stream": via_stream,
     }
     runs: dict[str, list[float]] = {name: [] for name in calls_of}
-    try:
-        for _ in range(blocks):
-            for name, one in calls_of.items():
-                runs[name].append(await cpu_per_call_us(one, calls))
-    finally:
-        await adapter.aclose()
+    for _ in range(blocks):
+        for name, one in calls_of.items():
+            runs[name].append(await cpu_per_call_us(one, calls))
     med = {name: statistics.median(values) for name, values in runs.items()}
     return {
         **{f"{name}_cpu_us_per_call": round(v, 1) for name, v in med.items()},
@@ -109,28 +122,77 @@ async def measure_model(gateway: Gateway, model: str, calls: int, blocks: int) -
     }
 
 
-async def measure(calls: int, blocks: int) -> dict[str, object]:
+class StubAdapter:
+    """An in-process adapter with a canned reply (no HTTP): isolates the gateway's own cost.
+    Its text is marked as a benchmark stub and never leaves this script."""
+
+    def __init__(self, provider: ProviderSpec, api_key: str) -> None:
+        self._usage = TokenUsage(input_tokens=20, output_tokens=STUB_DELTAS)
+
+    async def complete(self, model_id: str, request: CompletionRequest) -> RawCompletion:
+        return RawCompletion(text=STUB_TEXT, usage=self._usage, provider_model=model_id)
+
+    async def stream(
+        self, model_id: str, request: CompletionRequest
+    ) -> AsyncIterator[TextDelta | RawCompletion]:
+        for _ in range(STUB_DELTAS):
+            yield TextDelta(text="x ")
+        yield RawCompletion(text=STUB_TEXT, usage=self._usage, provider_model=model_id)
+
+    async def aclose(self) -> None:
+        return None
+
+
+async def measure_over_http(calls: int, blocks: int) -> dict[str, object]:
     proc, base_url = start_fake_provider()
     try:
         gateway = Gateway(fake_catalog(base_url))
         try:
             await gateway.warm_up()
-            results = {m: await measure_model(gateway, m, calls, blocks) for m in MODELS}
+            results: dict[str, object] = {}
+            for model in MODELS:
+                spec = gateway.catalog.get(model)
+                provider = gateway.catalog.providers[spec.provider]
+                adapter = create_adapter(provider, resolve_api_key(provider))
+                try:
+                    results[model] = await measure_model(gateway, adapter, model, calls, blocks)
+                finally:
+                    await adapter.aclose()
         finally:
             await gateway.aclose()
     finally:
         proc.terminate()
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=10)
-    return {"calls_per_block": calls, "blocks": blocks, "models": results}
+    return results
+
+
+async def measure_stub(calls: int, blocks: int) -> dict[str, object]:
+    catalog = fake_catalog("http://127.0.0.1:9/v1")  # never dialled: the stub answers
+    stubs: dict[str, AdapterFactory] = {"openai": StubAdapter, "anthropic": StubAdapter}
+    gateway = Gateway(catalog, adapter_factories=stubs)
+    provider = catalog.providers[catalog.get(MODELS[0]).provider]
+    try:
+        return await measure_model(gateway, StubAdapter(provider, ""), MODELS[0], calls, blocks)
+    finally:
+        await gateway.aclose()
+
+
+async def measure(calls: int, blocks: int, stub_only: bool) -> dict[str, object]:
+    found: dict[str, object] = {"calls_per_block": calls, "blocks": blocks}
+    if not stub_only:
+        found["fake_provider_over_http"] = await measure_over_http(calls, blocks)
+    found[f"stub_adapter_{STUB_DELTAS}_deltas"] = await measure_stub(calls * 5, blocks)
+    return found
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--blocks", type=int, default=5)
+    parser.add_argument("--stub-only", action="store_true", help="skip the HTTP measurement")
     args = parser.parse_args()
-    print(json.dumps(asyncio.run(measure(args.calls, args.blocks)), indent=2))
+    print(json.dumps(asyncio.run(measure(args.calls, args.blocks, args.stub_only)), indent=2))
 
 
 if __name__ == "__main__":
