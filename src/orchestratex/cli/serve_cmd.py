@@ -7,11 +7,14 @@ listen anywhere but loopback.
 from __future__ import annotations
 
 import asyncio
+import copy
 import ipaddress
-from typing import Annotated
+import socket
+from typing import Annotated, Any
 
 import typer
 import uvicorn
+from uvicorn.config import LOGGING_CONFIG
 
 from orchestratex.core.errors import ConfigurationError
 from orchestratex.runtime.auth import auth_enabled
@@ -37,6 +40,21 @@ def bind_refusal(host: str, *, auth: bool) -> str | None:
         "anyone. Create one with `orchestratex keys create --name NAME --admin`, "
         "or listen on 127.0.0.1."
     )
+
+
+def log_config(level: str) -> dict[str, Any]:
+    """uvicorn's logging setup plus the service's own `orchestratex.*` loggers at `level`.
+
+    Without this only uvicorn's loggers have a handler, and the service's INFO lines (replay
+    mode, "learned router loaded/ready", recovery) would be dropped.
+    """
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["orchestratex"] = {
+        "handlers": ["default"],
+        "level": level.upper(),
+        "propagate": False,
+    }
+    return config
 
 
 async def auth_configured(settings: Settings) -> bool:
@@ -68,6 +86,10 @@ def serve(
         raise typer.Exit(code=2) from None
     host = host or settings.host
     port = port or settings.port
+    if settings.instance_id is None and not settings.redis_url:
+        # One name across restarts: the runs a killed service left are its own, resumed at once.
+        stable = f"{socket.gethostname()[:40]}-serve-{port}"
+        settings = settings.model_copy(update={"instance_id": stable})
     auth = asyncio.run(auth_configured(settings))
     refusal = bind_refusal(host, auth=auth)
     if refusal is not None:
@@ -89,5 +111,6 @@ def serve(
         host=host,
         port=port,
         log_level=settings.log_level.lower(),
+        log_config=log_config(settings.log_level),
         timeout_graceful_shutdown=5,
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -18,11 +17,11 @@ from orchestratex.core.events import (
     ResponseEvent,
     SelectionEvent,
 )
-from orchestratex.core.orchestration import RoundResult, SelectionDecision
+from orchestratex.core.orchestration import JudgeVerdict, RoundResult, SelectionDecision
 from orchestratex.core.protocols import ModelClient
-from orchestratex.core.types import ChatMessage, Completion, CompletionRequest
+from orchestratex.core.types import ChatMessage, Completion
 from orchestratex.engine.evaluation import CallRecord, JudgeReliability, describe_error, evaluate
-from orchestratex.engine.generation import generate
+from orchestratex.engine.generation import completion_request, generate
 from orchestratex.engine.state import RunState
 
 log = logging.getLogger(__name__)
@@ -45,6 +44,8 @@ class RoundPlayer:
     """The judges for an answer by the given model."""
     reselect: Callable[[RunState, Sequence[str]], SelectionDecision]
     """Another model when generation failed, excluding those tried."""
+    substitute: Callable[[RunState, set[str]], str | None]
+    """Another judge when one failed, not among the given models."""
 
     async def play(
         self, st: RunState, n: int, model: str, kind: Kind, messages: list[ChatMessage]
@@ -74,14 +75,20 @@ class RoundPlayer:
             usage=completion.usage,
             latency_ms=(time.perf_counter() - started) * 1000.0,
         )
-        verdicts, score = await evaluate(
-            self.client,
-            self.judges(st, completion.model),
-            prompt=st.request.prompt,
-            answer=completion.text,
-            reliability=self.reliability,
-            on_call=partial(self._on_call, st, n, "judge"),
-        )
+        judges = self.judges(st, completion.model)
+        verdicts: list[JudgeVerdict] = []
+        score: float | None = None
+        if judges:
+            verdicts, score = await evaluate(
+                st.client,
+                judges,
+                prompt=st.request.prompt,
+                answer=completion.text,
+                reliability=self.reliability,
+                on_call=partial(self._on_call, st, n, "judge"),
+                substitute=None if st.request.judges else partial(self.substitute, st),
+                answer_model=completion.model,
+            )
         await st.emitter.emit(
             EvaluationEvent, round=n, model=completion.model, verdicts=verdicts, score=score
         )
@@ -105,9 +112,7 @@ class RoundPlayer:
         """Generate with `model`; on failure try another model (one more for each stream that
         broke after its first chunk); None when every model tried failed."""
         purpose: Literal["generate", "revise"] = "generate" if kind == "initial" else "revise"
-        request = CompletionRequest(
-            messages=messages, max_tokens=st.request.max_tokens, purpose=purpose
-        )
+        request = completion_request(st.request, messages, purpose)
         tried: list[str] = []
         limit = GENERATION_MODELS
         while True:
@@ -116,7 +121,7 @@ class RoundPlayer:
             chunks: list[str] = []
             try:
                 completion = await generate(
-                    self.client, model, request, partial(self._on_delta, st, n, model, chunks)
+                    st.client, model, request, partial(self._on_delta, st, n, model, chunks)
                 )
             except Exception as exc:
                 elapsed = (time.perf_counter() - started) * 1000.0
@@ -165,25 +170,3 @@ class RoundPlayer:
             success=call.success,
             error=call.error,
         )
-
-
-async def record_performance(performance: object, st: RunState) -> None:
-    """Feed generation calls and their round scores to `performance.record`, if it has one."""
-    record = getattr(performance, "record", None)
-    if not callable(record) or st.analysis is None:
-        return
-    scores = {(r.round, r.model): r.score for r in st.rounds[st.resumed :]}
-    for call in st.generations:
-        try:
-            outcome = record(
-                call.model,
-                st.analysis.domain,
-                scores.get((call.round, call.model)) if call.success else None,
-                success=call.success,
-                latency_ms=call.latency_ms,
-                cost_usd=call.cost_usd,
-            )
-            if inspect.isawaitable(outcome):
-                await outcome
-        except Exception:
-            log.exception("recording performance of %s failed", call.model)

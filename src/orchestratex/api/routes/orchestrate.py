@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from orchestratex.api.deps import AdminUser, CurrentUser, ServiceDep
 from orchestratex.api.errors import ApiError
 from orchestratex.api.selftest import ProviderCheck, self_test
 from orchestratex.core.orchestration import OrchestrationRequest
 from orchestratex.core.performance import ModelHealth
-from orchestratex.runtime.settings import Settings
+from orchestratex.providers.replay_data import RECORDED_JUDGE
 
 router = APIRouter(prefix="/api/orchestrate", tags=["orchestrate"])
 
@@ -59,6 +58,9 @@ class ModelEntry(BaseModel):
     enabled: bool
     configured: bool
     price_known: bool
+    answers: bool = Field(
+        True, description="False for a judge-only model (the offline demo's recorded-judge)"
+    )
     health: ModelHealth | None
 
 
@@ -72,19 +74,6 @@ class SelfTestOut(BaseModel):
     providers: list[ProviderCheck]
 
 
-def _with_defaults(request: OrchestrationRequest, settings: Settings) -> OrchestrationRequest:
-    """Fill fields the caller left out from the deployment's defaults."""
-    given = request.model_fields_set
-    changes: dict[str, Any] = {}
-    if "max_rounds" not in given:
-        changes["max_rounds"] = settings.default_max_rounds
-    if "threshold" not in given:
-        changes["threshold"] = settings.default_threshold
-    if "judge_count" not in given:
-        changes["judge_count"] = settings.judge_count
-    return request.model_copy(update=changes) if changes else request
-
-
 def _not_found(thread_id: str) -> ApiError:
     return ApiError(404, "thread_not_found", "no such thread")
 
@@ -96,7 +85,7 @@ async def submit_prompt(
     """Start an orchestration in the background; follow it with the returned URLs."""
     if not body.prompt.strip():
         raise ApiError(422, "invalid_request", "prompt: must contain more than whitespace")
-    thread_id = await service.submit(_with_defaults(body, service.settings), user=user)
+    thread_id = await service.submit(body, user=user)
     status_url = request.url_for("orchestration_status", thread_id=thread_id)
     return Submitted(
         thread_id=thread_id,
@@ -138,6 +127,7 @@ async def models_health(service: ServiceDep, user: CurrentUser) -> ModelsHealth:
             enabled=spec.enabled,
             configured=providers[spec.provider],
             price_known=catalog.price(spec.key) is not None,
+            answers=spec.key != RECORDED_JUDGE,
             health=health.get(spec.key),
         )
         for spec in catalog.models.values()

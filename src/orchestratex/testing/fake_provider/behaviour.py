@@ -127,7 +127,8 @@ def plan_reply(
     options: FakeProviderOptions,
     bad_judge: bool = False,
 ) -> Reply:
-    """Decide the answer to a request; text answers are cut to max_tokens, judge JSON is not."""
+    """Decide the answer to a request; every answer is cut to max_tokens, as a real provider
+    cuts it (a judge's JSON cut short no longer parses)."""
     judge = is_judge_request(turns, structured=structured)
     truncated = False
     if judge and bad_judge:
@@ -137,9 +138,9 @@ def plan_reply(
     else:
         previous = largest_revision(turns)
         text = answer_text(turns, 0 if previous is None else previous + 1)
-        if max_tokens is not None and len(text) > max_tokens * 4:
-            text = text[: max(max_tokens, 0) * 4]
-            truncated = True
+    if max_tokens is not None and len(text) > max_tokens * 4:
+        text = text[: max(max_tokens, 0) * 4]
+        truncated = True
     return Reply(
         text=text,
         judge=judge,
