@@ -28,7 +28,7 @@ async def measure(repeats: int = 3) -> dict[str, object]:
     walls: list[float] = []
     async with run_fake_provider(FakeProviderOptions(latency_ms=LATENCY_MS)) as server:
         catalog = fake_catalog(server.openai_base_url)
-        gateway = Gateway(catalog, fallback=False)
+        gateway = Gateway(catalog)
         try:
             orch = Orchestrator(gateway, catalog.enabled(), catalog.prices, health=gateway)
             request = OrchestrationRequest(

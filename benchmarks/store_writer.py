@@ -45,7 +45,7 @@ async def record_runs(count: int) -> list[list[Event]]:
     runs: list[list[Event]] = []
     async with run_fake_provider(FakeProviderOptions(latency_ms=0)) as server:
         catalog = fake_catalog(server.openai_base_url)
-        gateway = Gateway(catalog, fallback=False)
+        gateway = Gateway(catalog)
         try:
             orch = Orchestrator(gateway, catalog.enabled(), catalog.prices, health=gateway)
             request = OrchestrationRequest(

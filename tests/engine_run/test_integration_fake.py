@@ -37,7 +37,7 @@ async def engine(
     )
     async with run_fake_provider(options) as server:
         catalog = fake_catalog(server.openai_base_url, down=down, badjudge=badjudge)
-        gateway = Gateway(catalog, fallback=False, retry_base_delay_s=0.01, retry_max_delay_s=0.02)
+        gateway = Gateway(catalog, retry_base_delay_s=0.01, retry_max_delay_s=0.02)
         try:
             yield (
                 Orchestrator(gateway, catalog.enabled(), catalog.prices, health=gateway),

@@ -20,11 +20,12 @@ BREAKER_THRESHOLD = 5
 DOWN_ID = "fake-gpt-large-down"
 
 
-async def test_a_model_down_for_good_is_routed_around(
+async def test_a_model_down_for_good_fails_its_forced_runs_and_opens_its_circuit(
     tapped: TappedProvider, open_service: ServiceFactory
 ) -> None:
-    """Runs forced onto a down model complete through the gateway's fallback; once the circuit
-    is open, the down model gets no more requests."""
+    """Runs forced onto a down model fail with that model's own error: the gateway never
+    substitutes another model (fallback is the engine's, and a forced model is not replaced).
+    Once the circuit is open, the down model gets no more requests and runs fail at once."""
     request = OrchestrationRequest(
         prompt="Summarise the water cycle.", model="fake-gpt", max_rounds=1, judge_count=1
     )
@@ -38,15 +39,22 @@ async def test_a_model_down_for_good_is_routed_around(
 
     assert circuit == "open"
     # Before the circuit opened: the failures that opened it, plus calls already under way.
-    in_flight = concurrency * 2  # a generation and a judge call per run at most
+    in_flight = concurrency * 2  # a first attempt and a retry per run at most
     assert BREAKER_THRESHOLD <= down_calls <= BREAKER_THRESHOLD + in_flight
     assert tapped.stats.by_model[DOWN_ID] == down_calls, "an open circuit sends nothing"
+    assert set(tapped.stats.by_model) == {DOWN_ID}, "no other model was asked instead"
     for thread_id in first + second:
-        assert stored.threads[thread_id].status == "completed"
-    assert len(stored.responses) == 16
-    assert all(r.model != "fake-gpt" for r in stored.responses)
+        thread = stored.threads[thread_id]
+        assert thread.status == "failed"
+        assert thread.error and "fake-gpt" in thread.error
+    for thread_id in second:
+        assert "circuit_open" in (stored.threads[thread_id].error or "")
+    assert stored.responses == []
     calls = [e.payload for e in stored.events if e.type == "model_call"]
-    assert calls and all(c["success"] and c["model"] != "fake-gpt" for c in calls)
+    assert len(calls) == 16, "one failed generation call recorded per run"
+    assert all(not c["success"] and c["model"] == "fake-gpt" for c in calls)
+    for row in stored.usage:
+        assert (row.success, row.input_tokens, row.model) == (False, 0, "fake-gpt")
 
 
 async def test_a_provider_rate_limiting_every_call_fails_runs_cleanly(
@@ -83,8 +91,8 @@ async def test_a_provider_rate_limiting_every_call_fails_runs_cleanly(
     assert elapsed < 10.0
     [failed] = [e for e in stored.events if e.type == "failed"]
     assert failed.payload["code"] == "rate_limited"
-    # At most 2 models tried by the engine, each with up to 3 models x 3 attempts in the gateway.
-    assert 1 <= len(tapped.exchanges) <= 2 * 3 * 3
+    # At most 2 models tried by the engine, each with up to 3 attempts in the gateway.
+    assert 1 <= len(tapped.exchanges) <= 2 * 3
     assert {h.circuit for h in health.values()} == {"closed"}
     assert stored.responses == []
     assert all(not u.success and u.input_tokens == 0 for u in stored.usage)

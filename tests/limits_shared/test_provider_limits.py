@@ -39,8 +39,7 @@ async def test_two_gateways_hold_the_combined_rate(
     )
     clients = [Redis.from_url(redis_url) for _ in range(2)]
     gateways = [
-        Gateway(catalog, limiter_factory=RedisProviderLimits(c, window_s=WINDOW_S), fallback=False)
-        for c in clients
+        Gateway(catalog, limiter_factory=RedisProviderLimits(c, window_s=WINDOW_S)) for c in clients
     ]
     calls = 12
     await redis.config_resetstat()

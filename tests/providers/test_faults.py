@@ -42,7 +42,7 @@ async def test_fault_without_retries_is_a_clean_typed_error(
     fake.options.faults = [fault]
     fake.options.fail_rate = 1.0
     catalog = fake_catalog(fake.openai_base_url, provider_overrides=both_retries(0), timeout_s=2)
-    gateway = make_gateway(catalog, fallback=False)
+    gateway = make_gateway(catalog)
     with pytest.raises(ProviderError) as info:
         await gateway.complete(model, ask())
     assert type(info.value) is EXPECTED[fault]
@@ -62,7 +62,7 @@ async def test_stream_fault_without_retries_is_a_clean_typed_error(
     fake.options.faults = [fault]
     fake.options.fail_rate = 1.0
     catalog = fake_catalog(fake.openai_base_url, provider_overrides=both_retries(0), timeout_s=2)
-    gateway = make_gateway(catalog, fallback=False)
+    gateway = make_gateway(catalog)
     with pytest.raises(ProviderError) as info:
         async for _ in gateway.stream(model, ask()):
             pass
@@ -84,7 +84,7 @@ async def test_fault_recovered_by_a_retry(
         await asyncio.sleep(0)
 
     catalog = fake_catalog(fake.openai_base_url, provider_overrides=both_retries(2), timeout_s=2)
-    gateway = make_gateway(catalog, fallback=False, sleep=heal_then_sleep)
+    gateway = make_gateway(catalog, sleep=heal_then_sleep)
     done = await gateway.complete(model, ask())
     assert done.attempts == 2 and done.model == model and done.text
     assert len(waits) == 1
@@ -105,7 +105,7 @@ async def test_stream_fault_before_first_delta_is_retried(
     async def heal(seconds: float) -> None:
         fake.options.fail_rate = 0.0
 
-    gateway = make_gateway(fallback=False, sleep=heal)
+    gateway = make_gateway(sleep=heal)
     parts = [part async for part in gateway.stream(model, ask())]
     final = parts[-1]
     assert isinstance(final, Completion) and final.attempts == 2
@@ -134,7 +134,7 @@ async def test_gateway_timeout_shorter_than_the_hang(
     fake.options.faults = ["timeout"]
     fake.options.fail_rate = 1.0
     fake.options.hang_s = 5.0
-    gateway = make_gateway(fallback=False)
+    gateway = make_gateway()
     start = time.monotonic()
     with pytest.raises(ProviderTimeoutError):
         await gateway.complete("fake-gpt", ask(timeout_s=0.2))

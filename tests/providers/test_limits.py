@@ -40,7 +40,7 @@ async def test_retry_after_is_honoured(
         fake.options.fail_rate = 0.0
         await asyncio.sleep(seconds)
 
-    gateway = make_gateway(fallback=False, sleep=heal_and_sleep)
+    gateway = make_gateway(sleep=heal_and_sleep)
     done = await gateway.complete("fake-claude", ask())
     assert done.attempts == 2
     assert waits == [pytest.approx(0.4)]
@@ -61,7 +61,7 @@ async def test_retry_after_is_capped(
         fake.options.fail_rate = 0.0
         await asyncio.sleep(seconds)
 
-    gateway = make_gateway(fallback=False, sleep=heal_and_sleep, max_retry_after_s=0.1)
+    gateway = make_gateway(sleep=heal_and_sleep, max_retry_after_s=0.1)
     start = time.monotonic()
     await gateway.complete("fake-gpt", ask())
     assert waits == [pytest.approx(0.1)]

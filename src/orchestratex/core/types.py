@@ -74,9 +74,6 @@ class Completion(BaseModel):
     latency_ms: float = Field(ge=0.0)
     finish_reason: str = "stop"
     attempts: int = Field(default=1, ge=1)
-    fallback_from: str | None = Field(
-        default=None, description="the model first asked, when a fallback answered instead"
-    )
 
 
 class TextDelta(BaseModel):

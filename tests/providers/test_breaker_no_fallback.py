@@ -1,11 +1,11 @@
-"""Circuit breaking and fallback to another model, over HTTP."""
+"""Circuit breaking over HTTP, and no fallback: the gateway answers for the model asked or
+raises (the engine owns the one fallback policy)."""
 
 from __future__ import annotations
 
 import pytest
 
 from orchestratex.core.errors import CircuitOpenError, ProviderUnavailableError
-from orchestratex.core.types import Completion
 from orchestratex.testing.fake_catalog import fake_catalog
 from orchestratex.testing.fake_provider import FakeProviderServer
 from tests.providers.conftest import GatewayFactory, ask, both_retries
@@ -26,9 +26,7 @@ async def test_breaker_opens_then_half_opens_and_reopens(
     catalog = fake_catalog(
         fake.openai_base_url, down=["fake-grok"], provider_overrides=both_retries(0)
     )
-    gateway = make_gateway(
-        catalog, fallback=False, breaker_threshold=2, breaker_cooldown_s=30.0, clock=clock
-    )
+    gateway = make_gateway(catalog, breaker_threshold=2, breaker_cooldown_s=30.0, clock=clock)
     for _ in range(2):
         with pytest.raises(ProviderUnavailableError):
             await gateway.complete("fake-grok", ask())
@@ -53,9 +51,7 @@ async def test_half_open_probe_success_closes_the_circuit(
 ) -> None:
     clock = ManualClock()
     catalog = fake_catalog(fake.openai_base_url, provider_overrides=both_retries(0))
-    gateway = make_gateway(
-        catalog, fallback=False, breaker_threshold=3, breaker_cooldown_s=10.0, clock=clock
-    )
+    gateway = make_gateway(catalog, breaker_threshold=3, breaker_cooldown_s=10.0, clock=clock)
     fake.options.faults = ["server_error"]
     fake.options.fail_rate = 1.0
     for _ in range(3):
@@ -77,7 +73,7 @@ async def test_provider_scoped_breaker_covers_all_its_models(
     catalog = fake_catalog(
         fake.openai_base_url, down=["fake-grok"], provider_overrides=both_retries(0)
     )
-    gateway = make_gateway(catalog, fallback=False, breaker_threshold=1, breaker_scope="provider")
+    gateway = make_gateway(catalog, breaker_threshold=1, breaker_scope="provider")
     with pytest.raises(ProviderUnavailableError):
         await gateway.complete("fake-grok", ask())
     with pytest.raises(CircuitOpenError):
@@ -85,64 +81,50 @@ async def test_provider_scoped_breaker_covers_all_its_models(
     assert gateway.health()["fake-claude"].circuit == "closed"
 
 
-async def test_fallback_to_a_same_tier_model_when_one_is_down(
+async def test_no_fallback_the_error_propagates_for_the_model_asked(
     make_gateway: GatewayFactory, fake: FakeProviderServer
 ) -> None:
     catalog = fake_catalog(
         fake.openai_base_url, down=["fake-gpt"], provider_overrides=both_retries(1)
     )
     gateway = make_gateway(catalog)
-    done = await gateway.complete("fake-gpt", ask())
-    assert done.fallback_from == "fake-gpt"
-    assert done.model == "fake-claude"  # the other large model
-    assert done.attempts == 3  # two on the down model, one on the fallback
-    assert done.cost_usd > 0
-    assert fake.stats.by_model["fake-gpt-large-down"] == 2
+    with pytest.raises(ProviderUnavailableError) as info:
+        await gateway.complete("fake-gpt", ask())
+    assert info.value.model == "fake-gpt"
+    assert fake.stats.by_model == {"fake-gpt-large-down": 2}  # one retry, no other model
+    health = gateway.health()
+    assert health["fake-gpt"].recent_calls == 2 and health["fake-gpt"].recent_success_rate == 0
+    assert all(h.recent_calls == 0 for key, h in health.items() if key != "fake-gpt")
 
 
-async def test_stream_falls_back_before_any_text(
+async def test_no_fallback_for_a_stream_either(
     make_gateway: GatewayFactory, fake: FakeProviderServer
 ) -> None:
     catalog = fake_catalog(
         fake.openai_base_url, down=["fake-llama"], provider_overrides=both_retries(0)
     )
     gateway = make_gateway(catalog)
-    parts = [part async for part in gateway.stream("fake-llama", ask())]
-    final = parts[-1]
-    assert isinstance(final, Completion)
-    assert final.fallback_from == "fake-llama" and final.model == "fake-mistral"
+    with pytest.raises(ProviderUnavailableError) as info:
+        async for _ in gateway.stream("fake-llama", ask()):
+            pass
+    assert info.value.model == "fake-llama"
+    assert fake.stats.by_model == {"fake-llama-small-down": 1}
 
 
-async def test_fallback_moves_to_other_tiers_and_skips_unconfigured(
+async def test_the_model_asked_is_the_model_recorded(
     make_gateway: GatewayFactory, fake: FakeProviderServer
 ) -> None:
-    catalog = fake_catalog(
-        fake.openai_base_url,
-        models=["fake-gpt", "fake-claude", "fake-qwen"],
-        down=["fake-gpt"],
-        provider_overrides={
-            "fake-openai": {"max_retries": 0},
-            "fake-anthropic": {"max_retries": 0, "api_key_env": "ORX_TEST_UNSET_KEY"},
-        },
-    )
-    gateway = make_gateway(catalog, env={})
+    """Even when a same-tier model is healthy, a retried answer names the model asked."""
+    fake.options.faults = ["server_error"]
+    fake.options.fail_rate = 1.0
+
+    async def heal(seconds: float) -> None:
+        fake.options.fail_rate = 0.0
+
+    catalog = fake_catalog(fake.openai_base_url, provider_overrides=both_retries(2))
+    gateway = make_gateway(catalog, sleep=heal)
     done = await gateway.complete("fake-gpt", ask())
-    assert done.model == "fake-qwen" and done.fallback_from == "fake-gpt"
-
-
-async def test_no_fallback_when_disabled_or_nothing_left(
-    make_gateway: GatewayFactory, fake: FakeProviderServer
-) -> None:
-    catalog = fake_catalog(
-        fake.openai_base_url, down=["fake-gpt"], provider_overrides=both_retries(0)
-    )
-    with pytest.raises(ProviderUnavailableError):
-        await make_gateway(catalog, fallback=False).complete("fake-gpt", ask())
-    only = fake_catalog(
-        fake.openai_base_url,
-        models=["fake-gpt"],
-        down=["fake-gpt"],
-        provider_overrides=both_retries(0),
-    )
-    with pytest.raises(ProviderUnavailableError):
-        await make_gateway(only).complete("fake-gpt", ask())
+    assert done.model == "fake-gpt" and done.provider == "fake-openai"
+    assert done.attempts == 2
+    assert set(fake.stats.by_model) == {"fake-gpt-large"}
+    assert not hasattr(done, "fallback_from")
