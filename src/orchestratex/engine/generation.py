@@ -72,7 +72,7 @@ async def generate(
         if isinstance(part, TextDelta):
             if part.text:
                 await on_delta(part.text)
-        else:
+        elif isinstance(part, Completion):
             final = part
     if final is None:
         raise MalformedResponseError("the stream ended without a final completion", model=model)

@@ -27,6 +27,7 @@ from orchestratex.core.types import (
     RawCompletion,
     StreamPart,
     TextDelta,
+    ToolCallDelta,
 )
 from orchestratex.providers.base import AdapterFactory, ProviderAdapter, closing_stream
 from orchestratex.providers.breaker import CircuitBreaker
@@ -202,6 +203,7 @@ class Gateway:
             cost_known=known,
             latency_ms=latency_ms,
             finish_reason=raw.finish_reason,
+            tool_calls=raw.tool_calls,
         )
 
     def _with_timeout(
@@ -352,7 +354,7 @@ class Gateway:
                             provider=spec.provider,
                             model=spec.key,
                         ) from None
-                    if isinstance(part, TextDelta):
+                    if isinstance(part, TextDelta | ToolCallDelta):
                         tally.yielded = True
                         yield part
                         continue
