@@ -3,8 +3,8 @@
 Chat-completions concepts map onto Messages as follows: system turns become `system`; tool
 calls become `tool_use` blocks of the assistant turn and tool results `tool_result` blocks of a
 user turn; a JSON response format becomes an instruction in `system` (the API has no JSON mode)
-and the JSON object is cut out of the reply. Seed and penalties have no Anthropic equivalent:
-such a request is refused (see `capabilities`).
+and the JSON object is cut out of the reply. The Messages API (SDK 2.x) has no temperature,
+top_p, seed or penalties: a request that sets one is refused (see `capabilities`).
 """
 
 from __future__ import annotations
@@ -187,10 +187,6 @@ class AnthropicAdapter:
             params["system"] = system
         if request.stop:
             params["stop_sequences"] = request.stop
-        if request.temperature is not None:
-            params["temperature"] = request.temperature
-        if request.top_p is not None:
-            params["top_p"] = request.top_p
         params.update(tool_params(request))
         return params
 

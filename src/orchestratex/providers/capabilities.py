@@ -10,10 +10,8 @@ from orchestratex.core.types import CompletionRequest
 
 _UNSUPPORTED: dict[str, dict[str, str]] = {
     "anthropic": {
-        "seed": "the Anthropic API has no seed",
-        "presence_penalty": "the Anthropic API has no presence_penalty",
-        "frequency_penalty": "the Anthropic API has no frequency_penalty",
-        "temperature": "the Anthropic API takes a temperature from 0 to 1",
+        name: f"the Anthropic Messages API has no {name}"
+        for name in ("temperature", "top_p", "seed", "presence_penalty", "frequency_penalty")
     },
     "replay": {
         "tools": "replayed recordings contain no tool calls",
@@ -33,8 +31,6 @@ def refused_options(protocol: str, request: CompletionRequest) -> dict[str, str]
             )
         elif name == "response_format":
             used = request.response_format is not None and request.response_format.type != "text"
-        elif name == "temperature":
-            used = request.temperature is not None and request.temperature > 1.0
         else:
             used = getattr(request, name) is not None
         if used:
