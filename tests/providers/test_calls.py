@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -160,7 +161,7 @@ async def test_openai_wire_carries_sampling_options_and_stop(
 
 @pytest.mark.parametrize("option", [{"temperature": 0.3}, {"top_p": 0.5}, {"seed": 1}])
 async def test_anthropic_wire_carries_stop_and_refuses_sampling_options(
-    make_gateway: GatewayFactory, fake: FakeProviderServer, option: dict[str, float]
+    make_gateway: GatewayFactory, fake: FakeProviderServer, option: dict[str, Any]
 ) -> None:
     gateway = make_gateway()
     await gateway.complete("fake-claude", ask(stop=["END"]))
