@@ -96,7 +96,6 @@ OUT_OF_RANGE: list[dict[str, Any]] = [
     {"threshold": -0.01},
     {"threshold": 10.01},
     {"threshold": 1e308},
-    {"judge_count": 0},
     {"judge_count": 6},
     {"deadline_s": 0},
     {"deadline_s": -5},

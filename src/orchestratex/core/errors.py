@@ -104,3 +104,9 @@ class UnknownModelError(OrchestrateXError):
 
 class BudgetExceededError(OrchestrateXError):
     code = "budget_exceeded"
+
+
+class ModelNotAllowedError(OrchestrateXError):
+    """The run may not use this model (not among its allowed models)."""
+
+    code = "model_not_allowed"

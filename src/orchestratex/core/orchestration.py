@@ -38,7 +38,9 @@ class OrchestrationRequest(BaseModel):
     judges: list[str] | None = Field(
         default=None, description="judge models; None lets the engine pick"
     )
-    judge_count: int = Field(default=2, ge=1, le=5)
+    judge_count: int = Field(
+        default=2, ge=0, le=5, description="judges per round; 0: answers are not judged"
+    )
     deadline_s: float | None = Field(default=None, gt=0.0)
     max_tokens: int = Field(default=1024, ge=1, le=32_000)
 

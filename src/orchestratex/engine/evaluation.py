@@ -171,6 +171,16 @@ async def judge_once(
     )
 
 
+Substitute = Callable[[set[str]], str | None]
+"""Another judge, not in the given set (the judges in use, the answer's model and those that
+failed), or None."""
+
+
+def _failed_call(verdict: JudgeVerdict) -> bool:
+    """The judge's call itself failed (its provider or the admission gate), not its format."""
+    return verdict.score is None and not (verdict.error or "").startswith("malformed verdict")
+
+
 async def evaluate(
     client: ModelClient,
     judges: Sequence[str],
@@ -180,24 +190,43 @@ async def evaluate(
     reliability: JudgeReliability,
     on_call: CallSink,
     max_tokens: int = JUDGE_MAX_TOKENS,
+    substitute: Substitute | None = None,
+    answer_model: str | None = None,
 ) -> tuple[list[JudgeVerdict], float | None]:
-    """Run every judge concurrently; return their verdicts and the reliability-weighted score."""
-    verdicts = list(
-        await asyncio.gather(
-            *(
-                judge_once(
-                    client,
-                    judge,
-                    prompt=prompt,
-                    answer=answer,
-                    weight=reliability.weight(judge),
-                    on_call=on_call,
-                    max_tokens=max_tokens,
-                )
-                for judge in judges
-            )
+    """Run every judge concurrently; return their verdicts and the reliability-weighted score.
+
+    With `substitute`, a judge whose call failed is replaced once by another judge (never the
+    model whose answer is judged); the verdict kept is the one of the judge that scored.
+    """
+    taken = {*judges, *([answer_model] if answer_model else [])}
+
+    async def one(judge: str) -> JudgeVerdict:
+        verdict = await judge_once(
+            client,
+            judge,
+            prompt=prompt,
+            answer=answer,
+            weight=reliability.weight(judge),
+            on_call=on_call,
+            max_tokens=max_tokens,
         )
-    )
+        if substitute is None or not _failed_call(verdict):
+            return verdict
+        other = substitute(taken)
+        if other is None:
+            return verdict
+        taken.add(other)
+        return await judge_once(
+            client,
+            other,
+            prompt=prompt,
+            answer=answer,
+            weight=reliability.weight(other),
+            on_call=on_call,
+            max_tokens=max_tokens,
+        )
+
+    verdicts = list(await asyncio.gather(*(one(judge) for judge in judges)))
     score = aggregate(verdicts)
     reliability.observe(verdicts)
     return verdicts, score

@@ -27,6 +27,7 @@ from orchestratex.core.orchestration import (
 )
 from orchestratex.core.performance import HealthSource, ModelHealth, PerformanceSource
 from orchestratex.core.protocols import ModelClient
+from orchestratex.engine.admission import CallGate, GatedClient, Ledger
 from orchestratex.engine.analysis import analyze
 from orchestratex.engine.emitter import Emitter, EventSink
 from orchestratex.engine.evaluation import JudgeReliability, describe_error
@@ -38,6 +39,9 @@ from orchestratex.engine.selection import Selector
 from orchestratex.engine.state import RunState
 
 log = logging.getLogger(__name__)
+
+MAX_JUDGES = 5
+"""The most judges a round has, however many a request names."""
 
 
 class Orchestrator:
@@ -63,7 +67,10 @@ class Orchestrator:
         self._sink = sink
         self.policy = policy or ImprovementPolicy()
         self.reliability = reliability or JudgeReliability()
-        self._player = RoundPlayer(client, self.reliability, self._judges, self._select)
+        self._prices = prices
+        self._player = RoundPlayer(
+            client, self.reliability, self._judges, self._select, self._substitute_judge
+        )
 
     @property
     def selector(self) -> Selector:
@@ -81,11 +88,32 @@ class Orchestrator:
         user_id: str | None = None,
         resume_rounds: Sequence[RoundResult] = (),
         first_seq: int = 1,
+        ledger: Ledger | None = None,
     ) -> Run:
-        """Begin a run in a background task (needs a running event loop) and return its handle."""
+        """Begin a run in a background task (needs a running event loop) and return its handle.
+
+        Every model call of the run passes one admission gate (engine/admission.py): the
+        request's allowed models and budget, and `ledger` (a user's budget) when given.
+        """
         tid = thread_id or uuid.uuid4().hex
         emitter = Emitter(tid, first_seq=first_seq, sink=self._sink)
-        state = RunState(request=request, thread_id=tid, user_id=user_id, emitter=emitter)
+        holder: list[RunState] = []
+        gate = CallGate(
+            self._prices,
+            run_id=tid,
+            allowed=request.preferences.allowed_models,
+            budget_usd=request.preferences.budget_usd,
+            ledger=ledger,
+            spent_usd=lambda: holder[0].cost if holder else 0.0,
+        )
+        state = RunState(
+            request=request,
+            thread_id=tid,
+            user_id=user_id,
+            emitter=emitter,
+            client=GatedClient(self._client, gate),
+        )
+        holder.append(state)
         state.resume(resume_rounds)
         task = asyncio.create_task(self._drive(state), name=f"orchestratex-run-{tid}")
         return Run(tid, emitter, task, state.request_cancel)
@@ -98,6 +126,7 @@ class Orchestrator:
         user_id: str | None = None,
         resume_rounds: Sequence[RoundResult] = (),
         first_seq: int = 1,
+        ledger: Ledger | None = None,
     ) -> OrchestrationResult:
         """Run to the end and return the result."""
         handle = self.start(
@@ -106,6 +135,7 @@ class Orchestrator:
             user_id=user_id,
             resume_rounds=resume_rounds,
             first_seq=first_seq,
+            ledger=ledger,
         )
         return await handle.result()
 
@@ -227,19 +257,37 @@ class Orchestrator:
                 return st.result("completed", "failed", error=f"round {n}: {st.error}")
 
     def _judges(self, st: RunState, answer_model: str) -> list[str]:
+        """The round's judges: the named ones (de-duplicated, never the answer's own model
+        while another is named) or the selector's, at most MAX_JUDGES either way."""
         req = st.request
         if req.judges:
-            others = [j for j in req.judges if j != answer_model]
-            return others or list(req.judges)
+            named = list(dict.fromkeys(req.judges))
+            others = [j for j in named if j != answer_model]
+            return (others or named)[:MAX_JUDGES]
         assert st.analysis is not None
         return self._selector.judges(
             st.analysis,
             answer_model,
-            req.judge_count,
+            min(req.judge_count, MAX_JUDGES),
             req.preferences,
             performance=st.performance,
             health=self._health_map(),
         )
+
+    def _substitute_judge(self, st: RunState, taken: set[str]) -> str | None:
+        """A judge to replace one whose call failed: eligible, not in `taken` (which holds the
+        judges in use and the model whose answer is judged)."""
+        if st.analysis is None:
+            return None
+        ranked = self._selector.judges(
+            st.analysis,
+            "",
+            MAX_JUDGES + len(taken),
+            st.request.preferences,
+            performance=st.performance,
+            health=self._health_map(),
+        )
+        return next((j for j in ranked if j not in taken), None)
 
     def _escalation(self, st: RunState, current: str) -> str | None:
         if st.request.model or st.analysis is None:

@@ -18,11 +18,11 @@ from orchestratex.core.events import (
     ResponseEvent,
     SelectionEvent,
 )
-from orchestratex.core.orchestration import RoundResult, SelectionDecision
+from orchestratex.core.orchestration import JudgeVerdict, RoundResult, SelectionDecision
 from orchestratex.core.protocols import ModelClient
-from orchestratex.core.types import ChatMessage, Completion, CompletionRequest
+from orchestratex.core.types import ChatMessage, Completion
 from orchestratex.engine.evaluation import CallRecord, JudgeReliability, describe_error, evaluate
-from orchestratex.engine.generation import generate
+from orchestratex.engine.generation import completion_request, generate
 from orchestratex.engine.state import RunState
 
 log = logging.getLogger(__name__)
@@ -45,6 +45,8 @@ class RoundPlayer:
     """The judges for an answer by the given model."""
     reselect: Callable[[RunState, Sequence[str]], SelectionDecision]
     """Another model when generation failed, excluding those tried."""
+    substitute: Callable[[RunState, set[str]], str | None]
+    """Another judge when one failed, not among the given models."""
 
     async def play(
         self, st: RunState, n: int, model: str, kind: Kind, messages: list[ChatMessage]
@@ -74,14 +76,20 @@ class RoundPlayer:
             usage=completion.usage,
             latency_ms=(time.perf_counter() - started) * 1000.0,
         )
-        verdicts, score = await evaluate(
-            self.client,
-            self.judges(st, completion.model),
-            prompt=st.request.prompt,
-            answer=completion.text,
-            reliability=self.reliability,
-            on_call=partial(self._on_call, st, n, "judge"),
-        )
+        judges = self.judges(st, completion.model)
+        verdicts: list[JudgeVerdict] = []
+        score: float | None = None
+        if judges:
+            verdicts, score = await evaluate(
+                st.client,
+                judges,
+                prompt=st.request.prompt,
+                answer=completion.text,
+                reliability=self.reliability,
+                on_call=partial(self._on_call, st, n, "judge"),
+                substitute=None if st.request.judges else partial(self.substitute, st),
+                answer_model=completion.model,
+            )
         await st.emitter.emit(
             EvaluationEvent, round=n, model=completion.model, verdicts=verdicts, score=score
         )
@@ -105,9 +113,7 @@ class RoundPlayer:
         """Generate with `model`; on failure try another model (one more for each stream that
         broke after its first chunk); None when every model tried failed."""
         purpose: Literal["generate", "revise"] = "generate" if kind == "initial" else "revise"
-        request = CompletionRequest(
-            messages=messages, max_tokens=st.request.max_tokens, purpose=purpose
-        )
+        request = completion_request(st.request, messages, purpose)
         tried: list[str] = []
         limit = GENERATION_MODELS
         while True:
@@ -116,7 +122,7 @@ class RoundPlayer:
             chunks: list[str] = []
             try:
                 completion = await generate(
-                    self.client, model, request, partial(self._on_delta, st, n, model, chunks)
+                    st.client, model, request, partial(self._on_delta, st, n, model, chunks)
                 )
             except Exception as exc:
                 elapsed = (time.perf_counter() - started) * 1000.0

@@ -17,6 +17,7 @@ from orchestratex.core.orchestration import (
     StopReason,
 )
 from orchestratex.core.performance import PerformanceStats
+from orchestratex.core.protocols import ModelClient
 from orchestratex.core.types import TokenUsage
 from orchestratex.engine.emitter import Emitter
 from orchestratex.engine.evaluation import CallRecord
@@ -48,6 +49,8 @@ class RunState:
     thread_id: str
     user_id: str | None
     emitter: Emitter
+    client: ModelClient
+    """The run's gated client: every call it makes passes the run's admission gate."""
     started_at: float = field(default_factory=time.monotonic)
     rounds: list[RoundResult] = field(default_factory=list)
     resumed: int = 0
@@ -93,6 +96,11 @@ class RunState:
                 GenerationCall(n, call.model, call.success, call.latency_ms, call.cost_usd)
             )
 
+    @property
+    def judged(self) -> bool:
+        """Whether the run's answers are judged at all (judge_count 0 and no judges: not)."""
+        return self.request.judge_count > 0 or bool(self.request.judges)
+
     def best(self) -> RoundResult | None:
         return best_round(self.rounds)
 
@@ -105,7 +113,8 @@ class RunState:
     ) -> OrchestrationResult:
         rounds = [*self.rounds, *([self.pending] if self.pending is not None else [])]
         best = best_round(rounds)
-        if status == "completed" and best is not None and best.score is None and error is None:
+        missing = best is not None and best.score is None and self.judged
+        if status == "completed" and missing and error is None:
             error = SCORE_MISSING
         return OrchestrationResult(
             thread_id=self.thread_id,

@@ -1,0 +1,204 @@
+"""Admission: the one gate every upstream call of a run passes before it is sent.
+
+Answers, revisions, escalations, fallbacks and judge calls all go through `GatedClient`, which
+asks the run's `CallGate` first. The gate checks that the model is allowed, and that the call's
+worst-case cost fits what the run (and, through an optional `Ledger`, the user) has left; it holds
+that amount until the call ends and then releases it to the actual cost. A call that would not
+fit whole is shrunk (fewer output tokens) when that is enough, else refused with
+`BudgetExceededError`, before anything reaches a provider.
+
+A call's worst case is its input (estimated high: a UTF-8 byte count over three, so text in any
+script is over-counted rather than under) plus `max_tokens` of output at the model's price.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import math
+from collections.abc import AsyncIterator, Callable, Collection, Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+from orchestratex.core.catalog import Price
+from orchestratex.core.errors import BudgetExceededError, ModelNotAllowedError
+from orchestratex.core.protocols import ModelClient
+from orchestratex.core.types import Completion, CompletionRequest, StreamPart
+
+MIN_OUTPUT_TOKENS = 16
+"""A call that cannot afford this many output tokens is refused rather than cut to nothing."""
+PER_MESSAGE_TOKENS = 8
+EPSILON_USD = 1e-12
+_MTOK = 1_000_000
+
+
+def input_tokens_bound(request: CompletionRequest) -> int:
+    """A high estimate of the call's input tokens."""
+    total = 0
+    for message in request.messages:
+        total += math.ceil(len(message.content.encode("utf-8", "surrogatepass")) / 3)
+        total += PER_MESSAGE_TOKENS
+    return total + PER_MESSAGE_TOKENS
+
+
+def call_cost_bound(price: Price, input_tokens: int, output_tokens: int) -> float:
+    return (input_tokens * price.input_per_mtok + output_tokens * price.output_per_mtok) / _MTOK
+
+
+def affordable_output(price: Price, input_tokens: int, usd: float) -> int:
+    """How many output tokens `usd` pays for after the input; may be negative."""
+    left = usd - input_tokens * price.input_per_mtok / _MTOK
+    if price.output_per_mtok <= 0:
+        return 1 << 30 if left >= -EPSILON_USD else -1
+    return math.floor(left * _MTOK / price.output_per_mtok + 1e-9)
+
+
+class Ledger(Protocol):
+    """Someone else's money a call also draws on (a user's budget), held per call."""
+
+    async def hold(self, call_id: str, wanted_usd: float) -> float:
+        """Hold up to `wanted_usd` for the call and return what was granted (0: nothing)."""
+        ...
+
+    async def release(self, call_id: str, cost_usd: float) -> None:
+        """The call ended having cost `cost_usd`; free the rest of its hold."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    """An admitted call: what it holds, and the request as it may be sent."""
+
+    call_id: str
+    model: str
+    held_usd: float
+    ledger_held_usd: float
+    request: CompletionRequest
+
+
+_ids = itertools.count(1)
+
+
+class CallGate:
+    """The admission rules of one run: allowed models, the run's budget and a user ledger."""
+
+    def __init__(
+        self,
+        prices: Mapping[str, Price | None],
+        *,
+        run_id: str,
+        allowed: Collection[str] | None = None,
+        budget_usd: float | None = None,
+        ledger: Ledger | None = None,
+        spent_usd: Callable[[], float] = lambda: 0.0,
+    ) -> None:
+        self._prices = prices
+        self._run_id = run_id
+        self._allowed = set(allowed) if allowed else None
+        self._budget = budget_usd
+        self._ledger = ledger
+        self._spent = spent_usd
+        self._held = 0.0
+        self._lock = asyncio.Lock()
+
+    @property
+    def limited(self) -> bool:
+        return self._budget is not None or self._ledger is not None
+
+    def _check_model(self, model: str) -> None:
+        if self._allowed is not None and model not in self._allowed:
+            raise ModelNotAllowedError(f"model {model!r} is not among the allowed models")
+
+    def _price(self, model: str) -> Price:
+        price = self._prices.get(model)
+        if price is None:
+            raise BudgetExceededError(
+                f"model {model!r} has no known price, so a budgeted run cannot use it"
+            )
+        return price
+
+    async def admit(self, model: str, request: CompletionRequest) -> Ticket:
+        """Admit one call of `model` (maybe with fewer output tokens) or raise."""
+        self._check_model(model)
+        call_id = f"{self._run_id}:{next(_ids)}"
+        if not self.limited:
+            return Ticket(call_id, model, 0.0, 0.0, request)
+        price = self._price(model)
+        tokens_in = input_tokens_bound(request)
+        async with self._lock:
+            wanted = call_cost_bound(price, tokens_in, request.max_tokens)
+            if self._budget is not None:
+                left = self._budget - self._spent() - self._held
+                wanted = min(wanted, max(left, 0.0))
+            granted = wanted
+            if self._ledger is not None and wanted > EPSILON_USD:
+                granted = min(wanted, await self._ledger.hold(call_id, wanted))
+            output = affordable_output(price, tokens_in, granted)
+            if output < MIN_OUTPUT_TOKENS:
+                if self._ledger is not None:
+                    await self._ledger.release(call_id, 0.0)
+                raise BudgetExceededError(
+                    f"budget exhausted: a call to {model!r} needs about "
+                    f"${call_cost_bound(price, tokens_in, MIN_OUTPUT_TOKENS):.6f} and "
+                    f"${max(granted, 0.0):.6f} is left"
+                )
+            if output < request.max_tokens:
+                request = request.model_copy(update={"max_tokens": output})
+            held = call_cost_bound(price, tokens_in, request.max_tokens)
+            self._held += held
+        ledger_held = granted if self._ledger is not None else 0.0
+        return Ticket(call_id, model, held, ledger_held, request)
+
+    async def settle(self, ticket: Ticket, cost_usd: float) -> None:
+        """The call ended (`cost_usd` is 0 for a failed one): release its hold."""
+        if not self.limited:
+            return
+        async with self._lock:
+            self._held = max(0.0, self._held - ticket.held_usd)
+        if self._ledger is not None:
+            await self._ledger.release(ticket.call_id, cost_usd)
+
+    def affordable(self, model: str, request: CompletionRequest) -> bool:
+        """Whether a call of `model` could be admitted now (without holding anything)."""
+        if self._allowed is not None and model not in self._allowed:
+            return False
+        if self._budget is None:
+            return True
+        price = self._prices.get(model)
+        if price is None:
+            return False
+        left = self._budget - self._spent() - self._held
+        return affordable_output(price, input_tokens_bound(request), left) >= MIN_OUTPUT_TOKENS
+
+
+class GatedClient:
+    """A `ModelClient` whose every call is admitted by `gate` first and settled after.
+
+    `on_settle(ticket, completion)` runs after each call ends, before its hold is released
+    (the runtime uses it to make sure the call's usage is stored before the money is freed).
+    """
+
+    def __init__(self, client: ModelClient, gate: CallGate) -> None:
+        self._client = client
+        self.gate = gate
+
+    async def complete(self, model: str, request: CompletionRequest) -> Completion:
+        ticket = await self.gate.admit(model, request)
+        cost = 0.0
+        try:
+            completion = await self._client.complete(model, ticket.request)
+            cost = completion.cost_usd
+            return completion
+        finally:
+            await self.gate.settle(ticket, cost)
+
+    async def stream(self, model: str, request: CompletionRequest) -> AsyncIterator[StreamPart]:
+        ticket = await self.gate.admit(model, request)
+        cost = 0.0
+        try:
+            async for part in self._client.stream(model, ticket.request):
+                if isinstance(part, Completion):
+                    cost = part.cost_usd
+                yield part
+        finally:
+            await self.gate.settle(ticket, cost)

@@ -1,0 +1,140 @@
+"""The admission gate: every call of a run (answer, judge, fallback) passes it first."""
+
+from __future__ import annotations
+
+import pytest
+
+from orchestratex.core.catalog import Price
+from orchestratex.core.errors import BudgetExceededError, ModelNotAllowedError
+from orchestratex.core.events import ModelCallEvent
+from orchestratex.core.orchestration import OrchestrationRequest, Preferences
+from orchestratex.core.types import ChatMessage, CompletionRequest
+from orchestratex.engine import Orchestrator
+from orchestratex.engine.admission import CallGate, GatedClient, input_tokens_bound
+from orchestratex.testing.scripted_client import ScriptedClient
+from tests.engine_run.helpers import MODELS, PRICES
+
+PRICE = Price(input_per_mtok=1_000_000.0, output_per_mtok=1_000_000.0)  # $1 a token
+
+
+def _request(max_tokens: int = 100) -> CompletionRequest:
+    return CompletionRequest(
+        messages=[ChatMessage(role="user", content="hi")], max_tokens=max_tokens
+    )
+
+
+class _Ledger:
+    def __init__(self, left: float) -> None:
+        self.left = left
+        self.holds: dict[str, float] = {}
+        self.spent = 0.0
+
+    async def hold(self, call_id: str, wanted_usd: float) -> float:
+        granted = max(0.0, min(wanted_usd, self.left - sum(self.holds.values())))
+        self.holds[call_id] = granted
+        return granted
+
+    async def release(self, call_id: str, cost_usd: float) -> None:
+        self.holds.pop(call_id, None)
+        self.left -= cost_usd
+        self.spent += cost_usd
+
+
+async def test_a_call_is_shrunk_to_what_the_budget_pays_for() -> None:
+    request = _request(max_tokens=1000)
+    tokens_in = input_tokens_bound(request)
+    gate = CallGate({"m": PRICE}, run_id="r", budget_usd=tokens_in + 50.0)
+    ticket = await gate.admit("m", request)
+    assert ticket.request.max_tokens == 50
+    assert ticket.held_usd == pytest.approx(tokens_in + 50.0)
+    with pytest.raises(BudgetExceededError):
+        await gate.admit("m", request)  # the first call still holds everything
+    await gate.settle(ticket, 0.0)
+    again = await gate.admit("m", request)
+    assert again.request.max_tokens == 50
+
+
+async def test_models_outside_the_allowed_list_are_refused() -> None:
+    gate = CallGate({"m": PRICE, "n": PRICE}, run_id="r", allowed=["m"])
+    assert (await gate.admit("m", _request())).request.max_tokens == 100
+    with pytest.raises(ModelNotAllowedError):
+        await gate.admit("n", _request())
+
+
+async def test_unknown_price_is_refused_only_when_money_is_limited() -> None:
+    free = CallGate({"m": None}, run_id="r")
+    assert (await free.admit("m", _request())).held_usd == 0.0
+    limited = CallGate({"m": None}, run_id="r", budget_usd=1.0)
+    with pytest.raises(BudgetExceededError, match="no known price"):
+        await limited.admit("m", _request())
+
+
+async def test_the_ledger_is_released_to_the_actual_cost() -> None:
+    ledger = _Ledger(left=1.0)
+    prices = {"alpha": Price(input_per_mtok=1.0, output_per_mtok=1.0)}
+    client = GatedClient(ScriptedClient(), CallGate(prices, run_id="r", ledger=ledger))
+    completion = await client.complete("alpha", _request())
+    assert ledger.holds == {}
+    assert ledger.spent == pytest.approx(completion.cost_usd)
+    assert completion.cost_usd > 0
+
+
+async def test_judge_count_zero_makes_one_call_and_no_score_error() -> None:
+    client = ScriptedClient()
+    orchestrator = Orchestrator(client, MODELS, PRICES)
+    result = await orchestrator.run(
+        OrchestrationRequest(prompt="Say hi", model="beta", max_rounds=1, judge_count=0)
+    )
+    assert result.status == "completed"
+    assert result.error is None
+    assert result.score is None
+    assert [(c.model, c.purpose) for c in client.calls] == [("beta", "generate")]
+
+
+async def test_named_judges_are_deduplicated_and_capped() -> None:
+    client = ScriptedClient()
+    orchestrator = Orchestrator(client, MODELS, PRICES)
+    judges = ["alpha", "gamma", "delta"] * 50
+    await orchestrator.run(
+        OrchestrationRequest(prompt="Say hi", model="beta", max_rounds=1, judges=judges)
+    )
+    judged = sorted(c.model for c in client.calls_for("judge"))
+    assert judged == ["alpha", "delta", "gamma"]
+
+
+async def test_a_failed_judge_is_replaced_by_another_never_the_answering_model() -> None:
+    client = ScriptedClient(failures={"gamma": None})
+    orchestrator = Orchestrator(client, MODELS, PRICES)
+    run = orchestrator.start(
+        OrchestrationRequest(prompt="Say hi", model="beta", max_rounds=1, judge_count=2)
+    )
+    result = await run.result()
+    events = [e async for e in run.events()]
+    judge_calls = [e for e in events if isinstance(e, ModelCallEvent) and e.purpose == "judge"]
+    verdicts = result.rounds[0].verdicts
+    scored = {v.judge for v in verdicts if v.score is not None}
+    assert "beta" not in {e.model for e in judge_calls}
+    assert "gamma" not in scored
+    assert len(scored) == 2
+    failed = [e.model for e in judge_calls if not e.success]
+    assert failed and set(failed) == {"gamma"}
+
+
+async def test_a_budgeted_run_never_spends_more_than_its_budget() -> None:
+    client = ScriptedClient(price_per_mtok=10_000.0)  # about a cent per 1,000 tokens
+    orchestrator = Orchestrator(
+        client,
+        MODELS,
+        {m.key: Price(input_per_mtok=10_000.0, output_per_mtok=10_000.0) for m in MODELS},
+    )
+    budget = 0.5
+    result = await orchestrator.run(
+        OrchestrationRequest(
+            prompt="Explain how a hash map works.",
+            max_rounds=10,
+            threshold=10.0,
+            judges=["alpha", "gamma", "delta"],
+            preferences=Preferences(budget_usd=budget),
+        )
+    )
+    assert result.total_cost_usd <= budget + 1e-12
