@@ -125,6 +125,13 @@ class Settings(BaseSettings):
     default_max_rounds: int = Field(default=3, ge=1, le=10)
     default_threshold: float = Field(default=8.0, ge=0.0, le=10.0)
     judge_count: int = Field(default=2, ge=1, le=5)
+    passthrough_judge_rate: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=1.0,
+        description="share of /v1 requests for a named catalog model whose answer one judge "
+        "scores (one extra model call, reported as judge cost); 0: one upstream call each",
+    )
 
     @field_validator("log_level")
     @classmethod
