@@ -224,6 +224,8 @@ async def test_json_object_through_auto_streams_the_checked_answer(
         ("fake-gpt", {"tool_choice": "required"}, "tool_choice"),
         ("fake-gpt", {"top_p": "0.5"}, "top_p"),
         ("fake-gpt", {"seed": 1.5}, "seed"),
+        ("fake-gpt", {"messages": [{"role": "user", "content": "a\u0000b"}]}, "messages"),
+        ("orchestratex/auto", {"messages": [{"role": "tool", "content": "x"}]}, "messages"),
         ("fake-gpt", {"stop": ["a", "b", "c", "d", "e"]}, "stop"),
         (
             "fake-gpt",

@@ -215,7 +215,7 @@ def plan(body: ChatCompletionRequest, service: Service) -> Plan:
             "threshold": settings.default_threshold,
             "judge_count": 1 if judged else 0,
         }
-        return Plan(OrchestrationRequest.model_validate(request), named=True)
+        return Plan(_validated(request), named=True)
     able = [
         key
         for key, spec in available.items()
@@ -236,4 +236,15 @@ def plan(body: ChatCompletionRequest, service: Service) -> Plan:
     else:
         rounds = {"max_rounds": 1, "judge_count": 1}
     request = {**common, **rounds, "threshold": settings.default_threshold}
-    return Plan(OrchestrationRequest.model_validate(request), named=False)
+    return Plan(_validated(request), named=False)
+
+
+def _validated(fields: dict[str, object]) -> OrchestrationRequest:
+    """The orchestration request; a field it refuses (NUL text, an over-long conversation) is
+    the caller's error, a 400."""
+    try:
+        return OrchestrationRequest.model_validate(fields)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ())) or "body"
+        raise bad_request(f"{where}: {first.get('msg', 'invalid')}", param="messages") from None
