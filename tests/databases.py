@@ -87,4 +87,7 @@ def on_both_backends(metafunc: pytest.Metafunc) -> None:
 def assert_backend(service: Service, database_url: str | None) -> None:
     """The service runs on the backend the test was parametrized with."""
     expected = "sqlite" if database_url is None else "postgresql"
-    assert service.db.dialect.name == expected, (service.db.dialect.name, expected)
+    assert service.store.engine.dialect.name == expected, (
+        service.store.engine.dialect.name,
+        expected,
+    )

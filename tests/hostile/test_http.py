@@ -131,7 +131,7 @@ async def test_unknown_models_and_judges(target: Target) -> None:
     ]
     for extra in bodies:
         response = await target.http.post(PROMPT, json={"prompt": "hi", **extra})
-        assert response.status_code == 422, (extra, response.text)
+        assert response.status_code == 404, (extra, response.text)
         assert error_code(response) == "unknown_model"
     await target.assert_intact()
 

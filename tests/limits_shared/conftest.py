@@ -14,7 +14,6 @@ from orchestratex.providers.catalog import Catalog
 from orchestratex.runtime.auth import Principal, create_key
 from orchestratex.runtime.service import Role, Service
 from orchestratex.runtime.settings import Settings
-from orchestratex.store.tables import Thread
 from tests.servers import redis_server
 
 TERMINAL = ("completed", "failed", "cancelled", "interrupted")
@@ -62,16 +61,6 @@ def ask(budget_usd: float | None) -> OrchestrationRequest:
         max_rounds=1,
         preferences=Preferences(budget_usd=budget_usd),
     )
-
-
-async def held_budget(service: Service, thread_id: str) -> float:
-    """The budget a thread's run was given (its request as stored)."""
-    async with service.sessions() as session:
-        thread = await session.get(Thread, thread_id)
-    assert thread is not None and thread.request is not None
-    value = thread.request["preferences"]["budget_usd"]
-    assert isinstance(value, float)
-    return value
 
 
 async def wait_ended(service: Service, thread_id: str, admin: Principal) -> str:

@@ -120,4 +120,4 @@ async def test_explicit_replay_mode_wins_over_keys(tmp_path: Path) -> None:
     service = Service(Settings(data_dir=tmp_path, mode="replay"), env={"OPENAI_API_KEY": "sk-x"})
     assert service.mode == "replay"
     assert service.catalog.provider_for(STRONG_MODEL).protocol == "replay"
-    await service.db.dispose()
+    await service.store.aclose()

@@ -176,10 +176,10 @@ class Cluster:
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.admin_key}"}
 
-    def replace_worker(self) -> None:
-        """kill -9 the worker, then start a new one."""
-        self.worker.send_signal(signal.SIGKILL)
-        self.worker.wait(timeout=10)
+    def replace_worker(self, sig: signal.Signals = signal.SIGKILL) -> None:
+        """Stop the worker with `sig` (kill -9 by default), then start a new one."""
+        self.worker.send_signal(sig)
+        self.worker.wait(timeout=30)
         self.worker = self.procs.worker()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 
 import httpx
 from sqlalchemy import func, select
@@ -124,3 +125,31 @@ async def test_killed_worker_run_resumes_on_another(cluster: Cluster, db: AsyncE
             select(func.count()).select_from(Thread).where(Thread.status.in_(ACTIVE_STATUSES))
         )
     assert left == 0
+
+
+async def test_sigterm_hands_the_run_to_another_worker_with_its_rounds(
+    cluster: Cluster, db: AsyncEngine
+) -> None:
+    async with httpx.AsyncClient(timeout=10) as client:
+        sent = await submit(
+            client,
+            cluster.a,
+            cluster.headers,
+            "Explain how vaccines train the immune system.",
+            max_rounds=3,
+            threshold=9.9,
+        )
+    thread_id = sent.json()["thread_id"]
+    await wait_for(
+        db, thread_id, lambda t, e: any(k == "evaluation" and r == 1 for _s, k, r in e), 30
+    )
+    before = await answers(db, thread_id)
+    cluster.replace_worker(signal.SIGTERM)
+    status = await wait_ended(db, thread_id, 60)
+    after = await answers(db, thread_id)
+    events = await event_types(db, thread_id)
+    assert status == "completed", "handed back and finished, never interrupted"
+    assert after[1] == before[1], "the completed round is kept"
+    assert sorted(after) == [1, 2, 3]
+    seqs = [seq for seq, _kind, _round in events]
+    assert seqs == sorted(set(seqs))

@@ -76,3 +76,50 @@ async def test_killed_service_resumes_its_run_at_restart(
     resumed = [r for s, k, r in events if s > starts[1] and k == "response"]
     assert resumed and resumed[0] == 2
     assert left == 0
+
+
+async def test_service_stopped_with_sigterm_resumes_its_run_at_once(
+    fake_port: int, tmp_path: Path, sqlite_url: str
+) -> None:
+    run_sync(_migrate(sqlite_url))
+    env = service_env(tmp_path, fake_port, sqlite_url)
+    procs = Processes(tmp_path, env)
+    port = free_port()
+    engine: AsyncEngine = create_engine(sqlite_url)
+    try:
+        base = procs.serve(port=port)
+        async with httpx.AsyncClient(timeout=10) as client:
+            sent = await submit(
+                client,
+                base,
+                {},
+                "Summarise the causes of deflation.",
+                max_rounds=3,
+                threshold=9.9,
+            )
+        thread_id = sent.json()["thread_id"]
+        await wait_for(
+            engine, thread_id, lambda t, e: any(k == "evaluation" and r == 1 for _s, k, r in e), 30
+        )
+        procs.running[0].send_signal(signal.SIGTERM)
+        procs.running[0].wait(timeout=30)
+        before = await answers(engine, thread_id)
+        procs.serve(port=port)
+        status = await wait_ended(engine, thread_id, 60)
+        after = await answers(engine, thread_id)
+        events = await event_types(engine, thread_id)
+        async with create_session_factory(engine)() as session:
+            left = await session.scalar(
+                select(func.count()).select_from(Thread).where(Thread.status.in_(ACTIVE_STATUSES))
+            )
+    finally:
+        procs.stop_all()
+        await engine.dispose()
+    assert status == "completed"
+    assert after[1] == before[1]
+    assert sorted(after) == [1, 2, 3]
+    starts = [seq for seq, kind, _round in events if kind == "started"]
+    assert len(starts) == 2
+    resumed = [r for s, k, r in events if s > starts[1] and k == "response"]
+    assert resumed and resumed[0] == 2
+    assert left == 0

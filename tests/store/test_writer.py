@@ -96,8 +96,8 @@ async def test_a_run_fills_every_table(sessions: SessionFactory) -> None:
         assert (perf["mistral-z"].samples, perf["mistral-z"].failures) == (0, 1)
         assert perf["claude-y"].successes == 2
         logged = list(await session.scalars(select(EventRecord.type).order_by(EventRecord.seq)))
-    assert "response_chunk" not in logged
-    assert len(logged) == len([e for e in events if e.type != "response_chunk"])
+    assert logged == [e.type for e in events]
+    assert "response_chunk" in logged
 
 
 async def test_replayed_events_write_nothing_twice(sessions: SessionFactory) -> None:
@@ -120,9 +120,7 @@ async def test_concurrent_writers_store_each_event_once(sessions: SessionFactory
     first, second = StoreWriter(sessions), StoreWriter(sessions)
     for event in events:
         await asyncio.gather(first.handle(event), second.handle(event))
-    assert await _count(sessions, EventRecord) == len(
-        [e for e in events if e.type != "response_chunk"]
-    )
+    assert await _count(sessions, EventRecord) == len(events)
     assert await _count(sessions, UsageRecord) == 5
     assert await _count(sessions, Evaluation) == 3
     async with sessions() as session:
@@ -150,3 +148,16 @@ async def test_failed_run_records_the_error(sessions: SessionFactory) -> None:
             "failed",
         )
         assert thread.prompt_preview == "hello"
+
+
+async def test_chunks_are_stored_with_the_threads_next_event(sessions: SessionFactory) -> None:
+    events = sample_run()
+    chunk = next(i for i, e in enumerate(events) if e.type == "response_chunk")
+    writer = StoreWriter(sessions)
+    for e in events[: chunk + 1]:
+        await writer.handle(e)
+    assert [e.seq for e in writer.buffered("t-a")] == [events[chunk].seq]
+    assert await _count(sessions, EventRecord) == chunk
+    await writer.handle(events[chunk + 1])
+    assert writer.buffered("t-a") == []
+    assert await _count(sessions, EventRecord) == chunk + 2

@@ -14,14 +14,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from orchestratex.api.error_status import status_of
 from orchestratex.core.errors import (
-    BudgetExceededError,
-    ConfigurationError,
-    NoModelAvailableError,
     OrchestrateXError,
-    ProviderError,
-    RateLimitedError,
-    UnknownModelError,
 )
 
 log = logging.getLogger(__name__)
@@ -62,17 +57,7 @@ def error_response(
 
 
 def _domain_status(exc: OrchestrateXError) -> int:
-    if isinstance(exc, UnknownModelError):
-        return 422
-    if isinstance(exc, BudgetExceededError):
-        return 402
-    if isinstance(exc, RateLimitedError):
-        return 429
-    if isinstance(exc, NoModelAvailableError | ProviderError):
-        return 503
-    if isinstance(exc, ConfigurationError):
-        return 500
-    return 400
+    return status_of(exc)
 
 
 def _location(loc: tuple[Any, ...]) -> str:
@@ -103,7 +88,7 @@ async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
 
 async def _on_domain(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, OrchestrateXError)
-    status = getattr(exc, "http_status", None) or _domain_status(exc)
+    status = _domain_status(exc)
     headers: dict[str, str] | None = None
     retry_after = getattr(exc, "retry_after_s", None)
     if status == 429 and retry_after is not None:

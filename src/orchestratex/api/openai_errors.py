@@ -16,12 +16,9 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from orchestratex.api.error_status import status_of
 from orchestratex.core.errors import (
-    BudgetExceededError,
-    NoModelAvailableError,
     OrchestrateXError,
-    ProviderError,
-    RateLimitedError,
     UnknownModelError,
 )
 
@@ -88,18 +85,7 @@ def error_type(status: int) -> str:
 
 
 def _domain_status(exc: OrchestrateXError) -> int:
-    explicit = getattr(exc, "http_status", None)
-    if isinstance(explicit, int):
-        return explicit
-    if isinstance(exc, UnknownModelError):
-        return 404
-    if isinstance(exc, BudgetExceededError):
-        return 402
-    if isinstance(exc, RateLimitedError):
-        return 429
-    if isinstance(exc, NoModelAvailableError | ProviderError):
-        return 503
-    return 400
+    return status_of(exc)
 
 
 def from_exception(exc: Exception) -> tuple[OpenAIError, dict[str, str] | None]:

@@ -1,7 +1,7 @@
-"""Submit a run to the service and follow its events on the bus, for the OpenAI-compatible routes.
+"""Submit a run to the service and follow its events, for the OpenAI-compatible routes.
 
-The subscription is opened before the run is submitted, so no event of the run can be missed;
-events of other threads are dropped as soon as the thread id is known.
+Following goes through the runtime's one `follow` (runtime/follow.py), which replays what the
+run emitted before the follower opened, so nothing is missed.
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ from orchestratex.core.orchestration import (
 )
 from orchestratex.core.types import ToolCall
 from orchestratex.runtime.auth import Principal
-from orchestratex.runtime.bus import SubscriberLagged, Subscription
+from orchestratex.runtime.bus import SubscriberLagged
+from orchestratex.runtime.follow import Follow
 from orchestratex.runtime.service import Service
 
 Terminal = CompletedEvent | FailedEvent | CancelledEvent
@@ -100,9 +101,8 @@ class FollowedRun:
 class RunFeed:
     """A run started through the service, with its events delivered through a queue."""
 
-    def __init__(self, service: Service, subscription: Subscription, run: FollowedRun) -> None:
-        self._service = service
-        self._subscription = subscription
+    def __init__(self, follower: Follow, run: FollowedRun) -> None:
+        self._follower = follower
         self.run = run
         self._queue: asyncio.Queue[Event | None] = asyncio.Queue()
         self._pump = asyncio.create_task(self._forward(), name=f"openai-feed-{run.thread_id}")
@@ -111,21 +111,13 @@ class RunFeed:
     async def start(
         cls, service: Service, request: OrchestrationRequest, user: Principal
     ) -> RunFeed:
-        wanted: list[str] = []
-        subscription = service.bus.subscribe(lambda e: not wanted or e.thread_id == wanted[0])
-        try:
-            thread_id = await service.submit(request, user=user)
-        except BaseException:
-            service.bus.unsubscribe(subscription)
-            raise
-        wanted.append(thread_id)
-        return cls(service, subscription, FollowedRun(thread_id))
+        thread_id = await service.submit(request, user=user, durable=False)
+        follower = await service.follower(thread_id).open()
+        return cls(follower, FollowedRun(thread_id))
 
     async def _forward(self) -> None:
         try:
-            async for event in self._subscription:
-                if event.thread_id != self.run.thread_id:
-                    continue
+            async for event in self._follower.events():
                 await self._queue.put(event)
                 if is_terminal(event):
                     return
@@ -157,7 +149,7 @@ class RunFeed:
         return self.run
 
     async def close(self) -> None:
-        self._service.bus.unsubscribe(self._subscription)
+        self._follower.close()
         self._pump.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._pump

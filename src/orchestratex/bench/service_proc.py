@@ -17,15 +17,12 @@ import socket
 import uvicorn
 
 from orchestratex.api.app import create_app
-from orchestratex.runtime.service import RateLimiter, Service
 from orchestratex.runtime.settings import load_settings
 
 
 async def _serve(requests_per_minute: int) -> None:
-    settings = load_settings()
+    settings = load_settings().model_copy(update={"requests_per_minute": requests_per_minute})
     app = create_app(settings, env={})
-    service: Service = app.state.service
-    service.limiter = RateLimiter(requests_per_minute)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]

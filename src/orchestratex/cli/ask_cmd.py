@@ -33,7 +33,7 @@ from orchestratex.core.orchestration import OrchestrationRequest, OrchestrationR
 from orchestratex.runtime.auth import ANONYMOUS
 from orchestratex.runtime.catalog_setup import describe_validation_error
 from orchestratex.runtime.service import Service
-from orchestratex.runtime.settings import Settings, load_settings
+from orchestratex.runtime.settings import load_settings
 
 CANCEL_WAIT_S = 15.0
 """How long to wait for the run to confirm a cancel before giving up on it."""
@@ -138,19 +138,6 @@ class AskOptions:
     json_output: bool
 
 
-def _with_defaults(request: OrchestrationRequest, settings: Settings) -> OrchestrationRequest:
-    """Fill what the user left out from the local settings' defaults (as the server does)."""
-    given = request.model_fields_set
-    changes: dict[str, Any] = {}
-    if "max_rounds" not in given:
-        changes["max_rounds"] = settings.default_max_rounds
-    if "threshold" not in given:
-        changes["threshold"] = settings.default_threshold
-    if "judge_count" not in given:
-        changes["judge_count"] = settings.judge_count
-    return request.model_copy(update=changes)
-
-
 class _Display:
     """Progress on the console, or nothing (JSON mode)."""
 
@@ -188,20 +175,14 @@ async def _ask_local(options: AskOptions, display: _Display) -> Outcome:
     notes = [n for n in [mode_note(getattr(service, "mode", None))] if n]
     await service.start()
     try:
-        feed = service.bus.subscribe()
-        thread_id = await service.submit(_with_defaults(options.request, settings), user=ANONYMOUS)
-
-        async def own_events() -> AsyncIterator[Event]:
-            async for event in feed:
-                if event.thread_id == thread_id:
-                    yield event
+        thread_id = await service.submit(options.request, user=ANONYMOUS)
 
         async def cancel() -> bool:
             return bool(await service.cancel(thread_id, user=ANONYMOUS))
 
         display.start()
         outcome = await follow(
-            own_events(),
+            service.follow(thread_id),
             on_event=display.handle,
             request_cancel=cancel,
             on_interrupt=display.interrupted,

@@ -27,7 +27,7 @@ LOCAL_NOTE = "in process: a fresh gateway has made no calls yet (use --server fo
 
 async def _local(probe: bool) -> dict[str, Any]:
     service = Service(load_settings())
-    await service.db.dispose()  # only its mode and catalog are needed here
+    await service.store.aclose()  # only its mode and catalog are needed here
     mode = getattr(service, "mode", None)
     catalog, env = service.catalog, service.env
     if probe and mode == "replay":

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import socket
 from typing import Annotated
 
 import typer
@@ -68,6 +69,10 @@ def serve(
         raise typer.Exit(code=2) from None
     host = host or settings.host
     port = port or settings.port
+    if settings.instance_id is None and not settings.redis_url:
+        # One name across restarts: the runs a killed service left are its own, resumed at once.
+        stable = f"{socket.gethostname()[:40]}-serve-{port}"
+        settings = settings.model_copy(update={"instance_id": stable})
     auth = asyncio.run(auth_configured(settings))
     refusal = bind_refusal(host, auth=auth)
     if refusal is not None:

@@ -36,6 +36,16 @@ class Run:
         """Wait for the run to end and return its result (completed, failed or cancelled)."""
         return await asyncio.shield(self._task)
 
+    def emitted(self) -> list[Event]:
+        """A copy of the events emitted so far (this attempt's, from its first seq)."""
+        return self._emitter.events
+
+    def suspend(self) -> None:
+        """Stop the run at once without ending it: no terminal event is emitted, so a later
+        attempt resumes it from its completed rounds (a graceful shutdown does this)."""
+        if not self._task.done():
+            self._task.cancel()
+
     def cancel(self) -> None:
         """Ask the run to stop now; it ends with a `CancelledEvent` carrying the best answer."""
         if not self._task.done():

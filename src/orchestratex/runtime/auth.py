@@ -10,17 +10,17 @@ marker, so it can never match again.
 from __future__ import annotations
 
 import hmac
-import secrets
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from sqlalchemy import ColumnElement, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
-
+from orchestratex.store import keys as stored_keys
 from orchestratex.store import repository
-from orchestratex.store.tables import User
+
+if TYPE_CHECKING:
+    from orchestratex.store.db import Session as AsyncSession
 
 KEY_PREFIX = repository.API_KEY_PREFIX
-REVOKED_MARK = "revoked:"
+REVOKED_MARK = stored_keys.REVOKED_MARK
 MAX_KEY_CHARS = 200
 
 
@@ -68,10 +68,6 @@ def hash_key(key: str) -> str:
     return repository.hash_api_key(key)
 
 
-def _active() -> ColumnElement[bool]:
-    return ~User.api_key_hash.startswith(REVOKED_MARK)
-
-
 async def create_key(
     session: AsyncSession, *, name: str, is_admin: bool = False, budget_usd: float | None = None
 ) -> NewKey:
@@ -84,8 +80,7 @@ async def create_key(
 
 async def auth_enabled(session: AsyncSession) -> bool:
     """True once any usable key exists."""
-    stmt = select(func.count()).select_from(User).where(_active())
-    return bool((await session.execute(stmt)).scalar_one())
+    return await stored_keys.any_active_key(session)
 
 
 async def authenticate(session: AsyncSession, key: str) -> Principal | None:
@@ -93,9 +88,7 @@ async def authenticate(session: AsyncSession, key: str) -> Principal | None:
     if not key.startswith(KEY_PREFIX) or len(key) > MAX_KEY_CHARS:
         return None
     digest = hash_key(key)
-    user = (
-        await session.execute(select(User).where(User.api_key_hash == digest))
-    ).scalar_one_or_none()
+    user = await stored_keys.user_by_key_hash(session, digest)
     if user is None or not hmac.compare_digest(user.api_key_hash, digest):
         return None
     return Principal(
@@ -104,7 +97,7 @@ async def authenticate(session: AsyncSession, key: str) -> Principal | None:
 
 
 async def list_keys(session: AsyncSession) -> list[KeyInfo]:
-    users = (await session.execute(select(User).order_by(User.created_at))).scalars().all()
+    users = await stored_keys.all_users(session)
     return [
         KeyInfo(
             user_id=u.id,
@@ -112,7 +105,7 @@ async def list_keys(session: AsyncSession) -> list[KeyInfo]:
             prefix=u.api_key_prefix,
             is_admin=u.is_admin,
             budget_usd=u.budget_usd,
-            revoked=u.api_key_hash.startswith(REVOKED_MARK),
+            revoked=stored_keys.is_revoked(u),
         )
         for u in users
     ]
@@ -122,9 +115,4 @@ async def revoke_key(session: AsyncSession, prefix: str) -> int:
     """Revoke the active keys shown as `prefix` (committed); returns how many."""
     if len(prefix) < len(KEY_PREFIX) + 4:
         return 0
-    stmt = select(User).where(User.api_key_prefix == prefix, _active())
-    users = (await session.execute(stmt)).scalars().all()
-    for user in users:
-        user.api_key_hash = REVOKED_MARK + secrets.token_hex(16)
-    await session.commit()
-    return len(users)
+    return await stored_keys.revoke_by_prefix(session, prefix)

@@ -13,7 +13,6 @@ class RequestRateLimitedError(OrchestrateXError):
     """A user sent more orchestration requests than the window allows."""
 
     code = "rate_limited"
-    http_status = 429
 
     def __init__(self, message: str, *, retry_after_s: float) -> None:
         super().__init__(message)

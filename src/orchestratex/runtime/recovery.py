@@ -2,7 +2,9 @@
 
 A runner claims a thread before running it (store/leases.py). While its runs go on it renews
 their leases every third of the TTL (and, in a worker, arq's in-progress marks of their jobs).
-A new attempt resumes from the completed rounds, with the seq after the last stored one.
+A new attempt resumes from the completed rounds, with the seq after the last stored one. A lease
+handed back at a graceful stop (no runner) can be claimed at once; so can the leases this very
+runner id held before a restart.
 """
 
 from __future__ import annotations
@@ -10,35 +12,28 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime
-from typing import TYPE_CHECKING
 
-from orchestratex.engine.run import Run
-from orchestratex.store import leases
+from orchestratex.runtime.runs import RunManager
+from orchestratex.runtime.scaleout import RedisLinks
+from orchestratex.store.facade import Store
 from orchestratex.store.tables import ACTIVE_STATUSES, utc_now
-
-if TYPE_CHECKING:
-    from orchestratex.runtime.service import Service
 
 log = logging.getLogger(__name__)
 
 CLAIM_ATTEMPTS = 3
-INTERRUPTED = "the process running this run stopped before any round was complete"
+INTERRUPTED = "the process running this run stopped before the run had started"
 
 
-async def claim_lease(service: Service, thread_id: str) -> bool:
+async def claim_lease(store: Store, runner_id: str, thread_id: str, ttl: float) -> bool:
     """Claim the thread for this runner, waiting out a lease that is about to expire.
 
     False when the thread has ended, or when its lease is renewed meanwhile (a live runner).
     """
-    ttl = service.settings.lease_ttl_s
     seen: datetime | None = None
     for attempt in range(CLAIM_ATTEMPTS):
-        async with service.sessions() as session:
-            if await leases.claim(
-                session=session, thread_id=thread_id, runner_id=service.instance_id, ttl_s=ttl
-            ):
-                return True
-            current = await leases.lease(session=session, thread_id=thread_id)
+        if await store.claim(thread_id, runner_id, ttl):
+            return True
+        current = await store.lease(thread_id)
         if current is None or current.status not in ACTIVE_STATUSES:
             return False
         if attempt > 0 and current.heartbeat_at != seen:
@@ -51,51 +46,24 @@ async def claim_lease(service: Service, thread_id: str) -> bool:
     return False
 
 
-async def launch_resumed(service: Service, thread_id: str, *, job: str | None = None) -> Run | None:
-    """Start the claimed thread from its completed rounds; None when there is nothing to run."""
-    async with service.sessions() as session:
-        point = await leases.resume_point(session=session, thread_id=thread_id)
-        if point is None:
-            return None
-        await leases.drop_partial_rounds(
-            session=session, thread_id=thread_id, after=len(point.rounds)
-        )
-    if point.rounds:
-        log.info("resuming run %s after round %d", thread_id, len(point.rounds))
-    run = service.orchestrator.start(
-        point.request,
-        thread_id=thread_id,
-        user_id=point.user_id,
-        resume_rounds=point.rounds,
-        first_seq=point.last_seq + 1,
-    )
-    service.adopt(run, point.user_id, job)
-    return run
-
-
-async def recover_local(service: Service) -> None:
-    """At start-up without Redis: resume runs whose lease expired, else mark them interrupted."""
-    ttl = service.settings.lease_ttl_s
-    async with service.sessions() as session:
-        expired = await leases.expired(session=session, ttl_s=ttl)
+async def recover_local(manager: RunManager, store: Store, ttl: float) -> None:
+    """Without Redis: resume runs whose lease expired (or was handed back, or was ours before a
+    restart) from their completed rounds; a thread that never started is marked interrupted."""
+    candidates = await store.expired(ttl)
+    mine = [t for t in await store.owned_by(manager.instance_id) if t not in candidates]
     resumed = interrupted = 0
-    for thread_id in expired:
-        if thread_id in service.active_runs():
+    for thread_id in [*mine, *candidates]:
+        if thread_id in manager.active_runs():
             continue
-        async with service.sessions() as session:
-            if not await leases.claim(
-                session=session, thread_id=thread_id, runner_id=service.instance_id, ttl_s=ttl
-            ):
-                continue
-            point = await leases.resume_point(session=session, thread_id=thread_id)
-        if point is not None and point.rounds:
-            await launch_resumed(service, thread_id)
+        lease_ttl = 0.0 if thread_id in mine else ttl
+        if not await store.claim(thread_id, manager.instance_id, lease_ttl):
+            continue
+        point = await store.resume_point(thread_id)
+        if point is not None:
+            await manager.launch(point)
             resumed += 1
             continue
-        async with service.sessions() as session:
-            interrupted += await leases.interrupt(
-                session=session, thread_ids=[thread_id], error=INTERRUPTED
-            )
+        interrupted += await store.interrupt([thread_id], INTERRUPTED)
     if resumed or interrupted:
         log.info(
             "runs left by a stopped process: %d resumed, %d marked interrupted",
@@ -104,32 +72,57 @@ async def recover_local(service: Service) -> None:
         )
 
 
-async def watch_local(service: Service) -> None:
+async def watch_local(manager: RunManager, store: Store, ttl: float) -> None:
     """Without Redis: every TTL, take over the runs of processes that died, until cancelled."""
     while True:
-        await asyncio.sleep(service.settings.lease_ttl_s)
+        await asyncio.sleep(ttl)
         try:
-            await recover_local(service)
+            await recover_local(manager, store, ttl)
         except Exception:
             log.warning("taking over expired runs failed", exc_info=True)
 
 
-async def keep_leases(service: Service) -> None:
+async def keep_leases(
+    manager: RunManager, store: Store, links: RedisLinks | None, ttl: float
+) -> None:
     """Renew the leases of this process's runs every third of the TTL, until cancelled."""
-    ttl = service.settings.lease_ttl_s
     while True:
         await asyncio.sleep(ttl / 3)
-        runs = service.active_runs()
+        runs = manager.active_runs()
         if not runs:
             continue
         try:
-            async with service.sessions() as session:
-                await leases.renew(
-                    session=session, runner_id=service.instance_id, thread_ids=list(runs)
-                )
-            if service.links is not None:
+            await store.renew(manager.instance_id, list(runs))
+            if links is not None:
                 for job in runs.values():
                     if job is not None:
-                        await service.links.extend_job(job, ttl)
+                        await links.extend_job(job, ttl)
         except Exception:
             log.warning("renewing run leases failed", exc_info=True)
+
+
+async def execute(
+    manager: RunManager,
+    store: Store,
+    links: RedisLinks | None,
+    thread_id: str,
+    ttl: float,
+    *,
+    job: str | None = None,
+) -> str:
+    """Run (or resume) a queued thread here and wait for its end; returns what happened."""
+    status = await manager.wait(thread_id)
+    if status is not None:
+        # arq handed the job out again while this process still runs it: that run's status.
+        return status
+    if not await claim_lease(store, manager.instance_id, thread_id, ttl):
+        return "skipped: finished, or another live runner holds it"
+    if links is not None and job is not None:
+        await links.extend_job(job, ttl)
+    point = await store.resume_point(thread_id)
+    if point is None:
+        return "skipped: nothing to run"
+    run = await manager.launch(point, job)
+    if links is not None and await links.cancel_requested(thread_id):
+        run.cancel()
+    return await manager.wait(thread_id) or (await run.result()).status

@@ -31,14 +31,12 @@ class PromptNotRecordedError(OrchestrateXError):
     """Replay mode was asked a prompt that has no recorded answers."""
 
     code = "not_recorded"
-    http_status = 422
 
 
 class RecordingsNotFoundError(OrchestrateXError):
     """Replay mode without readable recordings."""
 
     code = "recordings_not_found"
-    http_status = 503
 
 
 def hosted_key_variables() -> list[str]:

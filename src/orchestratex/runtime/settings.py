@@ -82,8 +82,8 @@ class Settings(BaseSettings):
     budget_hold_s: float = Field(
         default=3600.0,
         ge=1.0,
-        description="with redis_url: a run's budget hold lapses if the run has not ended after "
-        "this long (its runner died)",
+        description="a call's budget hold lapses if the call has not ended after this long "
+        "(its process died)",
     )
     worker_concurrency: int = Field(
         default=4, ge=1, le=256, description="runs one `orchestratex worker` executes at once"

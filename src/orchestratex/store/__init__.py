@@ -2,9 +2,10 @@
 
 from orchestratex.store.db import SessionFactory, create_engine, create_session_factory, init_db
 from orchestratex.store.performance import SqlPerformanceSource
-from orchestratex.store.writer import StoreWriter
+from orchestratex.store.writer import EventWriter, StoreWriter
 
 __all__ = [
+    "EventWriter",
     "SessionFactory",
     "SqlPerformanceSource",
     "StoreWriter",

@@ -15,6 +15,8 @@ from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
 SessionFactory = async_sessionmaker[AsyncSession]
+Session = AsyncSession
+"""A database session (for callers above the store, which never import SQLAlchemy)."""
 
 
 def _sqlite_file(url: str) -> Path | None:

@@ -1,131 +1,275 @@
-"""What a run's end teaches: thread totals, selection outcomes and model performance."""
+"""What a run's end teaches, in one place: the thread's result and credit, selection outcomes
+and model performance. Called once per run, in the transaction that stores its terminal event.
+
+Credit: a thread's model (`threads.selected_model`, shown in history and the run summary) is
+the model of its best round, the one whose score won; not the model selected first.
+Learning: each scored round is a sample of its model's quality in the run's domain; each
+`model_call` (usage row) is a success or a failure of its model.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import case, func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import JSON, bindparam, case, func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from orchestratex.core.events import CancelledEvent, CompletedEvent, FailedEvent
 from orchestratex.core.orchestration import OrchestrationResult
-from orchestratex.store.tables import (
-    ModelPerformance,
-    Response,
-    SelectionRecord,
-    Thread,
-    UsageRecord,
-)
+from orchestratex.store.sql import PERFORMANCE, RESPONSES, SELECTIONS, THREADS, USAGE, upsert
+
+Terminal = CompletedEvent | FailedEvent | CancelledEvent
 
 
-async def finish_run(
-    session: AsyncSession,
-    thread: Thread,
-    status: str,
-    result: OrchestrationResult | None,
-    error: str | None,
-    ts: datetime,
-) -> None:
-    """Close the thread, score its selection decisions and update model_performance."""
-    thread.status = status
-    thread.completed_at = ts
-    thread.error = error or (result.error if result else None)
-    if result is not None:
-        thread.result = result.model_dump(mode="json")
-        thread.best_round = result.best_round
-        thread.final_score = result.score
-        thread.stop_reason = result.stop_reason
-        thread.total_cost_usd = result.total_cost_usd
-        thread.input_tokens = result.usage.input_tokens
-        thread.output_tokens = result.usage.output_tokens
-    elif thread.stop_reason is None:
-        thread.stop_reason = "failed" if status == "failed" else status
-    await session.flush()
-    rounds = list(
-        await session.scalars(
-            select(Response).where(Response.thread_id == thread.id).order_by(Response.round)
+@dataclass(frozen=True)
+class _Round:
+    round: int
+    model: str
+    kind: str
+    score: float | None
+    latency_ms: float
+    cost_usd: float
+
+
+def best_round(rounds: list[_Round]) -> _Round | None:
+    """The highest score (ties: the earlier round), as the engine picks it; None if unscored."""
+    best: _Round | None = None
+    for r in rounds:
+        if r.score is not None and (best is None or best.score is None or r.score > best.score):
+            best = r
+    return best
+
+
+def _credited_model(result: OrchestrationResult | None, rounds: list[_Round]) -> str | None:
+    if result is not None and result.best_round is not None:
+        for r in result.rounds:
+            if r.round == result.best_round:
+                return r.model
+        for stored in rounds:
+            if stored.round == result.best_round:
+                return stored.model
+    best = best_round(rounds)
+    return best.model if best is not None else None
+
+
+async def finish_run(session: AsyncSession, event: Terminal) -> None:
+    """Close one run (see finish_runs)."""
+    await finish_runs(session, [event])
+
+
+async def _stored_rounds(session: AsyncSession, thread_ids: list[str]) -> dict[str, list[_Round]]:
+    rows = await session.execute(
+        select(
+            RESPONSES.c.thread_id,
+            RESPONSES.c.round,
+            RESPONSES.c.model,
+            RESPONSES.c.kind,
+            RESPONSES.c.score,
+            RESPONSES.c.latency_ms,
+            RESPONSES.c.cost_usd,
         )
+        .where(RESPONSES.c.thread_id.in_(thread_ids))
+        .order_by(RESPONSES.c.thread_id, RESPONSES.c.round)
     )
-    await _record_outcome(session, thread, rounds)
-    await _learn(session, thread, rounds, ts)
+    rounds: dict[str, list[_Round]] = {t: [] for t in thread_ids}
+    for thread_id, *values in rows:
+        rounds[thread_id].append(_Round(*values))
+    return rounds
 
 
-async def _record_outcome(session: AsyncSession, thread: Thread, rounds: list[Response]) -> None:
-    threshold = (thread.request or {}).get("threshold")
+def _closing_values(
+    event: Terminal, stop_reason: str | None, credited: str | None
+) -> dict[str, Any]:
+    """The thread's final columns, as `b_<column>` parameters."""
+    result = event.result
+    error = event.error if isinstance(event, FailedEvent) else None
+    if isinstance(event, CancelledEvent):
+        stop_reason = event.reason
+    values: dict[str, Any] = {
+        "b_id": event.thread_id,
+        "b_status": event.type,
+        "b_completed_at": event.ts,
+        "b_error": error or (result.error if result else None),
+        "b_selected_model": credited,
+    }
+    if result is None:
+        values["b_stop_reason"] = stop_reason or (
+            "failed" if event.type == "failed" else event.type
+        )
+        return values
+    return values | {
+        "b_result": result.model_dump(mode="json"),
+        "b_best_round": result.best_round,
+        "b_final_score": result.score,
+        "b_stop_reason": result.stop_reason,
+        "b_total_cost_usd": result.total_cost_usd,
+        "b_input_tokens": result.usage.input_tokens,
+        "b_output_tokens": result.usage.output_tokens,
+    }
+
+
+async def _close_threads(session: AsyncSession, closing: list[dict[str, Any]]) -> None:
+    """Two UPDATEs at most, each for many threads: runs that ended with a result, and not."""
+    for with_result in (True, False):
+        rows = [v for v in closing if ("b_result" in v) is with_result]
+        if not rows:
+            continue
+        columns: dict[str, Any] = {
+            k[2:]: bindparam(k) for k in rows[0] if k not in ("b_id", "b_selected_model")
+        }
+        if with_result:
+            columns["result"] = bindparam("b_result", type_=JSON(none_as_null=True))
+        columns["selected_model"] = func.coalesce(
+            bindparam("b_selected_model"), THREADS.c.selected_model
+        )
+        await session.execute(
+            update(THREADS).where(THREADS.c.id == bindparam("b_id")).values(columns), rows
+        )
+
+
+async def finish_runs(session: AsyncSession, events: list[Terminal]) -> None:
+    """Close these runs: status, result, credit to the best round, selection outcomes, learning.
+
+    A handful of statements however many runs end in the batch.
+    """
+    if not events:
+        return
+    ids = sorted({e.thread_id for e in events})
+    threads = {
+        thread_id: (request, domain, stop_reason)
+        for thread_id, request, domain, stop_reason in await session.execute(
+            select(THREADS.c.id, THREADS.c.request, THREADS.c.domain, THREADS.c.stop_reason).where(
+                THREADS.c.id.in_(ids)
+            )
+        )
+    }
+    rounds = await _stored_rounds(session, ids)
+    closing = [
+        _closing_values(e, threads[e.thread_id][2], _credited_model(e.result, rounds[e.thread_id]))
+        for e in events
+    ]
+    await _close_threads(session, closing)
+    outcomes = []
+    for values in closing:
+        thread_id = values["b_id"]
+        thread_rounds = rounds[thread_id]
+        final = values.get("b_final_score")
+        if final is None:
+            final = max((r.score for r in thread_rounds if r.score is not None), default=None)
+        threshold = (threads[thread_id][0] or {}).get("threshold")
+        outcomes.append(_outcome(thread_id, thread_rounds, threshold, final))
+    await session.execute(
+        update(SELECTIONS)
+        .where(SELECTIONS.c.thread_id == bindparam("b_id"))
+        .values(
+            kept_without_escalation=SELECTIONS.c.round >= bindparam("b_escalated"),
+            threshold_round=bindparam("b_reached"),
+            final_score=bindparam("b_final"),
+        ),
+        outcomes,
+    )
+    domains = {t: (threads[t][1] or "general") for t in ids}
+    await _learn(session, domains, rounds, events[-1].ts)
+
+
+def _outcome(
+    thread_id: str, rounds: list[_Round], threshold: float | None, final: float | None
+) -> dict[str, Any]:
+    """A selection is kept when no escalation came after its round."""
     reached = [
         r.round
         for r in rounds
         if threshold is not None and r.score is not None and r.score >= threshold
     ]
     escalations = [r.round for r in rounds if r.kind == "escalation"]
-    scores = [r.score for r in rounds if r.score is not None]
-    final = thread.final_score if thread.final_score is not None else max(scores, default=None)
-    decisions = await session.scalars(
-        select(SelectionRecord).where(SelectionRecord.thread_id == thread.id)
+    return {
+        "b_id": thread_id,
+        "b_escalated": max(escalations, default=0),
+        "b_reached": min(reached, default=None),
+        "b_final": final,
+    }
+
+
+async def _performance_rows(
+    session: AsyncSession, keys: set[tuple[str, str]], ts: datetime
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """The (model, domain) rows, created at zero where missing, locked for this transaction."""
+    await session.execute(
+        upsert(session, PERFORMANCE).on_conflict_do_nothing(index_elements=["model", "domain"]),
+        [
+            {
+                "model": model,
+                "domain": domain,
+                "samples": 0,
+                "mean_score": 0.0,
+                "m2": 0.0,
+                "successes": 0,
+                "failures": 0,
+                "mean_latency_ms": 0.0,
+                "mean_cost_usd": 0.0,
+                "updated_at": ts,
+            }
+            for model, domain in sorted(keys)
+        ],
     )
-    for decision in decisions:
-        decision.kept_without_escalation = not any(r > decision.round for r in escalations)
-        decision.threshold_round = min(reached, default=None)
-        decision.final_score = final
-
-
-async def _performance_row(
-    session: AsyncSession, model: str, domain: str, ts: datetime
-) -> ModelPerformance:
-    query = (
-        select(ModelPerformance)
-        .where(ModelPerformance.model == model, ModelPerformance.domain == domain)
+    rows = await session.execute(
+        select(PERFORMANCE)
+        .where(tuple_(PERFORMANCE.c.model, PERFORMANCE.c.domain).in_(sorted(keys)))
+        .order_by(PERFORMANCE.c.model, PERFORMANCE.c.domain)
         .with_for_update()
     )
-    row = await session.scalar(query)
-    if row is not None:
-        return row
-    try:
-        async with session.begin_nested():
-            row = ModelPerformance(
-                model=model,
-                domain=domain,
-                samples=0,
-                mean_score=0.0,
-                m2=0.0,
-                successes=0,
-                failures=0,
-                mean_latency_ms=0.0,
-                mean_cost_usd=0.0,
-                updated_at=ts,
-            )
-            session.add(row)
-    except IntegrityError:
-        row = (await session.scalars(query)).one()
-    return row
+    return {(r["model"], r["domain"]): dict(r) for r in rows.mappings()}
+
+
+def _add_sample(row: dict[str, Any], r: _Round, score: float) -> None:
+    """Welford's update of the running mean and m2, plus running latency and cost."""
+    row["samples"] += 1
+    delta = score - row["mean_score"]
+    row["mean_score"] += delta / row["samples"]
+    row["m2"] += delta * (score - row["mean_score"])
+    row["mean_latency_ms"] += (r.latency_ms - row["mean_latency_ms"]) / row["samples"]
+    row["mean_cost_usd"] += (r.cost_usd - row["mean_cost_usd"]) / row["samples"]
 
 
 async def _learn(
-    session: AsyncSession, thread: Thread, rounds: list[Response], ts: datetime
+    session: AsyncSession,
+    domains: dict[str, str],
+    rounds: dict[str, list[_Round]],
+    ts: datetime,
 ) -> None:
-    domain = thread.domain or "general"
-    for response in rounds:
-        if response.score is None:
-            continue
-        row = await _performance_row(session, response.model, domain, ts)
-        row.samples += 1
-        delta = response.score - row.mean_score
-        row.mean_score += delta / row.samples
-        row.m2 += delta * (response.score - row.mean_score)
-        row.mean_latency_ms += (response.latency_ms - row.mean_latency_ms) / row.samples
-        row.mean_cost_usd += (response.cost_usd - row.mean_cost_usd) / row.samples
-        row.updated_at = ts
+    """Each scored round is a sample of its model; each usage row a success or a failure."""
     calls = await session.execute(
         select(
-            UsageRecord.model,
-            func.sum(case((UsageRecord.success, 1), else_=0)),
-            func.sum(case((UsageRecord.success, 0), else_=1)),
+            USAGE.c.thread_id,
+            USAGE.c.model,
+            func.sum(case((USAGE.c.success, 1), else_=0)),
+            func.sum(case((USAGE.c.success, 0), else_=1)),
         )
-        .where(UsageRecord.thread_id == thread.id)
-        .group_by(UsageRecord.model)
+        .where(USAGE.c.thread_id.in_(sorted(domains)))
+        .group_by(USAGE.c.thread_id, USAGE.c.model)
     )
-    for model, successes, failures in calls.all():
-        row = await _performance_row(session, model, domain, ts)
-        row.successes += int(successes or 0)
-        row.failures += int(failures or 0)
-        row.updated_at = ts
+    outcomes = [(domains[t], model, int(ok or 0), int(bad or 0)) for t, model, ok, bad in calls]
+    scored = [(domains[t], r) for t in sorted(domains) for r in rounds[t] if r.score is not None]
+    keys = {(r.model, domain) for domain, r in scored}
+    keys |= {(model, domain) for domain, model, _, _ in outcomes}
+    if not keys:
+        return
+    rows = await _performance_rows(session, keys, ts)
+    for domain, r in scored:
+        _add_sample(rows[(r.model, domain)], r, r.score or 0.0)
+    for domain, model, successes, failures in outcomes:
+        rows[(model, domain)]["successes"] += successes
+        rows[(model, domain)]["failures"] += failures
+    fields = ["samples", "mean_score", "m2", "successes", "failures"]
+    fields += ["mean_latency_ms", "mean_cost_usd"]
+    await session.execute(
+        update(PERFORMANCE)
+        .where(PERFORMANCE.c.id == bindparam("b_id"))
+        .values({name: bindparam(f"b_{name}") for name in (*fields, "updated_at")}),
+        [
+            {"b_id": row["id"], "b_updated_at": ts} | {f"b_{name}": row[name] for name in fields}
+            for _, row in sorted(rows.items())
+        ],
+    )

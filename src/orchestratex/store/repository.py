@@ -289,7 +289,7 @@ async def _cost_lines(session: AsyncSession, thread_id: str) -> list[CostLine]:
 async def get_events_after(
     *, session: AsyncSession, thread_id: str, after_seq: int = 0, limit: int = 1000
 ) -> list[Event]:
-    """Logged events of the thread with seq > after_seq, in order (chunks are not logged)."""
+    """Logged events of the thread with seq > after_seq, in order (response chunks included)."""
     payloads = await session.scalars(
         select(EventRecord.payload)
         .where(EventRecord.thread_id == thread_id, EventRecord.seq > after_seq)

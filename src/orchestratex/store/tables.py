@@ -237,10 +237,13 @@ class SelectionRecord(Base):
 
 
 class EventRecord(Base):
-    """The event log (all events but response chunks), for replay to late subscribers."""
+    """The event log (every event, response chunks included), for replay and resuming."""
 
     __tablename__ = "events"
-    __table_args__ = (UniqueConstraint("thread_id", "seq", name="uq_events_thread_seq"),)
+    __table_args__ = (
+        UniqueConstraint("thread_id", "seq", name="uq_events_thread_seq"),
+        Index("ix_events_thread_type_seq", "thread_id", "type", "seq"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     thread_id: Mapped[str] = mapped_column(ForeignKey("threads.id", ondelete="CASCADE"))

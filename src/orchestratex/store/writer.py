@@ -1,46 +1,237 @@
-"""Turns events into rows. Idempotent per (thread_id, seq): a replayed event is not written twice.
+"""The event writer: events are buffered and written in batches by one task.
 
-Every event except `response_chunk` is also kept in the event log for replay; chunks are not
-stored at all (the `response` event carries the full text). When a run ends (completed, failed
-or cancelled), the selection decisions get their outcome and `model_performance` learns from the
-run's scored rounds and its calls (failed calls count as failures); see outcomes.py.
+`EventWriter.add` never waits: it appends the event to an in-memory queue. One task (the only
+writer of the process, which on SQLite with WAL avoids lock fights) takes up to `max_batch`
+queued events at a time and writes them in one transaction (batch.py): at most
+`flush_interval_s` after the oldest was added, and at once when a round ends (a `response` or
+`evaluation` event), a run ends (completed, failed, cancelled), or someone calls `flush`.
+Every event is stored, response chunks included; rewriting a stored event changes nothing.
+
+A batch that fails is retried with backoff, for as long as the database does not answer. When
+the database answers and the batch still fails, it is written thread by thread, then event by
+event, so one bad event costs only itself (it is logged and dropped); the others are kept.
+
+`StoreWriter` is the older interface: one awaited write per event, through the same code.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import Sequence
+from itertools import count
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
-from orchestratex.core.events import (
-    AnalysisEvent,
-    CancelledEvent,
-    CompletedEvent,
-    EvaluationEvent,
-    Event,
-    FailedEvent,
-    ModelCallEvent,
-    ResponseEvent,
-    SelectionEvent,
-    StartedEvent,
-)
+from orchestratex.core.events import Event
+from orchestratex.store.batch import apply_batch
 from orchestratex.store.db import SessionFactory
-from orchestratex.store.outcomes import finish_run
-from orchestratex.store.tables import (
-    Criticism,
-    Evaluation,
-    EventRecord,
-    Prompt,
-    Response,
-    SelectionRecord,
-    Thread,
-    UsageRecord,
-)
 
-PREVIEW_CHARS = 200
+log = logging.getLogger(__name__)
+
+BOUNDARY_TYPES = frozenset({"response", "evaluation", "completed", "failed", "cancelled"})
+"""Events after which the buffer is written at once: a round or a run ends."""
+ATTEMPTS_BEFORE_SPLIT = 3
+MAX_BACKOFF_S = 2.0
 LOCK_RETRIES = 6
+
+
+def _backoff(attempt: int) -> float:
+    return float(min(MAX_BACKOFF_S, 0.02 * 2**attempt))
+
+
+def _describe(exc: BaseException) -> str:
+    """The error without the statement's parameters (they hold prompts and answers)."""
+    reason = getattr(exc, "orig", None) or exc
+    return f"{type(exc).__name__}: {str(reason).splitlines()[0][:200] if str(reason) else ''}"
+
+
+async def write_events(sessions: SessionFactory, events: Sequence[Event]) -> list[Event]:
+    """Write the events in one transaction; returns those that were not stored yet."""
+    async with sessions() as session, session.begin():
+        return await apply_batch(session, events)
+
+
+class EventWriter:
+    """Buffers events per thread and writes them in batches from one task."""
+
+    def __init__(
+        self, sessions: SessionFactory, *, flush_interval_s: float = 0.05, max_batch: int = 1000
+    ) -> None:
+        self._sessions = sessions
+        self._interval = flush_interval_s
+        self._max_batch = max(1, max_batch)
+        self._queue: deque[tuple[int, float, Event]] = deque()
+        self._unsaved: dict[str, dict[int, Event]] = {}
+        self._last_index: dict[str, int] = {}
+        self._numbers = count(1)
+        self._added = 0
+        self._done = 0
+        self._urgent_upto = 0
+        self._waiters: list[tuple[int, asyncio.Future[None]]] = []
+        self._has_work = asyncio.Event()
+        self._kick = asyncio.Event()
+        self._closing = False
+        self._task: asyncio.Task[None] | None = None
+        self.dropped = 0
+        """Events given up on because the database refused them while it was answering."""
+
+    async def start(self) -> None:
+        """Start the writer task (again, after `aclose`); a no-op while it runs."""
+        if self._task is None or self._task.done():
+            self._closing = False
+            self._task = asyncio.create_task(self._run(), name="orchestratex-event-writer")
+            self._task.add_done_callback(self._stopped)
+
+    def add(self, event: Event) -> None:
+        """Queue the event; never waits. A (thread, seq) already waiting is ignored."""
+        pending = self._unsaved.setdefault(event.thread_id, {})
+        if event.seq in pending:
+            return
+        pending[event.seq] = event
+        index = next(self._numbers)
+        self._added = index
+        self._last_index[event.thread_id] = index
+        self._queue.append((index, time.monotonic(), event))
+        if event.type in BOUNDARY_TYPES or len(self._queue) >= self._max_batch:
+            self._urgent_upto = index
+            self._kick.set()
+        self._has_work.set()
+
+    def buffered(self, thread_id: str, after_seq: int = 0) -> list[Event]:
+        """Events added and not yet committed, seq > after_seq, in seq order.
+
+        A follower misses nothing if it subscribes to live events first, then takes this
+        snapshot, then reads the store: an event left the buffer only once it was committed,
+        so the store read (which comes after) sees it. Merge the three by seq.
+        """
+        pending = self._unsaved.get(thread_id, {})
+        return [pending[seq] for seq in sorted(pending) if seq > after_seq]
+
+    async def flush(self, thread_id: str | None = None) -> None:
+        """Return once everything added before the call (of `thread_id`, if given) is committed
+        (or, refused by the database, dropped and logged)."""
+        target = self._added if thread_id is None else self._last_index.get(thread_id, 0)
+        if target <= self._done:
+            return
+        if self._task is None or self._task.done():
+            raise RuntimeError("the event writer is not running (call start())")
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append((target, waiter))
+        self._urgent_upto = max(self._urgent_upto, target)
+        self._kick.set()
+        self._has_work.set()
+        await asyncio.shield(waiter)
+
+    async def aclose(self) -> None:
+        """Write everything queued, then stop the task: a clean stop loses nothing."""
+        await self.start()
+        self._closing = True
+        self._kick.set()
+        self._has_work.set()
+        assert self._task is not None
+        await asyncio.shield(self._task)
+
+    def _stopped(self, task: asyncio.Task[None]) -> None:
+        error = None if task.cancelled() else task.exception()
+        if error is not None:
+            log.error("the event writer stopped: %s", _describe(error))
+        for _, waiter in self._waiters:
+            if not waiter.done():
+                waiter.set_exception(RuntimeError("the event writer stopped"))
+        self._waiters.clear()
+
+    async def _run(self) -> None:
+        while True:
+            if not self._queue:
+                if self._closing:
+                    return
+                self._has_work.clear()
+                await self._has_work.wait()
+                continue
+            await self._linger()
+            batch = [self._queue.popleft() for _ in range(min(self._max_batch, len(self._queue)))]
+            await self._persist([event for _, _, event in batch])
+            self._settle(batch[-1][0], [event for _, _, event in batch])
+
+    async def _linger(self) -> None:
+        """Wait for the oldest queued event's interval to pass, unless a write is wanted now."""
+        while not self._closing and self._urgent_upto <= self._done:
+            remaining = self._queue[0][1] + self._interval - time.monotonic()
+            if remaining <= 0 or len(self._queue) >= self._max_batch:
+                return
+            self._kick.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(remaining):
+                    await self._kick.wait()
+
+    def _settle(self, done: int, events: list[Event]) -> None:
+        self._done = done
+        for event in events:
+            pending = self._unsaved.get(event.thread_id)
+            if pending is not None:
+                pending.pop(event.seq, None)
+                if not pending:
+                    del self._unsaved[event.thread_id]
+            if self._last_index.get(event.thread_id, 0) <= done:
+                self._last_index.pop(event.thread_id, None)
+        still: list[tuple[int, asyncio.Future[None]]] = []
+        for target, waiter in self._waiters:
+            if target <= done:
+                if not waiter.done():
+                    waiter.set_result(None)
+            else:
+                still.append((target, waiter))
+        self._waiters = still
+
+    async def _persist(self, events: list[Event], level: int = 0) -> None:
+        """Write the events, retrying; split them (by thread, then one by one) when the database
+        answers but refuses them, and drop a single event it keeps refusing."""
+        attempt = 0
+        while True:
+            try:
+                await write_events(self._sessions, events)
+                return
+            except Exception as exc:
+                attempt += 1
+                first = events[0]
+                log.warning(
+                    "writing %d event(s) failed (thread %s, seq %d, attempt %d): %s",
+                    len(events),
+                    first.thread_id,
+                    first.seq,
+                    attempt,
+                    _describe(exc),
+                )
+            if attempt >= ATTEMPTS_BEFORE_SPLIT and await self._database_answers():
+                break
+            await asyncio.sleep(_backoff(attempt))
+        if level == 0 and len({e.thread_id for e in events}) > 1:
+            for thread_id in dict.fromkeys(e.thread_id for e in events):
+                await self._persist([e for e in events if e.thread_id == thread_id], 1)
+        elif len(events) > 1:
+            for event in events:
+                await self._persist([event], 2)
+        else:
+            self.dropped += 1
+            log.error(
+                "dropped event %s seq %d (%s): the database refuses it",
+                events[0].thread_id,
+                events[0].seq,
+                events[0].type,
+            )
+
+    async def _database_answers(self) -> bool:
+        try:
+            async with self._sessions() as session:
+                await session.execute(text("SELECT 1"))
+        except Exception:
+            return False
+        return True
 
 
 def _is_lock_error(exc: OperationalError) -> bool:
@@ -49,199 +240,44 @@ def _is_lock_error(exc: OperationalError) -> bool:
 
 
 class StoreWriter:
-    """Subscribe `handle` to the event bus; each event is written in its own transaction."""
+    """One awaited write per event (the interface before EventWriter): subscribe `handle`.
+
+    Response chunks wait in memory and are written with the thread's next other event (its
+    round's `response`, or the run's end), in the same transaction: once `handle` returns for
+    a non-chunk event, it and everything before it in the thread are stored.
+    """
 
     def __init__(self, session_factory: SessionFactory) -> None:
         self._sessions = session_factory
         self._lock = asyncio.Lock()
+        self._chunks: dict[str, list[Event]] = {}
+
+    def buffered(self, thread_id: str, after_seq: int = 0) -> list[Event]:
+        """Chunks handled and not yet stored, seq > after_seq, in order."""
+        return sorted(
+            (e for e in self._chunks.get(thread_id, []) if e.seq > after_seq),
+            key=lambda e: e.seq,
+        )
 
     async def handle(self, event: Event) -> None:
         if event.type == "response_chunk":
+            self._chunks.setdefault(event.thread_id, []).append(event)
             return
+        batch = [*self._chunks.pop(event.thread_id, []), event]
+        try:
+            await self._write(batch)
+        except BaseException:
+            self._chunks[event.thread_id] = batch[:-1] + self._chunks.get(event.thread_id, [])
+            raise
+
+    async def _write(self, batch: list[Event]) -> None:
         async with self._lock:
             for attempt in range(LOCK_RETRIES):
                 try:
-                    await self._write(event)
+                    await write_events(self._sessions, batch)
                     return
                 except OperationalError as exc:
                     # SQLite refuses a write whose snapshot another connection has overtaken.
                     if not _is_lock_error(exc) or attempt == LOCK_RETRIES - 1:
                         raise
                     await asyncio.sleep(0.02 * 2**attempt)
-
-    async def _write(self, event: Event) -> None:
-        try:
-            async with self._sessions() as session, session.begin():
-                await self._apply(session, event)
-        except IntegrityError:
-            # Another writer stored the same event first: that is the idempotent outcome.
-            async with self._sessions() as session:
-                if not await _logged(session, event.thread_id, event.seq):
-                    raise
-
-    async def _apply(self, session: AsyncSession, event: Event) -> None:
-        if await _logged(session, event.thread_id, event.seq):
-            return
-        thread = await session.get(Thread, event.thread_id)
-        if thread is None:
-            thread = Thread(id=event.thread_id, status="running", created_at=event.ts)
-            session.add(thread)
-            await session.flush()
-        session.add(
-            EventRecord(
-                thread_id=event.thread_id,
-                seq=event.seq,
-                type=event.type,
-                payload=event.model_dump(mode="json"),
-                created_at=event.ts,
-            )
-        )
-        thread.last_seq = max(thread.last_seq or 0, event.seq)
-        thread.updated_at = event.ts
-        if isinstance(event, StartedEvent):
-            await _started(session, thread, event)
-        elif isinstance(event, AnalysisEvent):
-            await _analysis(session, thread, event)
-        elif isinstance(event, SelectionEvent):
-            _selection(session, thread, event)
-        elif isinstance(event, ModelCallEvent):
-            _model_call(session, thread, event)
-        elif isinstance(event, ResponseEvent):
-            _response(session, event)
-        elif isinstance(event, EvaluationEvent):
-            await _evaluation(session, event)
-        elif isinstance(event, CompletedEvent):
-            await finish_run(session, thread, "completed", event.result, None, event.ts)
-        elif isinstance(event, FailedEvent):
-            await finish_run(session, thread, "failed", event.result, event.error, event.ts)
-        elif isinstance(event, CancelledEvent):
-            thread.stop_reason = event.reason
-            await finish_run(session, thread, "cancelled", event.result, None, event.ts)
-
-
-async def _logged(session: AsyncSession, thread_id: str, seq: int) -> bool:
-    query = select(EventRecord.id).where(EventRecord.thread_id == thread_id, EventRecord.seq == seq)
-    return (await session.scalar(query)) is not None
-
-
-async def _started(session: AsyncSession, thread: Thread, event: StartedEvent) -> None:
-    request = event.request
-    if thread.status in ("queued", "running", "interrupted"):
-        thread.status = "running"
-    thread.user_id = event.user_id or thread.user_id
-    thread.request = request.model_dump(mode="json")
-    thread.prompt_preview = request.prompt[:PREVIEW_CHARS]
-    existing = await session.scalar(select(Prompt).where(Prompt.thread_id == thread.id))
-    if existing is None:
-        session.add(Prompt(thread_id=thread.id, text=request.prompt, system=request.system))
-
-
-async def _analysis(session: AsyncSession, thread: Thread, event: AnalysisEvent) -> None:
-    analysis = event.analysis
-    thread.domain = analysis.domain.value
-    thread.complexity = analysis.complexity
-    prompt = await session.scalar(select(Prompt).where(Prompt.thread_id == thread.id))
-    if prompt is not None:
-        prompt.analysis = analysis.model_dump(mode="json")
-        prompt.domain = analysis.domain.value
-        prompt.complexity = analysis.complexity
-
-
-def _selection(session: AsyncSession, thread: Thread, event: SelectionEvent) -> None:
-    decision = event.decision
-    if thread.selected_model is None or event.round == 1:
-        thread.selected_model = decision.model
-    session.add(
-        SelectionRecord(
-            thread_id=thread.id,
-            round=event.round,
-            model=decision.model,
-            strategy=decision.strategy,
-            reasons=list(decision.reasons),
-            candidates=[c.model_dump(mode="json") for c in decision.candidates],
-            created_at=event.ts,
-        )
-    )
-
-
-def _model_call(session: AsyncSession, thread: Thread, event: ModelCallEvent) -> None:
-    thread.input_tokens = (thread.input_tokens or 0) + event.usage.input_tokens
-    thread.output_tokens = (thread.output_tokens or 0) + event.usage.output_tokens
-    thread.total_cost_usd = (thread.total_cost_usd or 0.0) + event.cost_usd
-    session.add(
-        UsageRecord(
-            thread_id=thread.id,
-            user_id=thread.user_id,
-            round=event.round,
-            model=event.model,
-            provider=event.provider,
-            purpose=event.purpose,
-            input_tokens=event.usage.input_tokens,
-            output_tokens=event.usage.output_tokens,
-            cost_usd=event.cost_usd,
-            cost_known=event.cost_known,
-            latency_ms=event.latency_ms,
-            success=event.success,
-            error=event.error,
-            created_at=event.ts,
-        )
-    )
-
-
-def _response(session: AsyncSession, event: ResponseEvent) -> None:
-    session.add(
-        Response(
-            thread_id=event.thread_id,
-            round=event.round,
-            model=event.model,
-            kind=event.kind,
-            text=event.text,
-            input_tokens=event.usage.input_tokens,
-            output_tokens=event.usage.output_tokens,
-            cost_usd=event.cost_usd,
-            latency_ms=event.latency_ms,
-            finish_reason=event.finish_reason,
-            created_at=event.ts,
-        )
-    )
-
-
-async def _evaluation(session: AsyncSession, event: EvaluationEvent) -> None:
-    response = await session.scalar(
-        select(Response).where(Response.thread_id == event.thread_id, Response.round == event.round)
-    )
-    if response is not None:
-        response.score = event.score
-    for verdict in event.verdicts:
-        rubric = verdict.score
-        row = Evaluation(
-            response_id=response.id if response is not None else None,
-            thread_id=event.thread_id,
-            round=event.round,
-            judge=verdict.judge,
-            accuracy=rubric.accuracy if rubric else None,
-            completeness=rubric.completeness if rubric else None,
-            clarity=rubric.clarity if rubric else None,
-            relevance=rubric.relevance if rubric else None,
-            overall=rubric.overall if rubric else None,
-            weight=verdict.weight,
-            error=verdict.error,
-            cost_usd=verdict.cost_usd,
-            latency_ms=verdict.latency_ms,
-            created_at=event.ts,
-        )
-        session.add(row)
-        if rubric is None:
-            continue
-        await session.flush()
-        session.add(
-            Criticism(
-                evaluation_id=row.id,
-                thread_id=event.thread_id,
-                round=event.round,
-                judge=verdict.judge,
-                critique=rubric.critique,
-                suggestions=list(rubric.suggestions),
-                created_at=event.ts,
-            )
-        )

@@ -128,7 +128,8 @@ def outcome(run: FollowedRun) -> OrchestrationResult:
         raise OpenAIError(503, "the run was cancelled", type_="server_error", code="cancelled")
     message = (result.error if result is not None else None) or "the run failed"
     code = getattr(run.terminal, "code", "failed")
-    raise OpenAIError(502, message, type_=error_type(502), code=code)
+    status = 402 if code == "budget_exceeded" else 502
+    raise OpenAIError(status, message, type_=error_type(status), code=code)
 
 
 @router.get("/models")

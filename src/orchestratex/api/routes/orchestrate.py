@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
@@ -13,7 +12,6 @@ from orchestratex.api.errors import ApiError
 from orchestratex.api.selftest import ProviderCheck, self_test
 from orchestratex.core.orchestration import OrchestrationRequest
 from orchestratex.core.performance import ModelHealth
-from orchestratex.runtime.settings import Settings
 
 router = APIRouter(prefix="/api/orchestrate", tags=["orchestrate"])
 
@@ -72,19 +70,6 @@ class SelfTestOut(BaseModel):
     providers: list[ProviderCheck]
 
 
-def _with_defaults(request: OrchestrationRequest, settings: Settings) -> OrchestrationRequest:
-    """Fill fields the caller left out from the deployment's defaults."""
-    given = request.model_fields_set
-    changes: dict[str, Any] = {}
-    if "max_rounds" not in given:
-        changes["max_rounds"] = settings.default_max_rounds
-    if "threshold" not in given:
-        changes["threshold"] = settings.default_threshold
-    if "judge_count" not in given:
-        changes["judge_count"] = settings.judge_count
-    return request.model_copy(update=changes) if changes else request
-
-
 def _not_found(thread_id: str) -> ApiError:
     return ApiError(404, "thread_not_found", "no such thread")
 
@@ -96,7 +81,7 @@ async def submit_prompt(
     """Start an orchestration in the background; follow it with the returned URLs."""
     if not body.prompt.strip():
         raise ApiError(422, "invalid_request", "prompt: must contain more than whitespace")
-    thread_id = await service.submit(_with_defaults(body, service.settings), user=user)
+    thread_id = await service.submit(body, user=user)
     status_url = request.url_for("orchestration_status", thread_id=thread_id)
     return Submitted(
         thread_id=thread_id,

@@ -140,7 +140,8 @@ def plan_reply(
     bad_judge: bool = False,
     shape: OutputShape | None = None,
 ) -> Reply:
-    """Decide the answer to a request; text answers are cut to max_tokens, JSON is not."""
+    """Decide the answer to a request; every answer is cut to max_tokens, as a real provider
+    cuts it (a judge's JSON cut short no longer parses)."""
     shape = shape or OutputShape()
     judge = is_judge_request(turns, structured=structured)
     truncated = False
@@ -161,9 +162,9 @@ def plan_reply(
     else:
         previous = largest_revision(turns)
         text = answer_text(turns, 0 if previous is None else previous + 1)
-        if max_tokens is not None and len(text) > max_tokens * 4:
-            text = text[: max(max_tokens, 0) * 4]
-            truncated = True
+    if max_tokens is not None and len(text) > max_tokens * 4:
+        text = text[: max(max_tokens, 0) * 4]
+        truncated = True
     return Reply(
         text=text,
         judge=judge,

@@ -1,0 +1,130 @@
+"""The composition root: every long-lived part of the service, built once from settings.
+
+`Parts` holds what lives as long as the process (catalog, store, bus, Redis links, quotas);
+`start_engine` builds what needs a running event loop (the gateway with its SDK clients, the
+router, the orchestrator) and returns it with the background tasks it wants kept.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from orchestratex.core.catalog import ModelSpec
+from orchestratex.engine.emitter import EventSink
+from orchestratex.engine.orchestrator import Orchestrator
+from orchestratex.providers.catalog import Catalog
+from orchestratex.providers.gateway import Gateway
+from orchestratex.providers.replay import replay_adapter_factory
+from orchestratex.providers.replay_catalog import replay_catalog
+from orchestratex.providers.replay_data import RECORDED_JUDGE, ReplayData
+from orchestratex.runtime.bus import EventBus
+from orchestratex.runtime.catalog_setup import catalog_from_settings
+from orchestratex.runtime.learned_router import ServiceRouter
+from orchestratex.runtime.provider_limits import RedisProviderLimits
+from orchestratex.runtime.quotas import Quotas
+from orchestratex.runtime.replay_mode import REPLAY_LOG_LINE, REPLAY_POLICY, Mode, resolve_mode
+from orchestratex.runtime.scaleout import RedisLinks
+from orchestratex.runtime.settings import Settings
+from orchestratex.store.facade import Store
+from orchestratex.store.performance import SqlPerformanceSource
+
+log = logging.getLogger(__name__)
+
+
+def default_instance_id() -> str:
+    return f"{socket.gethostname()[:40]}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+@dataclass
+class Parts:
+    settings: Settings
+    mode: Mode
+    replay: ReplayData | None
+    catalog: Catalog
+    env: Mapping[str, str] | None
+    store: Store
+    links: RedisLinks | None
+    bus: EventBus
+    quotas: Quotas
+
+
+def build_parts(
+    settings: Settings,
+    *,
+    catalog: Catalog | None,
+    env: Mapping[str, str] | None,
+    requests_per_minute: int | None,
+) -> Parts:
+    mode = resolve_mode(settings, env, catalog_given=catalog is not None)
+    replay = ReplayData(settings.routellm_data_dir) if mode == "replay" else None
+    if catalog is None:
+        catalog = replay_catalog() if replay is not None else catalog_from_settings(settings)
+    per_minute = requests_per_minute or settings.requests_per_minute
+    links = (
+        RedisLinks(settings.redis_url, requests_per_minute=per_minute)
+        if settings.redis_url
+        else None
+    )
+    store = Store(settings.effective_database_url)
+    quotas = Quotas(store, links, requests_per_minute=per_minute, hold_s=settings.budget_hold_s)
+    bus = links.bus if links is not None else EventBus()
+    return Parts(settings, mode, replay, catalog, env, store, links, bus, quotas)
+
+
+def answering_models(parts: Parts) -> list[ModelSpec]:
+    """The models that may answer: available ones (the recorded judge only judges)."""
+    models = parts.catalog.available(parts.env)
+    if parts.replay is not None:
+        models = [m for m in models if m.key != RECORDED_JUDGE]
+    return models
+
+
+async def start_gateway(parts: Parts) -> Gateway:
+    factories = None
+    if parts.replay is not None:
+        factories = {"replay": replay_adapter_factory(parts.replay)}
+    settings = parts.settings
+    gateway = Gateway(
+        parts.catalog,
+        env=parts.env,
+        adapter_factories=factories,
+        rate_window_s=settings.provider_rate_window_s,
+        limiter_factory=(
+            RedisProviderLimits(parts.links.client, window_s=settings.provider_rate_window_s)
+            if parts.links is not None
+            else None
+        ),
+    )
+    await gateway.warm_up()
+    return gateway
+
+
+async def start_orchestrator(
+    parts: Parts, gateway: Gateway, sink: EventSink, *, train_router: bool
+) -> tuple[Orchestrator, ServiceRouter]:
+    models = answering_models(parts)
+    if parts.replay is not None:
+        log.warning(REPLAY_LOG_LINE)
+        if not parts.replay.present():
+            log.warning(
+                "replay mode: the recordings were not found in %s; set ORX_ROUTELLM_DATA_DIR",
+                parts.replay.where,
+            )
+    router = ServiceRouter(parts.settings, replay=parts.replay is not None)
+    selector = await router.initial(models, parts.catalog.prices, train=train_router)
+    orchestrator = Orchestrator(
+        gateway,
+        models,
+        parts.catalog.prices,
+        policy=REPLAY_POLICY if parts.replay is not None else None,
+        performance=SqlPerformanceSource(parts.store.sessions),
+        health=gateway,
+        sink=sink,
+        selector=selector,
+    )
+    return orchestrator, router
