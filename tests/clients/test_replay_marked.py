@@ -47,6 +47,8 @@ async def test_openai_replies_carry_the_replay_fingerprint_and_header(
         assert completion.system_fingerprint == "orchestratex-replay"
         extra: dict[str, Any] = completion.model_extra or {}
         assert extra["orchestratex"]["replay"] is True
+        # A named model is a passthrough in replay mode too: no (recorded) judge.
+        assert extra["orchestratex"]["judged"] is (model == "orchestratex/auto")
         stream = await sdk.chat.completions.create(
             model=model, messages=[{"role": "user", "content": recorded_prompt}], stream=True
         )
