@@ -5,16 +5,16 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint types pytest install install-dev clean web
+.PHONY: run test test-deps lint types pytest install install-dev clean web
 
 $(VENV)/.run-installed: requirements.lock pyproject.toml
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	test -x $(PY) || { scripts/test-deps.sh venv && $(PYTHON) -m venv $(VENV); }
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements.lock
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps -e .
 	touch $@
 
 $(VENV)/.dev-installed: requirements-dev.lock pyproject.toml
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	test -x $(PY) || { scripts/test-deps.sh venv && $(PYTHON) -m venv $(VENV); }
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.lock
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps -e .
 	touch $@ $(VENV)/.run-installed
@@ -24,10 +24,11 @@ FRONTEND := src/orchestratex/web/frontend
 WEB_BUNDLE := src/orchestratex/web/static/dist/app.js
 
 $(FRONTEND)/node_modules/.package-lock.json: $(FRONTEND)/package-lock.json $(FRONTEND)/package.json
+	scripts/test-deps.sh node
 	cd $(FRONTEND) && npm ci --no-audit --no-fund
 	touch $@
 
-$(WEB_BUNDLE): $(FRONTEND)/node_modules/.package-lock.json $(wildcard $(FRONTEND)/src/*.js)
+$(WEB_BUNDLE): $(FRONTEND)/node_modules/.package-lock.json $(wildcard $(FRONTEND)/src/*.js) $(FRONTEND)/copy-docs.mjs
 	cd $(FRONTEND) && npm run build
 
 web: $(WEB_BUNDLE)
@@ -45,10 +46,14 @@ lint: $(VENV)/.dev-installed
 types: $(VENV)/.dev-installed
 	$(VENV)/bin/mypy
 
-pytest: $(VENV)/.dev-installed web
+# PostgreSQL, Redis, Chromium and Node from Debian, installed when missing (or the command to run).
+test-deps:
+	scripts/test-deps.sh
+
+pytest: test-deps $(VENV)/.dev-installed web
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
-test: lint types pytest
+test: test-deps lint types pytest
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

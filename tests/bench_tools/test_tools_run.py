@@ -13,6 +13,7 @@ from typing import Any
 
 from typer.testing import CliRunner
 
+from orchestratex.bench.litellm_proxy import LITELLM_REQUIREMENT, MARKER
 from orchestratex.cli.main import app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,36 +23,55 @@ def _positive(value: Any) -> bool:
     return isinstance(value, int | float) and value > 0
 
 
-def test_bench_overhead_tiny() -> None:
-    args = ["bench", "overhead", "--json", "--requests", "4", "--concurrency", "2"]
-    args += ["--duration", "10", "--ramp-step", "0.5", "--memory-runs", "10"]
-    args += ["--memory-latency-ms", "300"]
+def test_bench_overhead_tiny_without_litellm(tmp_path: Path) -> None:
+    # A venv marked as installed but without the proxy: LiteLLM cannot start, and the
+    # benchmark says so and reports OrchestrateX alone.
+    venv = tmp_path / "litellm-venv"
+    venv.mkdir()
+    (venv / MARKER).write_text(LITELLM_REQUIREMENT + "\n")
+    args = ["bench", "overhead", "--json", "--requests", "4", "--blocks", "2"]
+    args += ["--concurrency", "2", "--throughput-s", "0.5", "--litellm-venv", str(venv)]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["machine"]["cores"] >= 1
-    assert report["machine"]["python"].startswith("3.")
-    phases = {(p["target"], p["concurrency"]): p for p in report["latency"]}
-    assert set(phases) == {
-        (target, conc) for target in ("direct", "direct_stream", "service") for conc in (1, 2)
-    }
-    for phase in phases.values():
-        assert phase["stats"]["ok"] >= 4
-        assert phase["stats"]["errors"] == 0
-        assert _positive(phase["stats"]["p50_ms"])
-        assert phase["stats"]["p99_ms"] >= phase["stats"]["p50_ms"]
-    service = phases[("service", 1)]
-    # orchestratex/auto: one generation and one judge call upstream.
-    assert service["upstream_calls_per_request"] == 2.0
-    assert _positive(service["service_cpu_ms_per_request"])
-    assert [o["concurrency"] for o in report["overhead"]] == [1, 2]
-    for overhead in report["overhead"]:
-        assert isinstance(overhead["overhead_per_call_ms"], float)
-        assert overhead["upstream_calls_per_request"] == 2.0
-    throughput = report["throughput"]
-    assert _positive(throughput["sustained_rps"])
-    assert throughput["at_concurrency"] in [s["concurrency"] for s in throughput["steps"]]
-    memory = report["memory"]
+    assert report["litellm"]["available"] is False
+    assert "cannot start the LiteLLM proxy" in report["litellm"]["detail"]
+    assert report["direct"]["ok"] == 4
+    paths = {p["name"]: p for p in report["paths"]}
+    assert set(paths) == {"named", "auto"}
+    assert set(report["idle_cpu_ms_per_s"]) == {"service"}
+    assert report["idle_cpu_ms_per_s"]["service"] >= 0
+    for path in paths.values():
+        assert path["latency"]["ok"] == 4
+        assert path["latency"]["errors"] == 0
+        assert path["latency"]["p90_ms"] >= path["latency"]["p50_ms"] > 0
+        assert _positive(path["cpu_ms_per_request"])
+        assert isinstance(path["added_p50_ms_per_call"], float)
+        assert path["added_p90_ms_per_call"] >= path["added_p50_ms_per_call"]
+        assert _positive(path["throughput"]["throughput_per_s"])
+        assert path["throughput"]["errors"] == 0
+    # orchestratex/auto: one generation and one judge call upstream; a named model no more.
+    assert paths["auto"]["upstream_calls_per_request"] == 2.0
+    assert 1.0 <= paths["named"]["upstream_calls_per_request"] <= 2.0
+
+
+def test_bench_concurrency_tiny() -> None:
+    args = ["bench", "concurrency", "--json", "--runs", "6", "--latency-ms", "0"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert (report["submitted"], report["submit_errors"]) == (6, 0)
+    assert report["all_terminal"] is True
+    assert sum(report["statuses"].values()) == 6
+    assert report["upstream_calls"] >= 6
+
+
+def test_bench_memory_tiny() -> None:
+    args = ["bench", "memory", "--json", "--runs", "10", "--latency-ms", "300"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    memory = json.loads(result.stdout)
     assert memory["runs_submitted"] == 10
     assert memory["submit_errors"] == 0
     assert 1 <= memory["peak_active_runs"] <= 10

@@ -10,14 +10,15 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from orchestratex.web.routes import BUNDLE, STYLESHEET, asset_version, router
+from orchestratex.web.assets import asset_version
+from orchestratex.web.routes import BUNDLE, STYLESHEET, router
 
 
 @pytest.fixture
 async def client() -> AsyncIterator[httpx.AsyncClient]:
     if not BUNDLE.is_file():
         pytest.fail(f"the dashboard is not built ({BUNDLE} is missing): run `make web`")
-    app = FastAPI()
+    app = FastAPI(docs_url=None, redoc_url=None)  # as api/app.py: ours, not the CDN ones
     app.include_router(router)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as opened:
@@ -73,3 +74,28 @@ def test_the_version_follows_the_content(tmp_path: Path) -> None:
     assert asset_version(asset) == first
     asset.write_text("two!")
     assert asset_version(asset) != first
+
+
+@pytest.mark.parametrize(
+    ("path", "bundle"), [("/docs", "swagger-ui-bundle.js"), ("/redoc", "redoc")]
+)
+async def test_docs_pages_name_only_bundled_assets(
+    client: httpx.AsyncClient, path: str, bundle: str
+) -> None:
+    page = await client.get(path)
+    assert page.status_code == 200
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    assert "http://" not in page.text and "https://" not in page.text  # no CDN
+    assets = re.findall(r'(?:src|href)="(/static/[^"]+)"', page.text)
+    assert any(bundle in a for a in assets)
+    for asset in assets:
+        served = await client.get(asset)
+        assert served.status_code == 200, asset
+        assert "immutable" in served.headers["cache-control"]
+
+
+async def test_katex_fonts_are_served_as_fonts(client: httpx.AsyncClient) -> None:
+    fonts = sorted((BUNDLE.parent).glob("KaTeX_Main-Regular-*.woff2"))
+    assert fonts, "the bundle's KaTeX fonts are missing: run `make web`"
+    served = await client.get(f"/static/dist/{fonts[0].name}")
+    assert served.status_code == 200 and served.headers["content-type"] == "font/woff2"

@@ -148,3 +148,47 @@ async def test_live_mode_shows_no_demo(page: Page, live: LiveService) -> None:
     await page.wait_for_selector("#allowed-models option")
     assert await page.is_hidden("#demo-banner")
     assert await page.is_hidden("#demo-picker")
+
+
+async def test_the_recorded_judge_is_not_offered_as_an_answering_model(
+    replay_page: Page, replay: LiveService
+) -> None:
+    page = replay_page
+    await sign_in(page, replay)
+    await page.wait_for_selector("#allowed-models option")
+    offered = await page.eval_on_selector_all(
+        "#allowed-models option", "options => options.map(o => o.value)"
+    )
+    assert sorted(offered) == ["gpt-4-1106-preview", "mixtral-8x7b-instruct-v0.1"]
+
+
+async def test_the_picked_line_goes_once_the_prompt_is_edited(
+    replay_page: Page, replay: LiveService
+) -> None:
+    page = replay_page
+    await sign_in(page, replay)
+    await page.wait_for_selector("#demo-list .demo-item")
+    await page.click("#demo-list .demo-item >> nth=0")
+    await page.wait_for_function(
+        "() => document.querySelector('#demo-picked').textContent.startsWith('prompt box filled')"
+    )
+    await page.press("#prompt", "End")
+    await page.keyboard.type(" And explain.")
+    await page.wait_for_function("() => document.querySelector('#demo-picked').textContent === ''")
+    assert await page.locator("#demo-list .demo-item.selected").count() == 0
+
+
+async def test_the_picker_search_button_fits_420px(browser: Browser, replay: LiveService) -> None:
+    context = await browser.new_context(viewport={"width": 420, "height": 800})
+    context.set_default_timeout(15_000)
+    page = await context.new_page()
+    try:
+        await sign_in(page, replay)
+        button = page.locator("#demo-form button[type=submit]")
+        await page.wait_for_selector("#demo-list .demo-item")
+        box = await button.bounding_box()
+        width = await page.evaluate("() => document.documentElement.clientWidth")
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width
+        await screenshot(page, "dashboard-replay-420.png")
+    finally:
+        await context.close()

@@ -106,3 +106,47 @@ def test_invalid_settings_do_not_echo_values(runner: CliRunner, write_config: Wr
     assert result.exit_code == 2
     assert "api_key" in result.output
     assert SENTINEL not in result.output
+
+
+def _widest_line(output: str) -> int:
+    return max(len(line) for line in output.splitlines())
+
+
+def test_replay_mode_lists_the_replay_models_in_80_columns(runner: CliRunner) -> None:
+    # No provider key and no config: the service would run the offline demo.
+    result = runner.invoke(app, ["models"], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    assert _widest_line(result.output) <= 80
+    assert "Replay models (offline demo)" in result.output
+    assert "gpt-4-1106-preview" in result.output
+    assert "mixtral-8x7b-instruct-v0.1" in result.output
+    assert "judge only" in result.output  # recorded-judge never answers
+    assert "gpt-4o" not in result.output  # not the unusable live catalog
+    assert "Status" in result.output  # the last column is not cut off
+
+
+def test_replay_mode_json_says_so(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["models", "--json"])
+    assert result.exit_code == 0, result.output
+    data: dict[str, Any] = json.loads(result.output)
+    assert data["mode"] == "replay"
+    answers = {m["key"]: m["answers"] for m in data["models"]}
+    assert answers == {
+        "gpt-4-1106-preview": True,
+        "mixtral-8x7b-instruct-v0.1": True,
+        "recorded-judge": False,
+    }
+
+
+def test_live_catalog_fits_80_columns(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", SENTINEL)
+    result = runner.invoke(app, ["models"], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    assert _widest_line(result.output) <= 80
+    lines = result.output.splitlines()
+    header = next(line for line in lines if line.startswith("Key"))
+    assert header.rstrip().endswith("Status")  # every column is there, none cropped
+    row = next(line for line in lines if line.startswith("llama-3.3-70b-together"))
+    assert row.rstrip().endswith("no key")
+    assert "gpt-4o " in result.output and "ready" in result.output
+    assert SENTINEL not in result.output

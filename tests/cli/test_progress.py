@@ -7,8 +7,15 @@ from pathlib import Path
 
 from rich.console import Console
 
-from orchestratex.cli.progress import ProgressRenderer, money, render_result
-from orchestratex.core.events import CompletedEvent, Event
+from orchestratex.cli.progress import (
+    CRITIQUE_CHARS,
+    MAX_SUGGESTIONS,
+    ProgressRenderer,
+    money,
+    one_line,
+    render_result,
+)
+from orchestratex.core.events import CompletedEvent, EvaluationEvent, Event
 from orchestratex.core.orchestration import OrchestrationRequest
 from orchestratex.runtime.auth import ANONYMOUS
 from orchestratex.runtime.service import Service
@@ -62,3 +69,28 @@ async def test_renderer_shows_analysis_model_judges_and_cost(
         for event in events:
             live_renderer.handle(event)
     assert "are reading" in tty.getvalue() and "round 2 score" in tty.getvalue()
+
+
+async def test_renderer_shows_each_judges_critique_and_suggestions(
+    fake_provider: FakeProviderServer, tmp_path: Path
+) -> None:
+    events = await _run_events(fake_provider, tmp_path)
+    verdicts = [
+        v.score
+        for e in events
+        if isinstance(e, EvaluationEvent)
+        for v in e.verdicts
+        if v.score is not None
+    ]
+    assert verdicts and all(v.critique for v in verdicts)
+    shown, hidden = io.StringIO(), io.StringIO()
+    for out, critiques in ((shown, True), (hidden, False)):
+        console = Console(file=out, width=1000, force_terminal=False)
+        with ProgressRenderer(console, critiques=critiques) as renderer:
+            for event in events:
+                renderer.handle(event)
+    for verdict in verdicts:
+        assert one_line(verdict.critique, CRITIQUE_CHARS) in shown.getvalue()
+        assert one_line(verdict.critique, CRITIQUE_CHARS) not in hidden.getvalue()
+        for suggestion in verdict.suggestions[:MAX_SUGGESTIONS]:
+            assert f"  - {one_line(suggestion, 160)}" in shown.getvalue()

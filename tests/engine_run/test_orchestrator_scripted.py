@@ -221,10 +221,10 @@ async def test_cancel_before_the_first_event() -> None:
     assert [e.seq for e in events] == [1, 2]
 
 
-async def test_performance_is_recorded_after_the_run() -> None:
+async def test_performance_is_learned_from_the_runs_events() -> None:
     history = InMemoryPerformance()
     client = ScriptedClient(judges={"*": verdict(9.0)})
-    orch = Orchestrator(client, MODELS, PRICES, performance=history)
+    orch = Orchestrator(client, MODELS, PRICES, performance=history, sink=history.learn)
     await orch.run(OrchestrationRequest(prompt=PROMPT, model="beta", judges=["alpha"]))
     stats = history.stats()
     assert [(s.model, s.samples, s.mean_score) for s in stats] == [("beta", 1, 9.0)]

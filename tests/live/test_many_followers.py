@@ -74,7 +74,13 @@ async def _sse(http: httpx.AsyncClient, thread_id: str) -> list[dict[str, Any]]:
 
 async def test_twenty_followers_at_random_moments_see_every_event_once(served: str) -> None:
     prompt = "ECHO: " + " ".join(f"w{i}" for i in range(WORDS))
-    body = {"prompt": prompt, "model": "fake-gpt", "max_rounds": 1, "judge_count": 0}
+    body = {
+        "prompt": prompt,
+        "model": "fake-gpt",
+        "max_rounds": 1,
+        "judge_count": 0,
+        "max_tokens": 4000,
+    }
     rng = random.Random(7)
     async with httpx.AsyncClient(base_url=f"http://{served}", trust_env=False, timeout=60) as http:
         response = await http.post("/api/orchestrate/prompt", json=body)
@@ -90,7 +96,10 @@ async def test_twenty_followers_at_random_moments_see_every_event_once(served: s
         results = await asyncio.wait_for(
             asyncio.gather(*(follower(i) for i in range(FOLLOWERS))), 60
         )
-        status = (await http.get(f"/api/orchestrate/status/{thread_id}")).json()
+        url = f"/api/orchestrate/status/{thread_id}"
+        async with asyncio.timeout(10):  # the terminal event is stored within milliseconds
+            while (status := (await http.get(url)).json())["live"]:  # noqa: ASYNC110
+                await asyncio.sleep(0.02)
     last = status["last_seq"]
     assert status["status"] == "completed"
     for events in results:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +18,7 @@ from orchestratex.runtime.follow import FollowSources, follow
 from orchestratex.runtime.recovery import recover_local
 from orchestratex.runtime.runs import RunManager, ServiceNotRunningError
 from orchestratex.store.facade import Store
-from orchestratex.store.writer import StoreWriter
+from orchestratex.store.writer import EventWriter
 from orchestratex.testing.scripted_client import ScriptedClient, verdict
 from tests.engine_run.helpers import MODELS, PRICES
 
@@ -31,6 +31,7 @@ class World:
     bus: EventBus
     manager: RunManager
     client: ScriptedClient
+    flush: Callable[[str], Awaitable[None]]
 
     def sources(self) -> FollowSources:
         return FollowSources(
@@ -42,19 +43,16 @@ async def _no_ledger(_user: str | None) -> Ledger | None:
     return None
 
 
-async def _flush(_thread_id: str) -> None:
-    return None
-
-
 @pytest.fixture
 async def world(tmp_path: Path) -> AsyncIterator[World]:
     store = Store(f"sqlite+aiosqlite:///{tmp_path / 'orx.db'}")
     await store.start()
     bus = EventBus()
-    writer = StoreWriter(store.sessions)
+    writer = EventWriter(store.sessions)
+    await writer.start()
 
     async def sink(event: Event) -> None:
-        await writer.handle(event)
+        writer.add(event)
         await bus.publish(event)
 
     # Each answer takes a moment, so a stop can come between rounds.
@@ -63,12 +61,13 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
         delays_s={m.key: 0.2 for m in MODELS},
     )
     manager = RunManager(
-        store, "runner-a", links=None, queues_runs=False, flush=_flush, ledger_for=_no_ledger
+        store, "runner-a", links=None, queues_runs=False, flush=writer.flush, ledger_for=_no_ledger
     )
     manager.attach(Orchestrator(client, MODELS, PRICES, sink=sink))
     try:
-        yield World(store, bus, manager, client)
+        yield World(store, bus, manager, client, writer.flush)
     finally:
+        await writer.aclose()
         await store.aclose()
 
 
@@ -106,7 +105,12 @@ async def test_stop_hands_back_and_a_new_runner_resumes_with_the_rounds_kept(
     kept = before.rounds[0].answer
 
     other = RunManager(
-        world.store, "runner-b", links=None, queues_runs=False, flush=_flush, ledger_for=_no_ledger
+        world.store,
+        "runner-b",
+        links=None,
+        queues_runs=False,
+        flush=world.flush,
+        ledger_for=_no_ledger,
     )
     other.attach(world.manager.orchestrator)
     await recover_local(other, world.store, ttl=30.0)

@@ -17,11 +17,14 @@ START = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
 
 async def test_learned_stats(sessions: SessionFactory) -> None:
-    source: PerformanceSource = SqlPerformanceSource(sessions)
+    now = [0.0]
+    source: PerformanceSource = SqlPerformanceSource(sessions, clock=lambda: now[0])
     assert list(await source.performance()) == []
     await feed(sessions, run_events("r1", start=START, scores=[6.5, 8.5], failing_judge="m-z"))
     await feed(sessions, run_events("r2", start=START, scores=[5.0], gen_cost=0.004))
     await feed(sessions, run_events("r3", start=START, scores=[9.0], domain=Domain.MATH))
+    assert list(await source.performance()) == [], "read at most once a second"
+    now[0] = 1.5
     stats = {(s.model, s.domain): s for s in await source.performance()}
     coding = stats[("gpt-x", Domain.CODING)]
     assert coding.samples == 3

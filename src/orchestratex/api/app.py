@@ -56,6 +56,9 @@ def create_app(
         version=__version__,
         summary="Answer a prompt with the best of several LLMs.",
         lifespan=lifespan,
+        # /docs and /redoc are served from bundled assets by the web routes (no CDN).
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.service = service
     install_error_handlers(app)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 Call = Callable[[httpx.AsyncClient, int], Awaitable[None]]
 """Sends request number i; raises on failure."""
@@ -43,9 +43,12 @@ class LoadStats(BaseModel):
     throughput_per_s: float
     """Successful calls per second of wall time."""
     p50_ms: float
+    p90_ms: float = 0.0
     p99_ms: float
     mean_ms: float
     max_ms: float
+    latencies_ms: list[float] = Field(default_factory=list, exclude=True)
+    """Every successful call's latency, in order (kept out of JSON output)."""
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -93,10 +96,28 @@ class _Recorder:
             wall_s=round(wall_s, 3),
             throughput_per_s=round(ok / wall_s, 2) if wall_s > 0 else 0.0,
             p50_ms=round(percentile(lat, 50), 2),
+            p90_ms=round(percentile(lat, 90), 2),
             p99_ms=round(percentile(lat, 99), 2),
             mean_ms=round(sum(lat) / ok, 2) if ok else 0.0,
             max_ms=round(max(lat), 2) if lat else 0.0,
+            latencies_ms=list(lat),
         )
+
+
+def merge(parts: Sequence[LoadStats]) -> LoadStats:
+    """One LoadStats for several phases of the same call (latencies pooled, walls added)."""
+    if not parts:
+        raise ValueError("nothing to merge")
+    recorder = _Recorder()
+    for part in parts:
+        recorder.latencies_ms += part.latencies_ms
+        recorder.sent += part.sent
+        recorder.errors.update(part.error_kinds)
+    wall = sum(part.wall_s for part in parts)
+    first = parts[0]
+    return recorder.stats(
+        first.mode, wall, concurrency=first.concurrency, rate=first.target_rate_per_s
+    )
 
 
 def make_client(connections: int, timeout_s: float = 60.0) -> httpx.AsyncClient:
@@ -168,11 +189,17 @@ async def run_rate(
     return recorder.stats("rate", wall, concurrency=None, rate=rate_per_s)
 
 
-def post_json(url: str, body: dict[str, Any], *, expect: int = 200) -> Call:
+def post_json(
+    url: str,
+    body: dict[str, Any],
+    *,
+    expect: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Call:
     """A call that POSTs `body` to `url` and reads the whole reply; other statuses fail."""
 
     async def call(client: httpx.AsyncClient, index: int) -> None:
-        reply = await client.post(url, json=body)
+        reply = await client.post(url, json=body, headers=headers)
         if reply.status_code != expect:
             raise HttpStatusError(reply.status_code)
 

@@ -133,3 +133,16 @@ async def measure_memory(
         rss_peak_mib=round(peaks["rss"], 1),
         mib_per_1000_runs=round(growth / active * 1000.0, 1) if active else 0.0,
     )
+
+
+def format_memory(result: MemoryResult) -> str:
+    r = result
+    return "\n".join(
+        [
+            f"{r.runs_submitted} of {r.runs_requested} orchestrations submitted in "
+            f"{r.submit_wall_s:.1f} s ({r.submit_errors} errors {r.submit_error_kinds or ''}), "
+            f"fake provider at {r.fake_latency_ms:g} ms",
+            f"peak {r.peak_active_runs} runs active at once; RSS {r.rss_base_mib:.1f} -> "
+            f"{r.rss_peak_mib:.1f} MiB: {r.mib_per_1000_runs:.1f} MiB per 1,000 runs",
+        ]
+    )

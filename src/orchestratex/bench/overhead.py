@@ -1,15 +1,20 @@
-"""Service overhead: latency direct vs through the service, sustained throughput, memory per run.
+"""Added latency, CPU and throughput of OrchestrateX's /v1 against the LiteLLM proxy.
 
-Three processes on loopback: the fake provider (a test tool), the service, and this client.
-- Latency: the fake provider's /v1/chat/completions called directly, against the service's
-  /v1/chat/completions with `orchestratex/auto`, at concurrency 1 and 64. The fake provider's
-  counters give the upstream calls per service request.
-- Throughput: closed-loop concurrency ramps up until errors, p99 or a flat throughput stop it.
-- Memory: bench/memory_bench.py (many runs at once against a slow fake provider).
+Processes on loopback: the fake provider (a test tool, answering at once), the service, the
+LiteLLM proxy (bench/litellm_proxy.py, its own virtual environment) and this client. Paths
+measured, all `POST /v1/chat/completions`, non-stream:
+- OrchestrateX with a named catalog model (`fake-gpt`),
+- OrchestrateX with `orchestratex/auto`,
+- LiteLLM with the same model (`openai/fake-gpt-large` upstream).
+Calling the fake provider directly gives the upstream's own time. Latency is measured at
+concurrency 1 in blocks that alternate between the targets (so that the load of the shared
+machine falls on all of them alike); throughput at a fixed concurrency for a fixed time.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from pathlib import Path
 
@@ -17,296 +22,268 @@ import httpx
 from pydantic import BaseModel
 
 from orchestratex.api.openai_schema import AUTO_MODEL
-from orchestratex.bench import loadgen, procs
+from orchestratex.bench import litellm_proxy, loadgen, procs
 from orchestratex.bench.loadgen import Call, LoadStats
-from orchestratex.bench.memory_bench import MemoryResult, measure_memory
 from orchestratex.bench.service_probe import chat_body, fake_completions
 
-DIRECT_MODEL = "fake-gpt-large"
-"""The fake model id called directly (any id works; this is fake-gpt's)."""
+NAMED_MODEL = "fake-gpt"
+"""The catalog model named on /v1, and the model name LiteLLM is configured with."""
+UPSTREAM_MODEL = "fake-gpt-large"
+"""fake-gpt's model id at the fake provider (what both services send upstream)."""
 UNLIMITED_PER_MINUTE = 10_000_000
-RAMP = (1, 2, 4, 8, 16, 32, 64, 128)
-FLAT_STEPS = 2
-"""The ramp stops after this many steps in a row without 5% more throughput than the best."""
+WARM_UP_CALLS = 5
+"""First calls load SDK clients and price data (seconds for LiteLLM); not measured."""
+IDLE_S = 2.0
+"""Seconds with no request during which each process's own background CPU use is read."""
 
 
-class LatencyPhase(BaseModel):
-    target: str
-    """direct (non-stream), direct_stream, or service (orchestratex/auto, non-stream)."""
-    concurrency: int
-    stats: LoadStats
-    upstream_calls_per_request: float | None = None
-    service_cpu_ms_per_request: float | None = None
+class Target(BaseModel):
+    """One path under test."""
+
+    name: str
+    """named, auto or litellm (direct: the fake provider itself)."""
+    label: str
+    url: str
+    model: str
+    pid: int
+    headers: dict[str, str] = {}
 
 
-class Overhead(BaseModel):
-    """What the service adds on top of its upstream calls, at one concurrency (p50 figures)."""
-
-    concurrency: int
-    direct_p50_ms: float
-    direct_stream_p50_ms: float
-    service_p50_ms: float
+class PathResult(BaseModel):
+    name: str
+    label: str
+    latency: LoadStats
+    """Concurrency 1, all blocks pooled."""
     upstream_calls_per_request: float
-    expected_upstream_ms: float
-    """One streamed generation plus (calls - 1) non-stream calls, each at its direct p50."""
-    overhead_per_request_ms: float
-    overhead_per_call_ms: float
+    """From the fake provider's /stats before and after the latency blocks."""
+    added_p50_ms_per_call: float
+    added_p90_ms_per_call: float
+    cpu_ms_per_request: float
+    """CPU time of the process (and its children) during the latency blocks / requests."""
+    throughput: LoadStats | None = None
 
 
-class ThroughputResult(BaseModel):
-    steps: list[LoadStats]
-    sustained_rps: float
-    at_concurrency: int
-    p99_limit_ms: float
-    stopped_because: str
+class LiteLLMStatus(BaseModel):
+    available: bool
+    requirement: str = litellm_proxy.LITELLM_REQUIREMENT
+    venv: str
+    detail: str
+    """Why it is missing, or how it was installed (the commands run on first use)."""
 
 
 class OverheadReport(BaseModel):
     machine: procs.MachineInfo
     load_average_after: tuple[float, float, float]
-    requests_per_phase: int
-    phase_limit_s: float
-    latency: list[LatencyPhase]
-    overhead: list[Overhead]
-    throughput: ThroughputResult
-    memory: MemoryResult
+    requests: int
+    blocks: int
+    throughput_concurrency: int
+    throughput_s: float
+    direct: LoadStats
+    """The fake provider called directly at concurrency 1: the upstream's own time."""
+    paths: list[PathResult]
+    idle_cpu_ms_per_s: dict[str, float] = {}
+    """CPU used per second with no request in flight, per process (`service`, `litellm`)."""
+    litellm: LiteLLMStatus
     wall_s: float
 
 
-def _calls(url: str, model: str, *, stream: bool = False) -> Call:
-    """Chat-completions calls cycling through the benchmark prompts."""
+def added_per_call(latencies_ms: list[float], calls: float, upstream_ms: float) -> list[float]:
+    """Per request: (end-to-end - calls x the upstream's own time) / calls."""
+    per = max(calls, 1.0)
+    return [(value - calls * upstream_ms) / per for value in latencies_ms]
+
+
+def _call(target: Target) -> Call:
+    url = target.url + "/v1/chat/completions"
 
     async def call(client: httpx.AsyncClient, index: int) -> None:
-        body = chat_body(model, index, stream=stream)
-        if stream:
-            await loadgen.post_stream(url, body)(client, index)
-        else:
-            await loadgen.post_json(url, body)(client, index)
+        body = chat_body(target.model, index)
+        await loadgen.post_json(url, body, headers=target.headers or None)(client, index)
 
     return call
 
 
-async def _service_phase(
-    client: httpx.AsyncClient,
-    fake: procs.Child,
-    service: procs.Child,
-    *,
-    concurrency: int,
-    requests: int,
-    limit_s: float,
-) -> LatencyPhase:
-    """Load the service; also counts upstream calls and service CPU time per request."""
-    call = _calls(service.url + "/v1/chat/completions", AUTO_MODEL)
+class _Tally:
+    """Latency blocks of one target, with the upstream calls and CPU time they caused."""
+
+    def __init__(self) -> None:
+        self.parts: list[LoadStats] = []
+        self.calls = 0
+        self.cpu_s = 0.0
+
+
+async def _block(
+    client: httpx.AsyncClient, fake: procs.Child, target: Target, tally: _Tally, n: int
+) -> None:
     calls_before = await fake_completions(client, fake.url)
-    cpu_before = procs.cpu_seconds(service.pid)
-    stats = await loadgen.run_concurrent(
-        client, call, concurrency=concurrency, requests=requests, duration_s=limit_s
-    )
-    cpu = procs.cpu_seconds(service.pid) - cpu_before
-    calls = await fake_completions(client, fake.url) - calls_before
-    done = max(stats.ok, 1)
-    return LatencyPhase(
-        target="service",
-        concurrency=concurrency,
-        stats=stats,
-        upstream_calls_per_request=round(calls / done, 2),
-        service_cpu_ms_per_request=round(cpu * 1000.0 / done, 1),
-    )
+    cpu_before = procs.tree_cpu_seconds(target.pid)
+    stats = await loadgen.run_concurrent(client, _call(target), concurrency=1, requests=n)
+    tally.cpu_s += procs.tree_cpu_seconds(target.pid) - cpu_before
+    tally.calls += await fake_completions(client, fake.url) - calls_before
+    tally.parts.append(stats)
 
 
-def _overhead(direct: LoadStats, stream: LoadStats, service: LatencyPhase) -> Overhead:
-    calls = service.upstream_calls_per_request or 1.0
-    expected = stream.p50_ms + max(calls - 1.0, 0.0) * direct.p50_ms
-    extra = service.stats.p50_ms - expected
-    return Overhead(
-        concurrency=service.concurrency,
-        direct_p50_ms=direct.p50_ms,
-        direct_stream_p50_ms=stream.p50_ms,
-        service_p50_ms=service.stats.p50_ms,
-        upstream_calls_per_request=calls,
-        expected_upstream_ms=round(expected, 2),
-        overhead_per_request_ms=round(extra, 2),
-        overhead_per_call_ms=round(extra / calls, 2),
+def _result(target: Target, tally: _Tally, upstream_ms: float) -> PathResult:
+    latency = loadgen.merge(tally.parts)
+    done = max(latency.ok, 1)
+    calls = tally.calls / done
+    added = added_per_call(latency.latencies_ms, calls, upstream_ms)
+    return PathResult(
+        name=target.name,
+        label=target.label,
+        latency=latency,
+        upstream_calls_per_request=round(calls, 2),
+        added_p50_ms_per_call=round(loadgen.percentile(added, 50), 2),
+        added_p90_ms_per_call=round(loadgen.percentile(added, 90), 2),
+        cpu_ms_per_request=round(tally.cpu_s * 1000.0 / done, 2),
     )
 
 
-async def _ramp(
-    client: httpx.AsyncClient, service_url: str, *, step_s: float, p99_limit_ms: float
-) -> ThroughputResult:
-    """Raise concurrency step by step; the best step within the limits is the sustained rate."""
-    call = _calls(service_url + "/v1/chat/completions", AUTO_MODEL)
-    steps: list[LoadStats] = []
-    best: LoadStats | None = None
-    stopped = f"reached concurrency {RAMP[-1]}"
-    flat = 0
-    for concurrency in RAMP:
-        stats = await loadgen.run_concurrent(
-            client, call, concurrency=concurrency, duration_s=step_s
-        )
-        steps.append(stats)
-        if stats.errors > 0.01 * max(stats.sent, 1):
-            stopped = f"errors at concurrency {concurrency}"
-            break
-        if stats.p99_ms > p99_limit_ms:
-            stopped = f"p99 above {p99_limit_ms:g} ms at concurrency {concurrency}"
-            break
-        if best is None or stats.throughput_per_s > best.throughput_per_s:
-            rising = best is None or stats.throughput_per_s >= 1.05 * best.throughput_per_s
-            best = stats
-        else:
-            rising = False
-        flat = 0 if rising else flat + 1
-        if flat == FLAT_STEPS:
-            stopped = f"throughput stopped rising at concurrency {concurrency}"
-            break
-    return ThroughputResult(
-        steps=steps,
-        sustained_rps=best.throughput_per_s if best else 0.0,
-        at_concurrency=(best.concurrency or 0) if best else 0,
-        p99_limit_ms=p99_limit_ms,
-        stopped_because=stopped,
-    )
-
-
-async def _latency(
+async def _measure(
     client: httpx.AsyncClient,
     fake: procs.Child,
-    service: procs.Child,
+    targets: list[Target],
     *,
-    concurrencies: tuple[int, ...],
     requests: int,
-    limit_s: float,
-) -> tuple[list[LatencyPhase], list[Overhead]]:
-    direct_url = fake.url + "/v1/chat/completions"
-    phases: list[LatencyPhase] = []
-    overheads: list[Overhead] = []
-    for concurrency in concurrencies:
-        n = max(requests, concurrency)
-        for stream_it in (False, True):  # open the pooled connections before measuring
-            warm = _calls(direct_url, DIRECT_MODEL, stream=stream_it)
-            await loadgen.run_concurrent(
-                client, warm, concurrency=concurrency, requests=concurrency
-            )
-        direct = await loadgen.run_concurrent(
-            client,
-            _calls(direct_url, DIRECT_MODEL),
-            concurrency=concurrency,
-            requests=n,
-            duration_s=limit_s,
+    blocks: int,
+    throughput_concurrency: int,
+    throughput_s: float,
+) -> tuple[LoadStats, list[PathResult], dict[str, float]]:
+    direct = Target(
+        name="direct",
+        label="fake provider direct",
+        url=fake.url,
+        model=UPSTREAM_MODEL,
+        pid=fake.pid,
+    )
+    for target in [direct, *targets]:
+        for i in range(WARM_UP_CALLS):
+            await _call(target)(client, i)
+    idle = await _idle_cpu(targets)
+    tallies = {t.name: _Tally() for t in [direct, *targets]}
+    per_block = max(1, requests // blocks)
+    for _ in range(blocks):
+        for target in [direct, *targets]:
+            await _block(client, fake, target, tallies[target.name], per_block)
+    upstream = loadgen.merge(tallies["direct"].parts)
+    results = [_result(t, tallies[t.name], upstream.p50_ms) for t in targets]
+    for target, result in zip(targets, results, strict=True):
+        result.throughput = await loadgen.run_concurrent(
+            client, _call(target), concurrency=throughput_concurrency, duration_s=throughput_s
         )
-        stream = await loadgen.run_concurrent(
-            client,
-            _calls(direct_url, DIRECT_MODEL, stream=True),
-            concurrency=concurrency,
-            requests=n,
-            duration_s=limit_s,
-        )
-        through = await _service_phase(
-            client, fake, service, concurrency=concurrency, requests=n, limit_s=limit_s
-        )
-        phases += [
-            LatencyPhase(target="direct", concurrency=concurrency, stats=direct),
-            LatencyPhase(target="direct_stream", concurrency=concurrency, stats=stream),
-            through,
-        ]
-        overheads.append(_overhead(direct, stream, through))
-    return phases, overheads
+    return upstream, results, idle
 
 
-async def _warm_up(client: httpx.AsyncClient, fake: procs.Child, service: procs.Child) -> None:
-    """First calls load SDK clients, tokenizers and price data; they are not measured."""
-    for i in range(3):
-        await _calls(service.url + "/v1/chat/completions", AUTO_MODEL)(client, i)
-    for i in range(10):
-        await _calls(fake.url + "/v1/chat/completions", DIRECT_MODEL)(client, i)
+async def _idle_cpu(targets: list[Target]) -> dict[str, float]:
+    """Background CPU of each process over IDLE_S seconds without requests (ms per second)."""
+    pids = {("service" if t.name in ("named", "auto") else t.name): t.pid for t in targets}
+    before = {name: procs.tree_cpu_seconds(pid) for name, pid in pids.items()}
+    await asyncio.sleep(IDLE_S)  # the measurement interval itself
+    return {
+        name: round((procs.tree_cpu_seconds(pid) - before[name]) * 1000.0 / IDLE_S, 2)
+        for name, pid in pids.items()
+    }
+
+
+def _service_targets(service: procs.Child) -> list[Target]:
+    return [
+        Target(
+            name="named",
+            label=f"OrchestrateX /v1 `{NAMED_MODEL}`",
+            url=service.url,
+            model=NAMED_MODEL,
+            pid=service.pid,
+        ),
+        Target(
+            name="auto",
+            label=f"OrchestrateX /v1 `{AUTO_MODEL}`",
+            url=service.url,
+            model=AUTO_MODEL,
+            pid=service.pid,
+        ),
+    ]
 
 
 async def run_overhead_bench(
     *,
     requests: int = 200,
-    duration_s: float = 20.0,
-    concurrencies: tuple[int, ...] = (1, 64),
-    ramp_step_s: float = 8.0,
-    p99_limit_ms: float = 10_000.0,
-    memory_runs: int = 1000,
-    memory_latency_ms: float = 2000.0,
+    blocks: int = 4,
+    throughput_concurrency: int = 16,
+    throughput_s: float = 15.0,
+    litellm: bool = True,
+    litellm_venv: Path | None = None,
     workdir: Path | None = None,
 ) -> OverheadReport:
-    """Measure everything; `requests` and `duration_s` bound each latency phase."""
+    """Measure every path; `requests` per target at concurrency 1, in `blocks` blocks."""
     started = time.perf_counter()
     machine = procs.machine_info()
+    venv = litellm_venv or litellm_proxy.DEFAULT_VENV
+    status = LiteLLMStatus(available=False, venv=str(venv), detail="skipped (--no-litellm)")
     with procs.scratch_dir() as scratch:
         where = workdir or scratch
-        connections = max(max(concurrencies), RAMP[-1])
-        async with (
-            loadgen.make_client(connections, timeout_s=120.0) as client,
-            procs.fake_provider_process(0.0, where) as fake,
-            procs.service_process(
-                fake.url, where, requests_per_minute=UNLIMITED_PER_MINUTE
-            ) as service,
-        ):
-            await _warm_up(client, fake, service)
-            phases, overheads = await _latency(
+        async with contextlib.AsyncExitStack() as stack:
+            client = await stack.enter_async_context(
+                loadgen.make_client(throughput_concurrency + 4, timeout_s=120.0)
+            )
+            fake = await stack.enter_async_context(procs.fake_provider_process(0.0, where))
+            service = await stack.enter_async_context(
+                procs.service_process(fake.url, where, requests_per_minute=UNLIMITED_PER_MINUTE)
+            )
+            targets = _service_targets(service)
+            if litellm:
+                status, proxy = await _start_litellm(stack, fake, where, venv)
+                if proxy is not None:
+                    targets.append(
+                        Target(
+                            name="litellm",
+                            label=f"LiteLLM proxy `openai/{UPSTREAM_MODEL}`",
+                            url=proxy.child.url,
+                            model=proxy.model,
+                            pid=proxy.child.pid,
+                            headers=proxy.headers,
+                        )
+                    )
+            direct, paths, idle = await _measure(
                 client,
                 fake,
-                service,
-                concurrencies=concurrencies,
+                targets,
                 requests=requests,
-                limit_s=duration_s,
+                blocks=blocks,
+                throughput_concurrency=throughput_concurrency,
+                throughput_s=throughput_s,
             )
-            throughput = await _ramp(
-                client, service.url, step_s=ramp_step_s, p99_limit_ms=p99_limit_ms
-            )
-        memory = await measure_memory(
-            where, runs=memory_runs, latency_ms=memory_latency_ms, limit_s=max(duration_s, 30.0)
-        )
     return OverheadReport(
         machine=machine,
         load_average_after=procs.machine_info().load_average,
-        requests_per_phase=requests,
-        phase_limit_s=duration_s,
-        latency=phases,
-        overhead=overheads,
-        throughput=throughput,
-        memory=memory,
+        requests=requests,
+        blocks=blocks,
+        throughput_concurrency=throughput_concurrency,
+        throughput_s=throughput_s,
+        direct=direct,
+        paths=paths,
+        idle_cpu_ms_per_s=idle,
+        litellm=status,
         wall_s=round(time.perf_counter() - started, 1),
     )
 
 
-def format_report(report: OverheadReport) -> str:
-    """A short text summary of the report."""
-    m = report.machine
-    lines = [
-        f"machine: {m.cpu_model}, {m.cores} cores, {m.ram_gib} GiB, Python {m.python}; "
-        f"load average before {m.load_average[0]:.2f}, after {report.load_average_after[0]:.2f}",
-        "latency (ms)      target         conc   ok  err    p50     p99",
-    ]
-    for p in report.latency:
-        s = p.stats
-        lines.append(
-            f"                  {p.target:<14} {p.concurrency:>4} {s.ok:>4} {s.errors:>4} "
-            f"{s.p50_ms:>7.1f} {s.p99_ms:>7.1f}"
-        )
-    for o in report.overhead:
-        lines.append(
-            f"overhead @{o.concurrency}: {o.upstream_calls_per_request:g} upstream calls/request, "
-            f"{o.overhead_per_request_ms:.1f} ms/request, {o.overhead_per_call_ms:.1f} ms/call"
-        )
-    for p in report.latency:
-        if p.service_cpu_ms_per_request is not None:
-            lines.append(
-                f"service CPU @{p.concurrency}: {p.service_cpu_ms_per_request:.1f} ms/request"
+async def _start_litellm(
+    stack: contextlib.AsyncExitStack, fake: procs.Child, where: Path, venv: Path
+) -> tuple[LiteLLMStatus, litellm_proxy.LiteLLMProxy | None]:
+    """Install (first use) and start the proxy; on failure, the reason and no proxy."""
+    try:
+        commands = await litellm_proxy.ensure_venv(venv, where / "litellm-install.log")
+        proxy = await stack.enter_async_context(
+            litellm_proxy.litellm_process(
+                fake.url + "/v1",
+                where,
+                venv=venv,
+                model=NAMED_MODEL,
+                upstream_model=UPSTREAM_MODEL,
             )
-    t = report.throughput
-    lines.append(
-        f"sustained throughput: {t.sustained_rps:.1f} requests/s at concurrency "
-        f"{t.at_concurrency} ({t.stopped_because})"
-    )
-    mem = report.memory
-    lines.append(
-        f"memory: {mem.mib_per_1000_runs:.1f} MiB per 1,000 runs "
-        f"(peak {mem.peak_active_runs} active, RSS {mem.rss_base_mib:.1f} -> "
-        f"{mem.rss_peak_mib:.1f} MiB)"
-    )
-    lines.append(f"wall time: {report.wall_s:.0f} s")
-    return "\n".join(lines)
+        )
+    except litellm_proxy.LiteLLMUnavailable as exc:
+        return LiteLLMStatus(available=False, venv=str(venv), detail=str(exc)), None
+    how = "installed now: " + " && ".join(" ".join(c) for c in commands) if commands else ""
+    detail = how or "already installed"
+    return LiteLLMStatus(available=True, venv=str(venv), detail=detail), proxy

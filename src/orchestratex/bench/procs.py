@@ -68,7 +68,7 @@ async def _start(args: list[str], env: dict[str, str], log: Path) -> Child:
                 if found:
                     return Child(process, found.group(0), log)
     except BaseException:
-        await _stop(process)
+        await stop_process(process)
         raise
 
 
@@ -76,7 +76,7 @@ def _tail(log: Path) -> str:
     return log.read_text(errors="replace")[-2000:]
 
 
-async def _stop(process: asyncio.subprocess.Process) -> None:
+async def stop_process(process: asyncio.subprocess.Process) -> None:
     if process.returncode is None:
         with contextlib.suppress(ProcessLookupError):
             process.send_signal(signal.SIGINT)
@@ -104,7 +104,7 @@ async def fake_provider_process(latency_ms: float, workdir: Path) -> AsyncIterat
     try:
         yield child
     finally:
-        await _stop(child.process)
+        await stop_process(child.process)
 
 
 def service_config(fake_url: str, data_dir: Path) -> dict[str, Any]:
@@ -141,7 +141,7 @@ async def service_process(
     try:
         yield child
     finally:
-        await _stop(child.process)
+        await stop_process(child.process)
 
 
 @contextlib.contextmanager
@@ -165,6 +165,25 @@ def cpu_seconds(pid: int) -> float:
     fields = raw[raw.rindex(")") + 2 :].split()
     ticks = int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
     return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time of process `pid` and of its live descendants (a server's workers count too)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            raw = (entry / "stat").read_text()
+            parent = int(raw[raw.rindex(")") + 2 :].split()[1])
+            children.setdefault(parent, []).append(int(entry.name))
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        with contextlib.suppress(OSError):
+            total += cpu_seconds(current)
+        todo += children.get(current, [])
+    return total
 
 
 class MachineInfo(BaseModel):

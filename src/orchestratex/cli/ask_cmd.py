@@ -30,11 +30,17 @@ from orchestratex.cli.errors import (
 from orchestratex.cli.progress import ProgressRenderer, is_fake_answer, mode_note, render_result
 from orchestratex.core.events import CancelledEvent, CompletedEvent, Event, FailedEvent, is_terminal
 from orchestratex.core.orchestration import OrchestrationRequest, OrchestrationResult, Preferences
+from orchestratex.providers.replay_data import ReplayDataError
 from orchestratex.runtime.auth import ANONYMOUS
 from orchestratex.runtime.catalog_setup import describe_validation_error
 from orchestratex.runtime.service import Service
 from orchestratex.runtime.settings import load_settings
 
+NOT_RECORDED_HINT = (
+    "not recorded: the offline demo (replay mode) answers only {which}; "
+    "list them with `orchestratex demo prompts --search TEXT`, or set a provider key "
+    "(e.g. OPENAI_API_KEY) to ask anything"
+)
 CANCEL_WAIT_S = 15.0
 """How long to wait for the run to confirm a cancel before giving up on it."""
 
@@ -141,9 +147,9 @@ class AskOptions:
 class _Display:
     """Progress on the console, or nothing (JSON mode)."""
 
-    def __init__(self, console: Console, *, quiet: bool) -> None:
+    def __init__(self, console: Console, *, quiet: bool, critiques: bool = True) -> None:
         self.console = console
-        self.renderer = None if quiet else ProgressRenderer(console)
+        self.renderer = None if quiet else ProgressRenderer(console, critiques=critiques)
 
     def start(self) -> None:
         if self.renderer is not None:
@@ -166,13 +172,19 @@ class _Display:
 
 async def _ask_local(options: AskOptions, display: _Display) -> Outcome:
     settings = load_settings()
-    service = Service(settings)
+    service = Service(settings, train_router=False)
     if not service.catalog.available(service.env):
         raise CliError(
             "no model is available: no provider has its API key set "
             "(see `orchestratex models`), or use --server URL"
         )
     notes = [n for n in [mode_note(getattr(service, "mode", None))] if n]
+    if service.replay is not None:
+        # Checked before the service starts: an unrecorded prompt fails in well under a second.
+        with contextlib.suppress(ReplayDataError):  # the service says why, on submit
+            index = await service.replay.load()
+            if index.find(options.request.prompt) is None:
+                raise CliError(NOT_RECORDED_HINT.format(which=f"its {len(index)} recorded prompts"))
     await service.start()
     try:
         thread_id = await service.submit(options.request, user=ANONYMOUS)
@@ -200,7 +212,14 @@ async def _ask_remote(options: AskOptions, display: _Display, server: str) -> Ou
         if health.get("auth") == "enabled" and not options.api_key:
             raise CliError("the server needs an API key: pass --api-key or set ORX_API_KEY")
         notes = [n for n in [mode_note(health.get("mode"))] if n]
-        thread_id = await client.submit(options.request)
+        try:
+            thread_id = await client.submit(options.request)
+        except CliError as exc:
+            if "422 not_recorded" in exc.message and "not recorded" in exc.message:
+                raise CliError(
+                    NOT_RECORDED_HINT.format(which="the server's recorded prompts")
+                ) from None
+            raise
 
         async def cancel() -> bool:
             return await client.cancel(thread_id)
@@ -306,6 +325,10 @@ def ask(
     json_output: Annotated[
         bool, typer.Option("--json", help="Print only the final result as JSON.")
     ] = False,
+    critiques: Annotated[
+        bool,
+        typer.Option(help="Show each judge's critique and suggestions under its score."),
+    ] = True,
     server: Annotated[
         str | None, typer.Option(help="Use the service at this URL instead of running locally.")
     ] = None,
@@ -327,7 +350,7 @@ def ask(
     }
     request = _request(prompt, max_rounds, threshold, model, budget, weights)
     options = AskOptions(request, server, api_key, json_output)
-    display = _Display(Console(), quiet=json_output)
+    display = _Display(Console(), quiet=json_output, critiques=critiques)
     code = run_command(_ask(options, display), debug=debug)
     if code:
         raise typer.Exit(code=code)

@@ -10,8 +10,12 @@ import typer
 
 from orchestratex.bench.analysis_bench import format_report, run_analysis_bench
 from orchestratex.bench.analysis_set import DEFAULT_DATA_DIR
-from orchestratex.bench.overhead import format_report as format_overhead_report
+from orchestratex.bench.memory_bench import MemoryResult, format_memory, measure_memory
+from orchestratex.bench.orchestrate_check import ConcurrencyResult, check_concurrent_orchestrations
+from orchestratex.bench.orchestrate_check import format_result as format_concurrency
 from orchestratex.bench.overhead import run_overhead_bench
+from orchestratex.bench.overhead_table import format_report as format_overhead_report
+from orchestratex.bench.procs import scratch_dir
 from orchestratex.bench.routing_bench import format_report as format_routing_report
 from orchestratex.bench.routing_bench import run_routing_bench, write_scores
 
@@ -77,36 +81,86 @@ def routing(
 def overhead(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     requests: Annotated[
-        int, typer.Option("--requests", min=1, help="Requests per latency phase.")
+        int, typer.Option("--requests", min=1, help="Requests per path at concurrency 1.")
     ] = 200,
-    duration: Annotated[
-        float, typer.Option("--duration", min=0.1, help="Time limit of each latency phase (s).")
-    ] = 20.0,
+    blocks: Annotated[
+        int, typer.Option("--blocks", min=1, help="Alternating blocks the requests are cut in.")
+    ] = 4,
     concurrency: Annotated[
-        int, typer.Option("--concurrency", min=1, help="The higher of the two concurrencies.")
-    ] = 64,
-    ramp_step: Annotated[
-        float, typer.Option("--ramp-step", min=0.1, help="Seconds per throughput ramp step.")
-    ] = 8.0,
-    memory_runs: Annotated[
-        int, typer.Option("--memory-runs", min=1, help="Orchestrations started at once.")
-    ] = 1000,
-    memory_latency_ms: Annotated[
-        float, typer.Option("--memory-latency-ms", min=0, help="Fake provider delay (memory).")
-    ] = 2000.0,
+        int, typer.Option("--concurrency", min=1, help="Concurrency of the throughput phase.")
+    ] = 16,
+    throughput_s: Annotated[
+        float, typer.Option("--throughput-s", min=0.1, help="Seconds of throughput per path.")
+    ] = 15.0,
+    litellm: Annotated[
+        bool, typer.Option("--litellm/--no-litellm", help="Measure the LiteLLM proxy too.")
+    ] = True,
+    litellm_venv: Annotated[
+        Path | None,
+        typer.Option("--litellm-venv", help="Its virtual environment (created on first use)."),
+    ] = None,
 ) -> None:
-    """Service overhead vs calling the fake provider directly; throughput; memory per run.
+    """Added latency, CPU and throughput of /v1 (named model, auto) against the LiteLLM proxy.
 
-    Starts the fake provider (a test tool) and the service as local processes on loopback.
+    Starts the fake provider (a test tool), the service and the LiteLLM proxy (installed on
+    first use in its own virtual environment) as local processes on loopback.
     """
     report = asyncio.run(
         run_overhead_bench(
             requests=requests,
-            duration_s=duration,
-            concurrencies=(1, concurrency),
-            ramp_step_s=ramp_step,
-            memory_runs=memory_runs,
-            memory_latency_ms=memory_latency_ms,
+            blocks=blocks,
+            throughput_concurrency=concurrency,
+            throughput_s=throughput_s,
+            litellm=litellm,
+            litellm_venv=litellm_venv,
         )
     )
     typer.echo(report.model_dump_json(indent=2) if as_json else format_overhead_report(report))
+
+
+@bench.command("concurrency")
+def concurrency_check(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    runs: Annotated[int, typer.Option("--runs", min=1, help="Orchestrations sent at once.")] = 100,
+    latency_ms: Annotated[
+        float, typer.Option("--latency-ms", min=0, help="Fake provider delay per answer.")
+    ] = 50.0,
+    limit: Annotated[
+        float, typer.Option("--limit", min=1, help="Seconds to wait for every run to end.")
+    ] = 300.0,
+) -> None:
+    """Many POST /api/orchestrate/prompt at once on SQLite: errors, and whether all runs end.
+
+    Exits 1 when a submission failed or a run did not reach a terminal status.
+    """
+
+    async def run() -> ConcurrencyResult:
+        with scratch_dir() as where:
+            return await check_concurrent_orchestrations(
+                where, runs=runs, latency_ms=latency_ms, limit_s=limit
+            )
+
+    result = asyncio.run(run())
+    typer.echo(result.model_dump_json(indent=2) if as_json else format_concurrency(result))
+    if result.submit_errors or not result.all_terminal:
+        raise typer.Exit(code=1)
+
+
+@bench.command("memory")
+def memory(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    runs: Annotated[
+        int, typer.Option("--runs", min=1, help="Orchestrations started at once.")
+    ] = 1000,
+    latency_ms: Annotated[
+        float, typer.Option("--latency-ms", min=0, help="Fake provider delay per answer.")
+    ] = 2000.0,
+) -> None:
+    """Service memory per 1,000 concurrent orchestrations (RSS growth / peak active runs)."""
+
+    async def run() -> MemoryResult:
+        with scratch_dir() as where:
+            return await measure_memory(where, runs=runs, latency_ms=latency_ms, limit_s=60.0)
+
+    result = asyncio.run(run())
+    typer.echo(result.model_dump_json(indent=2) if as_json else format_memory(result))

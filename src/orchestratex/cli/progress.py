@@ -31,10 +31,12 @@ from orchestratex.core.events import (
     SelectionEvent,
     StartedEvent,
 )
-from orchestratex.core.orchestration import OrchestrationResult
+from orchestratex.core.orchestration import OrchestrationResult, RubricScore
 from orchestratex.testing.fake_provider.behaviour import PREFIX as FAKE_PREFIX
 
 PREVIEW_CHARS = 160
+CRITIQUE_CHARS = 400
+MAX_SUGGESTIONS = 3
 LIVE_TAIL_CHARS = 200
 MAX_REASONS = 2
 LABEL_WIDTH = 10
@@ -88,8 +90,11 @@ class RunProgress:
 class ProgressRenderer:
     """Renders events as they come; use as a context manager around the run."""
 
-    def __init__(self, console: Console, *, live: bool | None = None) -> None:
+    def __init__(
+        self, console: Console, *, live: bool | None = None, critiques: bool = True
+    ) -> None:
         self.console = console
+        self.critiques = critiques
         self.state = RunProgress()
         use_live = console.is_terminal if live is None else live
         self._live: Live | None = (
@@ -203,6 +208,8 @@ class ProgressRenderer:
             if verdict.score is not None:
                 score = Text(f"{verdict.score.overall:.1f}/10", style="bold")
                 self._line("", f"judge {verdict.judge}: ", score)
+                if self.critiques:
+                    self._critique(verdict.score)
             else:
                 reason = one_line(verdict.error or "no verdict", 120)
                 self._line("", f"judge {verdict.judge}: ", Text(f"failed ({reason})", "yellow"))
@@ -212,6 +219,17 @@ class ProgressRenderer:
             Text(f"round {event.round} score {total}", style="bold"),
             f" · cost so far {self._cost()}",
         )
+
+    def _critique(self, score: RubricScore) -> None:
+        """The judge's critique and first suggestions, as plain text (they are model output)."""
+        if score.critique.strip():
+            self._line("", Text(f"  {one_line(score.critique, CRITIQUE_CHARS)}", style="dim"))
+        for suggestion in score.suggestions[:MAX_SUGGESTIONS]:
+            if suggestion.strip():
+                self._line("", Text(f"  - {one_line(suggestion, PREVIEW_CHARS)}", style="dim"))
+        if len(score.suggestions) > MAX_SUGGESTIONS:
+            more = len(score.suggestions) - MAX_SUGGESTIONS
+            self._line("", Text(f"  (+{more} more suggestions)", style="dim"))
 
     def _improvement(self, event: ImprovementEvent) -> None:
         change = (

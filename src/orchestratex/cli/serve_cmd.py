@@ -7,12 +7,14 @@ listen anywhere but loopback.
 from __future__ import annotations
 
 import asyncio
+import copy
 import ipaddress
 import socket
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 import uvicorn
+from uvicorn.config import LOGGING_CONFIG
 
 from orchestratex.core.errors import ConfigurationError
 from orchestratex.runtime.auth import auth_enabled
@@ -38,6 +40,21 @@ def bind_refusal(host: str, *, auth: bool) -> str | None:
         "anyone. Create one with `orchestratex keys create --name NAME --admin`, "
         "or listen on 127.0.0.1."
     )
+
+
+def log_config(level: str) -> dict[str, Any]:
+    """uvicorn's logging setup plus the service's own `orchestratex.*` loggers at `level`.
+
+    Without this only uvicorn's loggers have a handler, and the service's INFO lines (replay
+    mode, "learned router loaded/ready", recovery) would be dropped.
+    """
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["orchestratex"] = {
+        "handlers": ["default"],
+        "level": level.upper(),
+        "propagate": False,
+    }
+    return config
 
 
 async def auth_configured(settings: Settings) -> bool:
@@ -94,5 +111,6 @@ def serve(
         host=host,
         port=port,
         log_level=settings.log_level.lower(),
+        log_config=log_config(settings.log_level),
         timeout_graceful_shutdown=5,
     )

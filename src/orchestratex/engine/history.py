@@ -6,6 +6,13 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from orchestratex.core.events import (
+    AnalysisEvent,
+    EvaluationEvent,
+    Event,
+    ModelCallEvent,
+    is_terminal,
+)
 from orchestratex.core.performance import PerformanceStats
 from orchestratex.core.types import Domain
 
@@ -40,13 +47,36 @@ class _Running:
 
 
 class InMemoryPerformance:
-    """A `PerformanceSource` that learns from `record` calls; lost when the process ends.
+    """A `PerformanceSource` that learns from runs' events (`learn`, an event sink) or from
+    `record` calls; lost when the process ends. The service learns in the store instead.
 
     `score_variance` in the produced stats is the population variance of the recorded scores.
     """
 
     def __init__(self) -> None:
         self._runs: dict[tuple[str, Domain], _Running] = {}
+        self._domains: dict[str, Domain] = {}
+
+    async def learn(self, event: Event) -> None:
+        """Learn from one event of a run: its domain, each answering call, each round's score.
+        Pass it as the orchestrator's `sink` (or feed it `run.events()`)."""
+        if isinstance(event, AnalysisEvent):
+            self._domains[event.thread_id] = event.analysis.domain
+        elif isinstance(event, ModelCallEvent) and event.purpose != "judge":
+            domain = self._domains.get(event.thread_id, Domain.GENERAL)
+            self.record(
+                event.model,
+                domain,
+                None,
+                success=event.success,
+                latency_ms=event.latency_ms,
+                cost_usd=event.cost_usd,
+            )
+        elif isinstance(event, EvaluationEvent) and event.score is not None:
+            domain = self._domains.get(event.thread_id, Domain.GENERAL)
+            self._runs.setdefault((event.model, domain), _Running()).add_score(event.score)
+        elif is_terminal(event):
+            self._domains.pop(event.thread_id, None)
 
     def record(
         self,

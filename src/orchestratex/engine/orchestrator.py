@@ -33,7 +33,7 @@ from orchestratex.engine.emitter import Emitter, EventSink
 from orchestratex.engine.evaluation import JudgeReliability, describe_error
 from orchestratex.engine.generation import initial_messages, revise_messages
 from orchestratex.engine.improvement import ImprovementPolicy
-from orchestratex.engine.rounds import Kind, RoundPlayer, record_performance
+from orchestratex.engine.rounds import Kind, RoundPlayer
 from orchestratex.engine.run import Run
 from orchestratex.engine.selection import Selector
 from orchestratex.engine.state import RunState
@@ -177,7 +177,6 @@ class Orchestrator:
             return result
         finally:
             st.emitter.close()
-            await record_performance(self._performance, st)
 
     def _health_map(self) -> dict[str, ModelHealth] | None:
         return self._health.health() if self._health is not None else None
@@ -186,7 +185,7 @@ class Orchestrator:
         req = st.request
         st.analysis = analyze(req.prompt)
         await st.emitter.emit(AnalysisEvent, analysis=st.analysis)
-        if self._performance is not None:
+        if self._performance is not None and not req.model:
             st.performance = list(await self._performance.performance())
         if req.model:
             decision = SelectionDecision(

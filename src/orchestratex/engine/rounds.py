@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -172,25 +171,3 @@ class RoundPlayer:
             success=call.success,
             error=call.error,
         )
-
-
-async def record_performance(performance: object, st: RunState) -> None:
-    """Feed generation calls and their round scores to `performance.record`, if it has one."""
-    record = getattr(performance, "record", None)
-    if not callable(record) or st.analysis is None:
-        return
-    scores = {(r.round, r.model): r.score for r in st.rounds[st.resumed :]}
-    for call in st.generations:
-        try:
-            outcome = record(
-                call.model,
-                st.analysis.domain,
-                scores.get((call.round, call.model)) if call.success else None,
-                success=call.success,
-                latency_ms=call.latency_ms,
-                cost_usd=call.cost_usd,
-            )
-            if inspect.isawaitable(outcome):
-                await outcome
-        except Exception:
-            log.exception("recording performance of %s failed", call.model)

@@ -175,6 +175,14 @@ class RunManager:
         still = await self._store.unfinished_among(watched)
         self._remote_live.difference_update(set(watched) - still)
 
+    async def prune_remote_forever(self, every_s: float) -> None:
+        while True:
+            await asyncio.sleep(every_s)
+            try:
+                await self.prune_remote()
+            except Exception:
+                log.warning("could not check the status of remote runs", exc_info=True)
+
     def cancel_here(self, thread_id: str) -> bool:
         entry = self._active.get(thread_id)
         if entry is None:

@@ -17,7 +17,6 @@ import uuid
 from collections.abc import AsyncGenerator, Mapping
 from typing import Any, Literal
 
-from orchestratex.core.errors import UnknownModelError
 from orchestratex.core.events import Event
 from orchestratex.core.orchestration import OrchestrationRequest
 from orchestratex.engine.admission import Ledger
@@ -25,7 +24,7 @@ from orchestratex.engine.orchestrator import Orchestrator
 from orchestratex.providers.catalog import Catalog
 from orchestratex.providers.gateway import Gateway
 from orchestratex.runtime import recovery
-from orchestratex.runtime.auth import Principal, auth_enabled
+from orchestratex.runtime.auth import Principal
 from orchestratex.runtime.budgets import BudgetLedger
 from orchestratex.runtime.composition import (
     answering_models,
@@ -34,14 +33,15 @@ from orchestratex.runtime.composition import (
     start_gateway,
     start_orchestrator,
 )
-from orchestratex.runtime.defaults import with_defaults
+from orchestratex.runtime.defaults import check_named_models, with_defaults
 from orchestratex.runtime.follow import Follow, FollowSources, follow
+from orchestratex.runtime.key_cache import KeyCache
 from orchestratex.runtime.replay_mode import replay_request
 from orchestratex.runtime.runs import RunManager, ServiceNotRunningError
 from orchestratex.runtime.settings import Settings
 from orchestratex.runtime.visibility import ThreadStatus, thread_status, visible
 from orchestratex.store.db import SessionFactory
-from orchestratex.store.writer import StoreWriter
+from orchestratex.store.writer import EventWriter
 
 __all__ = ["Service", "ServiceNotRunningError", "ThreadStatus"]
 
@@ -62,9 +62,13 @@ class Service:
         env: Mapping[str, str] | None = None,
         requests_per_minute: int | None = None,
         role: Role = "api",
+        train_router: bool = True,
     ) -> None:
         self.settings = settings
         self.role: Role = role
+        # False for one-shot runs (the CLI's ask): training would compete with the run and
+        # never finish before the process exits. A cached router is still loaded.
+        self.train_router = train_router
         self.instance_id = settings.instance_id or default_instance_id()
         self.parts = build_parts(
             settings, catalog=catalog, env=env, requests_per_minute=requests_per_minute
@@ -74,7 +78,8 @@ class Service:
         self.env = env
         self.links, self.bus, self.store = self.parts.links, self.parts.bus, self.parts.store
         self.quotas = self.parts.quotas
-        self.writer = StoreWriter(self.store.sessions)
+        self.keys = KeyCache(self.store)
+        self.writer = EventWriter(self.store.sessions)
         self.runs = RunManager(
             self.store,
             self.instance_id,
@@ -114,7 +119,7 @@ class Service:
 
     async def _flush(self, thread_id: str) -> None:
         """Return when every event of the thread handed to the writer so far is stored."""
-        return None
+        await self.writer.flush(thread_id)
 
     async def _ledger_for(self, user_id: str | None) -> Ledger | None:
         """The budget ledger of a run's user (for a run resumed after a restart)."""
@@ -129,11 +134,15 @@ class Service:
 
     async def start(self) -> None:
         await self.store.start()
+        await self.writer.start()
         if self.links is not None:
             await self.links.start()
         self._gateway = await start_gateway(self.parts)
         orchestrator, router = await start_orchestrator(
-            self.parts, self._gateway, self._sink, train_router=not self.queues_runs
+            self.parts,
+            self._gateway,
+            self._sink,
+            train_router=self.train_router and not self.queues_runs,
         )
         self.runs.attach(orchestrator)
         self.runs.stopping = False
@@ -148,7 +157,7 @@ class Service:
         elif self.role == "worker":
             self.links.follow_cancels(self._cancel_here)
         else:
-            self._spawn(self._prune_remote(), "remote")
+            self._spawn(self.runs.prune_remote_forever(REMOTE_CHECK_S), "remote")
 
     def _spawn(self, work: Any, name: str) -> None:
         self._tasks.append(asyncio.create_task(work, name=f"orchestratex-{name}"))
@@ -170,33 +179,30 @@ class Service:
             await self._gateway.aclose()
             self._gateway = None
         self.runs.attach(None)
+        await self.writer.aclose()
         await self.store.aclose()
 
     async def _sink(self, event: Event) -> None:
-        try:
-            await self.writer.handle(event)
-        except Exception:
-            log.exception("store write failed (thread %s, seq %d)", event.thread_id, event.seq)
+        """Every event: to the writer's buffer (stored within its flush interval, at once at a
+        round's or run's end) and to the bus; nothing here waits for the database."""
+        self.writer.add(event)
         await self.bus.publish(event)
 
     async def ping_db(self) -> bool:
         return await self.store.ping()
 
     async def auth_enabled(self) -> bool:
-        async with self.store.sessions() as session:
-            return await auth_enabled(session)
+        """Whether any API key exists (cached for a moment: runtime/key_cache.py)."""
+        return await self.keys.enabled()
+
+    async def authenticate(self, key: str) -> Principal | None:
+        """The holder of an API key, or None (cached for a moment: runtime/key_cache.py)."""
+        return await self.keys.principal(key)
 
     # --- runs ---------------------------------------------------------------------------------
 
     def check_models(self, request: OrchestrationRequest) -> None:
-        """Every model the request names must be a known, enabled catalog model."""
-        named = [request.model] if request.model else []
-        named += request.judges or []
-        named += request.preferences.allowed_models or []
-        for key in dict.fromkeys(named):
-            spec = self.catalog.get(key)
-            if not spec.enabled:
-                raise UnknownModelError(f"model {key!r} is disabled in this deployment")
+        check_named_models(request, self.catalog)
 
     async def spent_usd(self, user_id: str) -> float:
         return await self.quotas.spent_usd(user_id)
@@ -235,14 +241,6 @@ class Service:
 
     async def _cancel_here(self, thread_id: str) -> None:
         self.runs.cancel_here(thread_id)
-
-    async def _prune_remote(self) -> None:
-        while True:
-            await asyncio.sleep(REMOTE_CHECK_S)
-            try:
-                await self.runs.prune_remote()
-            except Exception:
-                log.warning("could not check the status of remote runs", exc_info=True)
 
     def is_live(self, thread_id: str) -> bool:
         return self.runs.is_live(thread_id)

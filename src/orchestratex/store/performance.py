@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+import time
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import select
 
@@ -30,14 +32,39 @@ def _stats(row: ModelPerformance) -> PerformanceStats:
 
 
 class SqlPerformanceSource:
-    """core.performance.PerformanceSource over the store (sample variance from Welford's m2)."""
+    """core.performance.PerformanceSource over the store (sample variance from Welford's m2).
 
-    def __init__(self, session_factory: SessionFactory) -> None:
+    The table is read at most once per `max_age_s` (1 s by default): selection on the request
+    path then does no I/O, and history learned from a run is seen a moment later.
+    """
+
+    def __init__(
+        self,
+        session_factory: SessionFactory,
+        *,
+        max_age_s: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._sessions = session_factory
+        self._max_age_s = max_age_s
+        self._clock = clock
+        self._cached: tuple[float, list[PerformanceStats]] | None = None
+        self._lock = asyncio.Lock()
 
     async def performance(self) -> Sequence[PerformanceStats]:
-        async with self._sessions() as session:
-            rows = await session.scalars(
-                select(ModelPerformance).order_by(ModelPerformance.model, ModelPerformance.domain)
-            )
-            return [_stats(row) for row in rows if row.domain in _DOMAINS]
+        cached = self._cached
+        if cached is not None and self._clock() - cached[0] < self._max_age_s:
+            return cached[1]
+        async with self._lock:
+            cached = self._cached
+            if cached is not None and self._clock() - cached[0] < self._max_age_s:
+                return cached[1]
+            async with self._sessions() as session:
+                rows = await session.scalars(
+                    select(ModelPerformance).order_by(
+                        ModelPerformance.model, ModelPerformance.domain
+                    )
+                )
+                stats = [_stats(row) for row in rows if row.domain in _DOMAINS]
+            self._cached = (self._clock(), stats)
+            return stats

@@ -7,16 +7,19 @@ public REST and WebSocket API.
 
 from __future__ import annotations
 
-import hashlib
-from functools import lru_cache
 from pathlib import Path
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse, Response
 
-STATIC_DIR = Path(__file__).resolve().parent / "static"
+from orchestratex.web import docs
+from orchestratex.web.assets import STATIC_DIR, asset_version
+
 BUNDLE = STATIC_DIR / "dist" / "app.js"
+BUNDLE_CSS = STATIC_DIR / "dist" / "app.css"
+"""Styles bundled from npm packages (KaTeX's), next to the bundle."""
 STYLESHEET = STATIC_DIR / "app.css"
+FAVICON = STATIC_DIR / "favicon.svg"
 
 CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
@@ -29,6 +32,9 @@ CONTENT_TYPES = {
     ".png": "image/png",
     ".ico": "image/x-icon",
     ".woff2": "font/woff2",
+    ".woff": "font/woff",
+    ".ttf": "font/ttf",
+    ".txt": "text/plain; charset=utf-8",
 }
 CACHE_FOREVER = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
@@ -43,27 +49,23 @@ NOT_BUILT = (
 )
 
 router = APIRouter(tags=["web"], include_in_schema=False)
-
-
-@lru_cache(maxsize=64)
-def _hash(path: Path, mtime_ns: int, size: int) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
-
-
-def asset_version(path: Path) -> str:
-    """A short content hash of the file (recomputed only when it changes)."""
-    stat = path.stat()
-    return _hash(path, stat.st_mtime_ns, stat.st_size)
+router.include_router(docs.router)
 
 
 def render_index() -> str | None:
     """index.html with the assets' versions filled in; None when the bundle is not built."""
-    if not BUNDLE.is_file():
+    if not BUNDLE.is_file() or not BUNDLE_CSS.is_file():
         return None
     html = (STATIC_DIR / "index.html").read_text(encoding="utf-8")
-    return html.replace("__ORX_JS_VERSION__", asset_version(BUNDLE)).replace(
-        "__ORX_CSS_VERSION__", asset_version(STYLESHEET)
-    )
+    versions = {
+        "__ORX_JS_VERSION__": BUNDLE,
+        "__ORX_BUNDLE_CSS_VERSION__": BUNDLE_CSS,
+        "__ORX_CSS_VERSION__": STYLESHEET,
+        "__ORX_ICON_VERSION__": FAVICON,
+    }
+    for placeholder, path in versions.items():
+        html = html.replace(placeholder, asset_version(path))
+    return html
 
 
 @router.get("/", response_model=None)
@@ -94,6 +96,14 @@ def resolve_asset(relative: str) -> Path | None:
     if candidate.suffix not in CONTENT_TYPES or candidate.name == "index.html":
         return None
     return candidate
+
+
+@router.get("/favicon.ico", response_model=None)
+def favicon() -> Response:
+    """Browsers ask for /favicon.ico on their own; the page itself links the SVG icon."""
+    return FileResponse(
+        FAVICON, media_type=CONTENT_TYPES[".svg"], headers={"Cache-Control": REVALIDATE}
+    )
 
 
 @router.get("/static/{relative:path}", response_model=None)

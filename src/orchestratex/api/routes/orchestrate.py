@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from orchestratex.api.deps import AdminUser, CurrentUser, ServiceDep
 from orchestratex.api.errors import ApiError
 from orchestratex.api.selftest import ProviderCheck, self_test
 from orchestratex.core.orchestration import OrchestrationRequest
 from orchestratex.core.performance import ModelHealth
+from orchestratex.providers.replay_data import RECORDED_JUDGE
 
 router = APIRouter(prefix="/api/orchestrate", tags=["orchestrate"])
 
@@ -57,6 +58,9 @@ class ModelEntry(BaseModel):
     enabled: bool
     configured: bool
     price_known: bool
+    answers: bool = Field(
+        True, description="False for a judge-only model (the offline demo's recorded-judge)"
+    )
     health: ModelHealth | None
 
 
@@ -123,6 +127,7 @@ async def models_health(service: ServiceDep, user: CurrentUser) -> ModelsHealth:
             enabled=spec.enabled,
             configured=providers[spec.provider],
             price_known=catalog.price(spec.key) is not None,
+            answers=spec.key != RECORDED_JUDGE,
             health=health.get(spec.key),
         )
         for spec in catalog.models.values()

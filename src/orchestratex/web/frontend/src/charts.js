@@ -49,6 +49,16 @@ export function getChart(id) {
   return charts.get(id);
 }
 
+// How far the dataset's drawn points stay from the chart area's left and right edges (px), and
+// their radius: a point on the frame's edge looks like no point at all.
+function drawnPoints(chart, index) {
+  const area = chart.chartArea;
+  const points = chart.getDatasetMeta(index).data || [];
+  if (!area || !points.length) return { inset: null, radius: 0 };
+  const inset = Math.min(...points.map((p) => Math.min(p.x - area.left, area.right - p.x)));
+  return { inset: Math.round(inset), radius: points[0].options?.radius ?? 0 };
+}
+
 // What each live chart shows, for people debugging in the console and for the browser tests.
 export function chartSummary() {
   const out = {};
@@ -57,9 +67,10 @@ export function chartSummary() {
     out[id] = {
       type: chart.config.type,
       labels: chart.data.labels.length,
-      datasets: chart.data.datasets.map((d) => ({
+      datasets: chart.data.datasets.map((d, i) => ({
         label: d.label,
         points: d.data.filter((v) => v !== null && v !== undefined).length,
+        ...drawnPoints(chart, i),
       })),
     };
   }

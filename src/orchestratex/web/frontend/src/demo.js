@@ -25,6 +25,11 @@ export class DemoPicker {
       this.search().catch(onError);
     });
     this.source.addEventListener("change", () => this.search().catch(onError));
+    // The "prompt box filled with ..." line is true only until the prompt is edited.
+    this.picked = null;
+    this.prompt.addEventListener("input", () => {
+      if (this.picked !== null && this.prompt.value !== this.picked) this.clearPicked();
+    });
     let typing = null;
     this.query.addEventListener("input", () => {
       clearTimeout(typing);
@@ -72,10 +77,19 @@ export class DemoPicker {
     );
   }
 
+  clearPicked() {
+    this.picked = null;
+    $("#demo-picked").textContent = "";
+    for (const button of this.list.querySelectorAll(".demo-item.selected")) {
+      button.classList.remove("selected");
+    }
+  }
+
   // Fill the prompt box with the full recorded text of one prompt.
   async pick(id) {
     const detail = await api(`/api/demo/prompts/${encodeURIComponent(id)}`);
     this.prompt.value = detail.text;
+    this.picked = detail.text;
     for (const button of this.list.querySelectorAll(".demo-item")) {
       button.classList.toggle("selected", button.dataset.id === id);
     }

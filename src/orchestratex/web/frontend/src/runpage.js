@@ -30,8 +30,9 @@ export class RunPage {
 
   fillModels(models) {
     const select = $("#allowed-models");
+    // A judge-only model (the offline demo's recorded-judge) never answers: not offered here.
     select.replaceChildren(
-      ...models.map((m) =>
+      ...models.filter((m) => m.answers !== false).map((m) =>
         h(
           "option",
           { value: m.key, disabled: !(m.enabled && m.configured) },

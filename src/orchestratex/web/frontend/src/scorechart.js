@@ -19,6 +19,8 @@ export class ScoreChart {
         borderColor: "#111827",
         backgroundColor: "#111827",
         borderWidth: 3,
+        pointRadius: 5,
+        pointHoverRadius: 7,
       },
       ...judges.map((judge) => ({
         label: `judge ${judge}`,
@@ -26,6 +28,7 @@ export class ScoreChart {
         borderColor: colourFor(judge),
         backgroundColor: colourFor(judge),
         borderDash: [4, 3],
+        pointRadius: 4,
       })),
     ];
     if (typeof threshold === "number") {
@@ -33,7 +36,10 @@ export class ScoreChart {
         label: "threshold",
         data: ordered.map(() => threshold),
         borderColor: "#dc2626",
-        pointRadius: 0,
+        backgroundColor: "#dc2626",
+        // With one round there is no line to draw: mark the threshold with a dash instead.
+        pointStyle: "line",
+        pointRadius: ordered.length === 1 ? 14 : 0,
         borderWidth: 1,
       });
     }
@@ -42,7 +48,14 @@ export class ScoreChart {
         type: "line",
         data: { labels, datasets },
         options: {
-          scales: { y: { min: 0, max: 10, title: { display: true, text: "score (0-10)" } } },
+          // offset: points sit inside the frame (a single round in the middle, not on the edge);
+          // clip off: a 10/10 point on the top line is drawn whole.
+          layout: { padding: { top: 6, right: 6 } },
+          datasets: { line: { clip: false } },
+          scales: {
+            x: { offset: true },
+            y: { min: 0, max: 10, title: { display: true, text: "score (0-10)" } },
+          },
           plugins: { title: { display: true, text: "Score per round" } },
         },
       });
