@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 import openai
 import pytest
 from sqlalchemy import func, select
@@ -12,6 +15,32 @@ from orchestratex.testing.fake_provider import FakeProviderServer
 from tests.openai_api.conftest import Served
 
 CATALOG_KEYS = {"fake-gpt", "fake-claude", "fake-grok", "fake-qwen", "fake-llama", "fake-mistral"}
+
+
+TERMINAL = ("completed", "failed", "cancelled")
+
+
+async def _statuses(served: Served, count: int) -> list[str]:
+    """The statuses of the stored threads once `count` of them are terminal (the store writes
+    in batches, so the reply can come before the rows)."""
+    deadline = time.monotonic() + 15.0
+    while True:
+        async with served.service.sessions() as session:
+            statuses = list((await session.execute(select(Thread.status))).scalars().all())
+        if sum(s in TERMINAL for s in statuses) >= count or time.monotonic() > deadline:
+            return statuses
+        await asyncio.sleep(0.05)
+
+
+async def _settled(served: Served, thread_id: str) -> None:
+    """Wait (with a deadline) until the thread's terminal status is stored."""
+    deadline = time.monotonic() + 15.0
+    while time.monotonic() < deadline:
+        async with served.service.sessions() as session:
+            thread = await session.get(Thread, thread_id)
+        if thread is not None and thread.status in TERMINAL:
+            return
+        await asyncio.sleep(0.05)
 
 
 async def _recorded(served: Served, thread_id: str) -> tuple[int, int, float]:
@@ -145,6 +174,7 @@ async def test_streaming_refine_sends_the_best_answer_and_usage(served: Served) 
     assert ext["rounds"] == 3
 
     thread_id = ext["thread_id"]
+    await _settled(served, thread_id)
     async with served.http() as http:
         status = (await http.get(f"/api/orchestrate/status/{thread_id}")).json()
     assert text == status["answer"] and "(revision 2)" in text
@@ -172,6 +202,7 @@ async def test_streaming_auto_streams_live(served: Served, fake: FakeProviderSer
     assert all(c.usage is None for c in chunks), "no usage chunk unless asked"
     final = next(c for c in chunks if c.choices and c.choices[0].finish_reason)
     ext = final.model_extra["orchestratex"] if final.model_extra else {}
+    await _settled(served, ext["thread_id"])
     async with served.http() as http:
         status = (await http.get(f"/api/orchestrate/status/{ext['thread_id']}")).json()
     assert text == status["answer"]
@@ -279,7 +310,5 @@ async def test_a_failed_run_is_an_error_streaming_or_not(
     with pytest.raises(openai.APIError) as mid_stream:
         await _collect(stream)
     assert mid_stream.value.message
-    async with served.service.sessions() as session:
-        statuses = (await session.execute(select(Thread.status))).scalars().all()
-    assert statuses == ["failed", "failed"]
+    assert await _statuses(served, 2) == ["failed", "failed"]
     await client.close()

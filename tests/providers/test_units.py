@@ -14,7 +14,7 @@ from orchestratex.core.errors import (
     ProviderUnavailableError,
     RateLimitedError,
 )
-from orchestratex.core.types import ChatMessage
+from orchestratex.core.types import ChatMessage, ResponseFormat
 from orchestratex.providers.anthropic_wire import AnthropicAdapter, extract_json, split_messages
 from orchestratex.providers.breaker import CircuitBreaker
 from orchestratex.providers.errors import parse_retry_after
@@ -103,7 +103,8 @@ def test_anthropic_messages_are_split_and_merged() -> None:
         ChatMessage(role="system", content="S2"),
         ChatMessage(role="user", content="d"),
     ]
-    system, turns = split_messages(messages, {"type": "object"})
+    fmt = ResponseFormat(type="json_schema", json_schema={"type": "object"})
+    system, turns = split_messages(messages, fmt)
     assert system.startswith("S1\n\nS2\n\nAnswer with one JSON object only")
     assert '{"type": "object"}' in system
     assert turns == [

@@ -71,7 +71,7 @@ async def test_stream_yields_pieces_that_join_to_the_recorded_answer(
     async for part in gateway.stream(STRONG_MODEL, ask(prompt.text)):
         if isinstance(part, TextDelta):
             deltas.append(part.text)
-        else:
+        elif isinstance(part, Completion):
             final = part
     assert final is not None and len(deltas) > 10
     assert "".join(deltas) == final.text == prompt.answers[STRONG_MODEL]

@@ -51,12 +51,14 @@ def test_strip_untrusted_needs_matching_nonces() -> None:
 
 def test_judge_scores_are_clamped() -> None:
     options = FakeProviderOptions(judge_base=-3.0, judge_step=1.0)
-    reply = plan_reply(
-        [Turn("user", "RUBRIC (revision 1)")], structured=False, max_tokens=1, options=options
-    )
+    turns = [Turn("user", "RUBRIC (revision 1)")]
+    reply = plan_reply(turns, structured=False, max_tokens=None, options=options)
     assert reply.judge
     assert '"overall": 0.0' in reply.text
     assert not reply.truncated
+    # Like a real provider, the fake cuts a judge's JSON at max_tokens too.
+    cut = plan_reply(turns, structured=False, max_tokens=1, options=options)
+    assert cut.truncated and cut.text == reply.text[:4]
 
 
 def test_options_validate_on_assignment() -> None:

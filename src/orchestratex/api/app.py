@@ -14,6 +14,7 @@ from orchestratex.api.limits import BodySizeLimit, UrlTextGuard
 from orchestratex.api.log_redaction import install_log_redaction
 from orchestratex.api.routes import (
     analytics,
+    anthropic_compat,
     demo,
     health,
     metrics,
@@ -78,6 +79,7 @@ def create_app(
     app.include_router(ws.router)
     app.include_router(sse.router)
     app.include_router(openai_compat.router)
+    app.include_router(anthropic_compat.router)
     app.include_router(analytics.router)
     app.include_router(metrics.router)
     app.include_router(demo.router)

@@ -18,7 +18,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPBearer
 
 from orchestratex.api.errors import ApiError
-from orchestratex.runtime.auth import ANONYMOUS, Principal, auth_enabled, authenticate
+from orchestratex.runtime.auth import ANONYMOUS, Principal
 from orchestratex.runtime.service import Service
 
 _bearer = HTTPBearer(
@@ -59,13 +59,12 @@ ServiceDep = Annotated[Service, Depends(get_service)]
 async def principal_for(service: Service, token: str | None) -> Principal | None:
     """Who holds `token`: the key's holder; the anonymous admin while no key exists (open mode,
     any token accepted); None for an unknown or missing key once keys exist."""
-    async with service.sessions() as session:
-        if token is not None:
-            principal = await authenticate(session, token)
-            if principal is not None:
-                return principal
-        if await auth_enabled(session):
-            return None
+    if token is not None:
+        principal = await service.authenticate(token)
+        if principal is not None:
+            return principal
+    if await service.auth_enabled():
+        return None
     return ANONYMOUS
 
 
@@ -79,6 +78,11 @@ async def current_user(
         raise _unauthorized(
             "malformed Authorization header: send `Authorization: Bearer <key>`"
         ) from None
+    return await user_for(service, token)
+
+
+async def user_for(service: Service, token: str | None) -> Principal:
+    """`principal_for`, or a 401 when there is none."""
     principal = await principal_for(service, token)
     if principal is None:
         raise _unauthorized("a valid API key is required: send `Authorization: Bearer <key>`")

@@ -21,7 +21,12 @@ from orchestratex.core.events import (
     SelectionEvent,
     is_terminal,
 )
-from orchestratex.core.orchestration import OrchestrationRequest, OrchestrationResult
+from orchestratex.core.orchestration import (
+    OrchestrationRequest,
+    OrchestrationResult,
+    RoundResult,
+)
+from orchestratex.core.types import ToolCall
 from orchestratex.runtime.auth import Principal
 from orchestratex.runtime.bus import SubscriberLagged
 from orchestratex.runtime.follow import Follow
@@ -46,6 +51,7 @@ class FollowedRun:
     finish_reasons: dict[tuple[int, str], str] = field(default_factory=dict)
     models: dict[int, str] = field(default_factory=dict)
     """Latest selected model per round."""
+    tool_calls: dict[tuple[int, str], list[ToolCall]] = field(default_factory=dict)
     terminal: Terminal | None = None
     lost: str | None = None
     """Why the event feed ended without a terminal event, if it did."""
@@ -55,6 +61,7 @@ class FollowedRun:
             self.chunks.setdefault((event.round, event.model), []).append(event.text)
         elif isinstance(event, ResponseEvent):
             self.finish_reasons[(event.round, event.model)] = event.finish_reason
+            self.tool_calls[(event.round, event.model)] = event.tool_calls
         elif isinstance(event, SelectionEvent):
             self.models[event.round] = event.decision.model
         elif isinstance(event, CompletedEvent | FailedEvent | CancelledEvent):
@@ -73,13 +80,22 @@ class FollowedRun:
         pieces = self.chunks.get((result.best_round, best.model), []) if best else []
         return pieces if "".join(pieces) == result.answer else [result.answer]
 
-    def finish_reason(self) -> str:
+    def finish_reason(self, round_: RoundResult | None = None) -> str:
+        """Why the answer of `round_` (default: the best round) ended, in OpenAI's terms."""
+        best = round_ or self.best_round()
+        reason = self.finish_reasons.get((best.round, best.model)) if best else None
+        return reason if reason in ("length", "tool_calls", "content_filter") else "stop"
+
+    def best_round(self) -> RoundResult | None:
         result = self.result
         if result is None or result.best_round is None:
-            return "stop"
-        best = next((r for r in result.rounds if r.round == result.best_round), None)
-        reason = self.finish_reasons.get((result.best_round, best.model)) if best else None
-        return "length" if reason == "length" else "stop"
+            return None
+        return next((r for r in result.rounds if r.round == result.best_round), None)
+
+    def calls_of(self, round_: RoundResult | None = None) -> list[ToolCall]:
+        """The tool calls of the answer of `round_` (default: the best round)."""
+        best = round_ or self.best_round()
+        return self.tool_calls.get((best.round, best.model), []) if best else []
 
 
 class RunFeed:

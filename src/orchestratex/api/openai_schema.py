@@ -1,11 +1,14 @@
 """The OpenAI chat-completions wire shapes, and how a conversation becomes one run.
 
 How a conversation becomes one orchestration request (kept simple on purpose):
-- `system` and `developer` messages, joined by blank lines, become the request's `system`;
-- the last message must come from the user: its text is the prompt;
-- earlier user/assistant/tool turns, if any, are put before that text as a labelled transcript,
-  so analysis, the answering model and the judges all see the same context.
-Unknown body fields are ignored; `temperature` is accepted but the engine does not use it.
+- the answering model gets the whole conversation as sent (`OrchestrationRequest.messages`),
+  tool calls and tool results included, with every generation option of the body;
+- for analysis, the judges and the stored thread, `system` and `developer` messages, joined by
+  blank lines, become the request's `system`, and the last message's text is the prompt, with
+  earlier turns, if any, put before it as a labelled transcript.
+Options OpenAI defines but this service cannot honour (logprobs, logit_bias, n > 1, audio...)
+are refused with a 400; other unknown body fields are ignored. `user`, `metadata`, `store` and
+`service_tier` are accepted and not used.
 
 The fields read here are typed as strictly as the OpenAI API types them (`"stream": "yes"` is a
 400, not true), every list and string has a bound, and message text that cannot be stored or sent
@@ -14,7 +17,7 @@ The fields read here are typed as strictly as the OpenAI API types them (`"strea
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -29,6 +32,12 @@ from pydantic import (
 from orchestratex.api.openai_errors import bad_request
 from orchestratex.core.orchestration import MAX_MODEL_KEY_CHARS, MAX_PROMPT_CHARS
 from orchestratex.core.text import SafeText, check_text
+from orchestratex.core.types import (
+    MAX_ARGUMENTS_CHARS,
+    MAX_TOOL_CALLS,
+    MAX_TOOLS,
+    TOOL_NAME_PATTERN,
+)
 
 AUTO_MODEL = "orchestratex/auto"
 REFINE_MODEL = "orchestratex/refine"
@@ -45,6 +54,14 @@ MessageText = Annotated[
 ]
 
 
+StrictFloat = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+StrictInt = Annotated[int, Field(strict=True)]
+StrictBool = Annotated[bool, Field(strict=True)]
+MAX_STOP = 4
+"""Stop sequences per request (OpenAI's limit)."""
+StopText = Annotated[str, Field(min_length=1, max_length=1000)]
+
+
 class ContentPart(BaseModel):
     model_config = ConfigDict(extra="ignore", strict=True)
 
@@ -56,6 +73,23 @@ def _content_kind(value: object) -> str | None:
     if isinstance(value, str):
         return "text"
     return "parts" if isinstance(value, list) else None
+
+
+class FunctionCallIn(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    name: str = Field(pattern=TOOL_NAME_PATTERN)
+    arguments: str = Field(max_length=MAX_ARGUMENTS_CHARS)
+
+
+class ToolCallIn(BaseModel):
+    """A tool call of an earlier assistant turn, as the client sends it back."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str = Field(min_length=1, max_length=200)
+    type: Literal["function"] = "function"
+    function: FunctionCallIn
 
 
 class MessageIn(BaseModel):
@@ -74,6 +108,53 @@ class MessageIn(BaseModel):
         ]
         | None
     ) = None
+    tool_calls: list[ToolCallIn] | None = Field(default=None, max_length=MAX_TOOL_CALLS)
+    tool_call_id: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+class FunctionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=TOOL_NAME_PATTERN)
+    description: str | None = Field(default=None, max_length=20_000)
+    parameters: dict[str, Any] | None = None
+    strict: StrictBool | None = None
+
+
+class ToolIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["function"]
+    function: FunctionIn
+
+
+class NamedFunction(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=TOOL_NAME_PATTERN)
+
+
+class NamedToolChoice(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["function"]
+    function: NamedFunction
+
+
+class JsonSchemaIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    name: str = Field(pattern=TOOL_NAME_PATTERN)
+    description: str | None = Field(default=None, max_length=20_000)
+    schema_: dict[str, Any] | None = Field(default=None, alias="schema")
+    strict: StrictBool | None = None
+
+
+class ResponseFormatIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["text", "json_object", "json_schema"]
+    json_schema: JsonSchemaIn | None = None
 
 
 class StreamOptions(BaseModel):
@@ -96,6 +177,53 @@ class ChatCompletionRequest(BaseModel):
     max_completion_tokens: int | None = Field(default=None, ge=1, le=MAX_OUTPUT_TOKENS)
     temperature: float | None = Field(default=None, ge=0.0, le=2.0)
     n: int | None = Field(default=None, ge=1, le=1, description="only one choice is produced")
+    top_p: StrictFloat | None = Field(default=None, ge=0.0, le=1.0)
+    seed: StrictInt | None = Field(default=None, ge=-(2**63), le=2**63 - 1)
+    presence_penalty: StrictFloat | None = Field(default=None, ge=-2.0, le=2.0)
+    frequency_penalty: StrictFloat | None = Field(default=None, ge=-2.0, le=2.0)
+    stop: StopText | Annotated[list[StopText], Field(max_length=MAX_STOP)] | None = None
+    response_format: ResponseFormatIn | None = None
+    tools: list[ToolIn] | None = Field(default=None, max_length=MAX_TOOLS)
+    tool_choice: Literal["none", "auto", "required"] | NamedToolChoice | None = None
+    parallel_tool_calls: StrictBool | None = None
+    # Defined by OpenAI, not supported here: refused when set to anything but their default.
+    logprobs: StrictBool | None = None
+    top_logprobs: StrictInt | None = Field(default=None, ge=0, le=20)
+    logit_bias: dict[str, StrictFloat] | None = Field(default=None, max_length=300)
+    functions: list[dict[str, Any]] | None = Field(default=None, max_length=MAX_TOOLS)
+    function_call: str | dict[str, Any] | None = None
+    audio: dict[str, Any] | None = None
+    modalities: list[str] | None = Field(default=None, max_length=4)
+    prediction: dict[str, Any] | None = None
+    web_search_options: dict[str, Any] | None = None
+    reasoning_effort: str | None = Field(default=None, max_length=20)
+
+    def unsupported(self) -> list[str]:
+        """The OpenAI options set here that this service cannot honour."""
+        found = [
+            name
+            for name in (
+                "top_logprobs",
+                "functions",
+                "function_call",
+                "audio",
+                "prediction",
+                "web_search_options",
+                "reasoning_effort",
+            )
+            if getattr(self, name) is not None
+        ]
+        if self.logprobs:
+            found.append("logprobs")
+        if self.logit_bias:
+            found.append("logit_bias")
+        if self.modalities is not None and self.modalities != ["text"]:
+            found.append("modalities")
+        return found
+
+    @property
+    def stop_list(self) -> list[str] | None:
+        return [self.stop] if isinstance(self.stop, str) else self.stop
 
     @property
     def output_tokens(self) -> int | None:
@@ -121,12 +249,19 @@ def _text(message: MessageIn, index: int) -> str:
     return "\n".join(parts)
 
 
-def to_prompt(messages: list[MessageIn]) -> tuple[str, str | None]:
-    """(prompt, system) for a conversation, as described in the module docstring."""
+def to_prompt(
+    messages: list[MessageIn], *, last_roles: tuple[str, ...] = ("user",)
+) -> tuple[str, str | None]:
+    """(prompt, system) for a conversation, as described in the module docstring.
+
+    The last message must have one of `last_roles` (a tool result may end a conversation with
+    a named model: the model answers it).
+    """
     if not messages:
         raise bad_request("messages must not be empty", param="messages")
-    if messages[-1].role != "user":
-        raise bad_request("the last message must have the role 'user'", param="messages")
+    if messages[-1].role not in last_roles:
+        roles = " or ".join(repr(r) for r in last_roles)
+        raise bad_request(f"the last message must have the role {roles}", param="messages")
     system: list[str] = []
     transcript: list[str] = []
     for index, message in enumerate(messages[:-1]):
@@ -136,9 +271,13 @@ def to_prompt(messages: list[MessageIn]) -> tuple[str, str | None]:
                 system.append(text)
         elif text:
             transcript.append(f"[{message.role}]\n{text}")
+        for call in message.tool_calls or []:
+            transcript.append(
+                f"[assistant tool call {call.id}]\n{call.function.name}({call.function.arguments})"
+            )
     current = _text(messages[-1], len(messages) - 1)
     if not current.strip():
-        raise bad_request("the last user message is empty", param="messages")
+        raise bad_request(f"the last {messages[-1].role} message is empty", param="messages")
     prompt = current
     if transcript:
         prompt = (
@@ -155,9 +294,28 @@ def to_prompt(messages: list[MessageIn]) -> tuple[str, str | None]:
     return prompt, system_text
 
 
+class FunctionCallOut(BaseModel):
+    name: str
+    arguments: str
+
+
+class ToolCallOut(BaseModel):
+    id: str
+    type: Literal["function"] = "function"
+    function: FunctionCallOut
+
+
+class ToolCallDeltaOut(BaseModel):
+    index: int
+    id: str | None = None
+    type: Literal["function"] | None = None
+    function: dict[str, str]
+
+
 class ResponseMessage(BaseModel):
     role: Literal["assistant"] = "assistant"
-    content: str
+    content: str | None
+    tool_calls: list[ToolCallOut] | None = None
 
 
 class Choice(BaseModel):
@@ -182,6 +340,9 @@ class Extension(BaseModel):
     best_round: int | None
     stop_reason: str
     cost_usd: float
+    judged: bool = Field(description="whether any judge scored the answer")
+    judge_cost_usd: float = Field(description="the part of cost_usd spent on judges")
+    replay: bool = Field(description="the answer is a replayed recording, not a live call")
 
 
 class ChatCompletion(BaseModel):
@@ -189,6 +350,7 @@ class ChatCompletion(BaseModel):
     object: Literal["chat.completion"] = "chat.completion"
     created: int
     model: str
+    system_fingerprint: str | None = None
     choices: list[Choice]
     usage: Usage
     orchestratex: Extension
@@ -197,6 +359,7 @@ class ChatCompletion(BaseModel):
 class Delta(BaseModel):
     role: Literal["assistant"] | None = None
     content: str | None = None
+    tool_calls: list[ToolCallDeltaOut] | None = None
 
 
 class ChunkChoice(BaseModel):
@@ -210,6 +373,7 @@ class ChatCompletionChunk(BaseModel):
     object: Literal["chat.completion.chunk"] = "chat.completion.chunk"
     created: int
     model: str
+    system_fingerprint: str | None = None
     choices: list[ChunkChoice]
     usage: Usage | None = None
     orchestratex: Extension | None = None

@@ -20,7 +20,7 @@ from orchestratex.core.orchestration import (
     SelectionDecision,
     StopReason,
 )
-from orchestratex.core.types import TokenUsage
+from orchestratex.core.types import TokenUsage, ToolCall
 
 
 def utc_now() -> datetime:
@@ -83,6 +83,7 @@ class ResponseEvent(EventBase):
     cost_usd: float
     latency_ms: float
     finish_reason: str = "stop"
+    tool_calls: list[ToolCall] = Field(default_factory=list)
 
 
 class EvaluationEvent(EventBase):

@@ -4,10 +4,25 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
 from orchestratex.core.text import SafeText, check_text
-from orchestratex.core.types import Domain, TokenUsage
+from orchestratex.core.types import (
+    MAX_TOOLS,
+    ChatMessage,
+    Domain,
+    ResponseFormat,
+    TokenUsage,
+    ToolChoice,
+    ToolSpec,
+)
 
 MAX_ROUNDS_LIMIT = 10
 MAX_PROMPT_CHARS = 100_000
@@ -17,6 +32,12 @@ MAX_MODEL_KEY_CHARS = 200
 MAX_ALLOWED_MODELS = 200
 MAX_DEADLINE_S = 86_400.0
 MAX_BUDGET_USD = 1_000_000.0
+MAX_MESSAGES = 1000
+"""Messages in one conversation."""
+MAX_CONVERSATION_CHARS = 2 * MAX_PROMPT_CHARS
+"""Characters of a whole conversation: message texts plus tool-call arguments."""
+MAX_STOP = 4
+"""Stop sequences per request."""
 
 
 def _unique(keys: list[str] | None) -> list[str] | None:
@@ -30,6 +51,33 @@ ModelKey = Annotated[
     AfterValidator(check_text),
 ]
 """A catalog model key as a request names it."""
+
+
+class GenerationOptions(BaseModel):
+    """How the answering model generates: sampling, stop sequences, output format and tools.
+
+    Passed with every generation and revision call of a run; None leaves the provider default.
+    """
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
+
+    temperature: float | None = Field(default=None, ge=0.0, le=2.0)
+    top_p: float | None = Field(default=None, ge=0.0, le=1.0)
+    seed: int | None = Field(default=None, ge=-(2**63), le=2**63 - 1)
+    presence_penalty: float | None = Field(default=None, ge=-2.0, le=2.0)
+    frequency_penalty: float | None = Field(default=None, ge=-2.0, le=2.0)
+    stop: list[str] | None = Field(default=None, max_length=MAX_STOP)
+    response_format: ResponseFormat | None = None
+    tools: list[ToolSpec] | None = Field(default=None, max_length=MAX_TOOLS)
+    tool_choice: ToolChoice | None = None
+    parallel_tool_calls: bool | None = None
+
+    @field_validator("stop")
+    @classmethod
+    def _short_stops(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and any(not 1 <= len(s) <= 1000 for s in value):
+            raise ValueError("each stop sequence has 1 to 1000 characters")
+        return value
 
 
 class Preferences(BaseModel):
@@ -70,6 +118,25 @@ class OrchestrationRequest(BaseModel):
     )
     deadline_s: float | None = Field(default=None, gt=0.0, le=MAX_DEADLINE_S)
     max_tokens: int = Field(default=1024, ge=1, le=32_000)
+    messages: list[ChatMessage] | None = Field(
+        default=None,
+        max_length=MAX_MESSAGES,
+        description="the whole conversation the answering model gets; None: system + prompt. "
+        "`prompt` and `system` still describe it to analysis and the judges",
+    )
+    options: GenerationOptions = Field(default_factory=GenerationOptions)
+
+    @field_validator("messages")
+    @classmethod
+    def _bounded_conversation(cls, value: list[ChatMessage] | None) -> list[ChatMessage] | None:
+        if value is None:
+            return None
+        texts = [m.content for m in value] + [c.arguments for m in value for c in m.tool_calls]
+        if sum(len(t) for t in texts) > MAX_CONVERSATION_CHARS:
+            raise ValueError(f"the conversation is longer than {MAX_CONVERSATION_CHARS} characters")
+        for text in texts:
+            check_text(text)
+        return value
 
 
 class Analysis(BaseModel):

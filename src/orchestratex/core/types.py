@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class Domain(StrEnum):
@@ -16,26 +17,150 @@ class Domain(StrEnum):
     GENERAL = "general"
 
 
-Role = Literal["system", "user", "assistant"]
+Role = Literal["system", "user", "assistant", "tool"]
+
+MAX_TOOLS = 128
+"""Tool definitions per request (OpenAI's own limit)."""
+MAX_TOOL_CALLS = 128
+"""Tool calls in one assistant message."""
+MAX_ARGUMENTS_CHARS = 100_000
+"""Characters of one tool call's JSON arguments."""
+MAX_SCHEMA_CHARS = 100_000
+"""Characters of one JSON schema (tool parameters or response format), serialised."""
+TOOL_NAME_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+"""Function names as the OpenAI and Anthropic APIs accept them."""
+
+
+def _bounded_schema(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    if value is not None and len(json.dumps(value, separators=(",", ":"))) > MAX_SCHEMA_CHARS:
+        raise ValueError(f"the schema is longer than {MAX_SCHEMA_CHARS} characters")
+    return value
+
+
+class ToolCall(BaseModel):
+    """A function call the model asked for; `arguments` is JSON text, as the model wrote it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = Field(min_length=1, max_length=200)
+    name: str = Field(pattern=TOOL_NAME_PATTERN)
+    arguments: str = Field(default="{}", max_length=MAX_ARGUMENTS_CHARS)
+
+
+class ToolSpec(BaseModel):
+    """A function the model may call; `parameters` is its arguments' JSON schema."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(pattern=TOOL_NAME_PATTERN)
+    description: str | None = Field(default=None, max_length=20_000)
+    parameters: dict[str, Any] | None = None
+    strict: bool | None = None
+
+    @field_validator("parameters")
+    @classmethod
+    def _bounded(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        return _bounded_schema(value)
+
+
+class ToolChoice(BaseModel):
+    """Whether the model must, may or must not call a tool; `function` names the one to call."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    mode: Literal["auto", "none", "required", "function"]
+    name: str | None = Field(default=None, pattern=TOOL_NAME_PATTERN)
+
+    @model_validator(mode="after")
+    def _name_for_function(self) -> ToolChoice:
+        if (self.mode == "function") != (self.name is not None):
+            raise ValueError("a name is given exactly when mode is 'function'")
+        return self
+
+
+class ResponseFormat(BaseModel):
+    """The shape asked of the answer: free text, any JSON object, or JSON matching a schema."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    type: Literal["text", "json_object", "json_schema"]
+    name: str = Field(default="response", pattern=TOOL_NAME_PATTERN)
+    json_schema: dict[str, Any] | None = None
+    strict: bool | None = None
+
+    @field_validator("json_schema")
+    @classmethod
+    def _bounded(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        return _bounded_schema(value)
+
+    @model_validator(mode="after")
+    def _schema_for_json_schema(self) -> ResponseFormat:
+        if (self.type == "json_schema") != (self.json_schema is not None):
+            raise ValueError("a json_schema is given exactly when type is 'json_schema'")
+        return self
 
 
 class ChatMessage(BaseModel):
+    """One turn. Assistant turns may carry tool calls; a `tool` turn answers one of them."""
+
     model_config = ConfigDict(frozen=True)
 
     role: Role
     content: str
+    tool_calls: tuple[ToolCall, ...] = Field(default=(), max_length=MAX_TOOL_CALLS)
+    tool_call_id: str | None = Field(default=None, min_length=1, max_length=200)
+
+    @model_validator(mode="after")
+    def _tool_fields(self) -> ChatMessage:
+        if self.tool_calls and self.role != "assistant":
+            raise ValueError("only assistant messages carry tool calls")
+        if (self.role == "tool") != (self.tool_call_id is not None):
+            raise ValueError("a tool_call_id is given exactly on tool messages")
+        return self
+
+
+def _schema_name(schema: dict[str, Any]) -> str:
+    title = schema.get("title")
+    name = "".join(c if c.isalnum() or c in "_-" else "_" for c in title) if title else ""
+    return (name if isinstance(title, str) and name.isascii() else "response")[:64] or "response"
 
 
 class CompletionRequest(BaseModel):
-    """One call to one model. `json_schema`, when set, asks for a JSON object of that shape."""
+    """One call to one model.
+
+    `json_schema` is the engine's shorthand for "a JSON object of that shape" (the judges use
+    it); `response_format` is the caller's full choice. `output_format()` gives the one that
+    applies. Sampling options left at None are not sent, so the provider's defaults apply.
+    """
 
     messages: list[ChatMessage]
     max_tokens: int = Field(default=1024, ge=1, le=200_000)
     temperature: float | None = Field(default=None, ge=0.0, le=2.0)
+    top_p: float | None = Field(default=None, ge=0.0, le=1.0)
+    seed: int | None = Field(default=None, ge=-(2**63), le=2**63 - 1)
+    presence_penalty: float | None = Field(default=None, ge=-2.0, le=2.0)
+    frequency_penalty: float | None = Field(default=None, ge=-2.0, le=2.0)
     json_schema: dict[str, Any] | None = None
+    response_format: ResponseFormat | None = None
+    tools: list[ToolSpec] | None = Field(default=None, max_length=MAX_TOOLS)
+    tool_choice: ToolChoice | None = None
+    parallel_tool_calls: bool | None = None
     stop: list[str] | None = None
     timeout_s: float | None = Field(default=None, gt=0)
     purpose: Literal["generate", "judge", "revise", "other"] = "generate"
+
+    def output_format(self) -> ResponseFormat | None:
+        """The JSON format asked for, if any (`response_format` first, then `json_schema`)."""
+        if self.response_format is not None and self.response_format.type != "text":
+            return self.response_format
+        if self.json_schema is not None:
+            return ResponseFormat(
+                type="json_schema",
+                name=_schema_name(self.json_schema),
+                json_schema=self.json_schema,
+                strict=False,
+            )
+        return None
 
 
 class TokenUsage(BaseModel):
@@ -54,16 +179,18 @@ class TokenUsage(BaseModel):
 
 
 class RawCompletion(BaseModel):
-    """What a wire adapter returns: the model's text and usage, before cost and timing."""
+    """What a wire adapter returns: the model's text, tool calls and usage, before cost and
+    timing. `finish_reason` is normalised: stop, length, tool_calls or content_filter."""
 
     text: str
     usage: TokenUsage
     finish_reason: str = "stop"
     provider_model: str = ""
+    tool_calls: list[ToolCall] = Field(default_factory=list)
 
 
 class Completion(BaseModel):
-    """A finished call as the engine sees it: text, usage, cost and latency."""
+    """A finished call as the engine sees it: text, tool calls, usage, cost and latency."""
 
     model: str = Field(description="catalog key of the model that answered")
     provider: str
@@ -74,6 +201,7 @@ class Completion(BaseModel):
     latency_ms: float = Field(ge=0.0)
     finish_reason: str = "stop"
     attempts: int = Field(default=1, ge=1)
+    tool_calls: list[ToolCall] = Field(default_factory=list)
 
 
 class TextDelta(BaseModel):
@@ -82,5 +210,15 @@ class TextDelta(BaseModel):
     text: str
 
 
-StreamPart = TextDelta | Completion
-"""A stream yields TextDelta items and ends with exactly one Completion."""
+class ToolCallDelta(BaseModel):
+    """A piece of a streamed tool call: the first piece of call `index` has its id and name,
+    later pieces add to its JSON arguments."""
+
+    index: int = Field(ge=0)
+    id: str | None = None
+    name: str | None = None
+    arguments: str = ""
+
+
+StreamPart = TextDelta | ToolCallDelta | Completion
+"""A stream yields TextDelta/ToolCallDelta items and ends with exactly one Completion."""

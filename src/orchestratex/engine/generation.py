@@ -36,11 +36,33 @@ def completion_request(
     messages: list[ChatMessage],
     purpose: Literal["generate", "revise"],
 ) -> CompletionRequest:
-    """The model call that answers (or revises) for `request`: its messages and options."""
-    return CompletionRequest(messages=messages, max_tokens=request.max_tokens, purpose=purpose)
+    """The model call that answers (or revises) for `request`: its messages and options.
+
+    Revisions get the same options as the first answer, so a revised answer keeps the asked
+    format (a JSON response format, stop sequences, sampling).
+    """
+    options = request.options
+    return CompletionRequest(
+        messages=messages,
+        max_tokens=request.max_tokens,
+        purpose=purpose,
+        temperature=options.temperature,
+        top_p=options.top_p,
+        seed=options.seed,
+        presence_penalty=options.presence_penalty,
+        frequency_penalty=options.frequency_penalty,
+        stop=options.stop,
+        response_format=options.response_format,
+        tools=options.tools,
+        tool_choice=options.tool_choice,
+        parallel_tool_calls=options.parallel_tool_calls,
+    )
 
 
 def initial_messages(request: OrchestrationRequest) -> list[ChatMessage]:
+    """The conversation as sent, when the request has one; else its system and prompt."""
+    if request.messages:
+        return list(request.messages)
     messages = [ChatMessage(role="system", content=request.system)] if request.system else []
     return [*messages, ChatMessage(role="user", content=request.prompt)]
 
@@ -82,7 +104,7 @@ async def generate(
         if isinstance(part, TextDelta):
             if part.text:
                 await on_delta(part.text)
-        else:
+        elif isinstance(part, Completion):
             final = part
     if final is None:
         raise MalformedResponseError("the stream ended without a final completion", model=model)

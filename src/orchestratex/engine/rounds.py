@@ -65,6 +65,7 @@ class RoundPlayer:
             cost_usd=completion.cost_usd,
             latency_ms=completion.latency_ms,
             finish_reason=completion.finish_reason,
+            tool_calls=completion.tool_calls,
         )
         st.pending = RoundResult(
             round=n,

@@ -31,6 +31,7 @@ from orchestratex.core.types import (
     RawCompletion,
     StreamPart,
     TextDelta,
+    ToolCallDelta,
 )
 from orchestratex.providers.health import HealthTracker
 from orchestratex.providers.model_parts import ModelParts
@@ -101,6 +102,7 @@ class Attempt:
             latency_ms=latency_ms,
             finish_reason=raw.finish_reason,
             attempts=self.number,
+            tool_calls=raw.tool_calls,
         )
 
     def failed(self, err: ProviderError) -> None:
@@ -158,7 +160,7 @@ class CallPolicy:
                 await attempt.open(tokens)
                 async with aclosing(body(attempt, request)) as parts_of_attempt:
                     async for part in parts_of_attempt:
-                        streamed = streamed or isinstance(part, TextDelta)
+                        streamed = streamed or isinstance(part, TextDelta | ToolCallDelta)
                         yield part
                 return
             except ProviderError as err:

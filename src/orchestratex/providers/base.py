@@ -7,14 +7,15 @@ from contextlib import asynccontextmanager
 from typing import Protocol, TypeVar
 
 from orchestratex.core.catalog import ProviderSpec
-from orchestratex.core.types import CompletionRequest, RawCompletion, TextDelta
+from orchestratex.core.types import CompletionRequest, RawCompletion, TextDelta, ToolCallDelta
 
 
 class ProviderAdapter(Protocol):
     """Talks one wire protocol to one provider.
 
     Both calls raise only `core.errors.ProviderError` subclasses. `stream` yields `TextDelta`
-    parts and ends with exactly one `RawCompletion` holding the whole text and the usage.
+    and `ToolCallDelta` parts and ends with exactly one `RawCompletion` holding the whole text,
+    the whole tool calls and the usage.
     The SDK timeout is `request.timeout_s` when set, else the provider's `timeout_s`.
     """
 
@@ -22,7 +23,7 @@ class ProviderAdapter(Protocol):
 
     def stream(
         self, model_id: str, request: CompletionRequest
-    ) -> AsyncIterator[TextDelta | RawCompletion]: ...
+    ) -> AsyncIterator[TextDelta | ToolCallDelta | RawCompletion]: ...
 
     async def aclose(self) -> None: ...
 

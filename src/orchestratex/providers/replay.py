@@ -9,8 +9,10 @@ Model ids:
 - `recorded-judge`: a judge request whose quoted prompt and answer are recorded gets a rubric
   verdict built from the recording (see `rubric_from_verdict`).
 
-Anything else raises `NotRecordedError`: nothing is ever made up. Token usage comes from each
-model's real tokenizer (replay_tokens); cost is the gateway's, from the catalog prices.
+Anything else raises `NotRecordedError`: nothing is ever made up. Tools and a JSON
+`response_format` are refused (`BadRequestError`): the recordings have neither. Token usage
+comes from each model's real tokenizer (replay_tokens); cost is the gateway's, from the
+catalog prices.
 """
 
 from __future__ import annotations
@@ -21,10 +23,11 @@ from collections.abc import AsyncIterator, Sequence
 from functools import partial
 
 from orchestratex.core.catalog import ProviderSpec
-from orchestratex.core.errors import NotRecordedError
+from orchestratex.core.errors import BadRequestError, NotRecordedError
 from orchestratex.core.orchestration import RubricScore
 from orchestratex.core.types import ChatMessage, CompletionRequest, RawCompletion, TextDelta
 from orchestratex.providers.base import AdapterFactory
+from orchestratex.providers.capabilities import refused_options
 from orchestratex.providers.replay_data import (
     MODELS,
     RECORDED_JUDGE,
@@ -208,6 +211,13 @@ class ReplayAdapter:
         return _Replayer(index, await asyncio.to_thread(tokenizers))
 
     async def complete(self, model_id: str, request: CompletionRequest) -> RawCompletion:
+        refused = refused_options("replay", request)
+        if refused:
+            raise BadRequestError(
+                "replay mode: " + "; ".join(refused.values()),
+                provider=self.provider.name,
+                model=model_id,
+            )
         replayer = await self._replayer()
         try:
             return await asyncio.to_thread(replayer.answer, model_id, request)

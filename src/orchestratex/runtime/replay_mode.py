@@ -79,4 +79,6 @@ async def replay_request(data: ReplayData, request: OrchestrationRequest) -> Orc
             f"not recorded: the replay provider only serves the {len(index)} recorded prompts; "
             "pick one from /api/demo/prompts"
         )
+    if request.judge_count == 0 and not request.judges:
+        return request  # unjudged (a /v1 passthrough): the recorded judge is not asked either
     return request.model_copy(update={"judges": [RECORDED_JUDGE], "judge_count": 1})

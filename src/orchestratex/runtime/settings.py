@@ -148,6 +148,14 @@ class Settings(BaseSettings):
             raise ValueError("judge_count must not exceed max_judges")
         return self
 
+    passthrough_judge_rate: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=1.0,
+        description="share of /v1 requests for a named catalog model whose answer one judge "
+        "scores (one extra model call, reported as judge cost); 0: one upstream call each",
+    )
+
     @field_validator("log_level")
     @classmethod
     def _upper(cls, value: str) -> str:

@@ -2,13 +2,19 @@
 
 Models:
 - `orchestratex/auto`: analysis, selection and one generation. That round is judged by one judge
-  (the engine always judges a round: the score feeds the answer's `score`, the learned history
-  and selection accuracy), and no revision follows (`max_rounds=1`). Streams live.
+  (the score feeds the answer's `score`, the learned history and selection accuracy), and no
+  revision follows (`max_rounds=1`). Streams live.
 - `orchestratex/refine`: the full loop with the deployment's defaults. Streaming sends keep-alive
   comments while the run goes on, then the pieces of the best round's answer once it is known.
-- any catalog key: that model answers, in one round, as for `orchestratex/auto`. Streams live.
+- any catalog key: passthrough. That model answers, with every option and tool of the body, in
+  one upstream call; no judge, unless the request falls in the `passthrough_judge_rate` sample.
+  Streams live, tool calls included.
+With a JSON `response_format`, the orchestrating models return the best round whose answer
+satisfies it (and stream it once known); see `openai_request` for how each option is handled.
 
-Every run is stored as a thread of the calling user, like runs started through /api/orchestrate.
+Replayed answers (replay mode) carry `system_fingerprint: "orchestratex-replay"` and the header
+`X-OrchestrateX-Replay: true`. Every run is stored as a thread of the calling user, like runs
+started through /api/orchestrate.
 """
 
 from __future__ import annotations
@@ -18,10 +24,12 @@ import time
 from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, Response
-from fastapi.responses import StreamingResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 
 from orchestratex.api.deps import CurrentUser, ServiceDep
-from orchestratex.api.openai_errors import OpenAIError, OpenAIRoute, error_type, model_not_found
+from orchestratex.api.openai_errors import OpenAIError, OpenAIRoute, error_type
+from orchestratex.api.openai_format import best_conforming, format_problem
+from orchestratex.api.openai_request import plan
 from orchestratex.api.openai_run import FollowedRun, RunFeed, Tick
 from orchestratex.api.openai_schema import (
     AUTO_MODEL,
@@ -33,14 +41,17 @@ from orchestratex.api.openai_schema import (
     ChunkChoice,
     Delta,
     Extension,
+    FunctionCallOut,
     ModelCard,
     ModelList,
     ResponseMessage,
+    ToolCallDeltaOut,
+    ToolCallOut,
     Usage,
-    to_prompt,
 )
 from orchestratex.core.events import ResponseChunkEvent
-from orchestratex.core.orchestration import OrchestrationRequest, OrchestrationResult
+from orchestratex.core.orchestration import OrchestrationResult, RoundResult
+from orchestratex.core.types import ResponseFormat, ToolCall
 from orchestratex.runtime.service import Service
 
 router = APIRouter(prefix="/v1", tags=["openai"], route_class=OpenAIRoute)
@@ -48,31 +59,17 @@ router = APIRouter(prefix="/v1", tags=["openai"], route_class=OpenAIRoute)
 KEEPALIVE_S = 10.0
 """Seconds of silence after which a stream gets a keep-alive comment."""
 OWNER = "orchestratex"
+REPLAY_FINGERPRINT = "orchestratex-replay"
+REPLAY_HEADER = "X-OrchestrateX-Replay"
 
 
-def _request(body: ChatCompletionRequest, service: Service) -> OrchestrationRequest:
-    """The orchestration for a chat-completions body; raises model_not_found for unknown models."""
-    prompt, system = to_prompt(body.messages)
-    settings = service.settings
-    common: dict[str, object] = {"prompt": prompt, "system": system}
-    if body.output_tokens is not None:
-        common["max_tokens"] = body.output_tokens
-    if body.model == REFINE_MODEL:
-        return OrchestrationRequest.model_validate(
-            {
-                **common,
-                "max_rounds": settings.default_max_rounds,
-                "threshold": settings.default_threshold,
-                "judge_count": settings.judge_count,
-            }
-        )
-    single = {**common, "max_rounds": 1, "threshold": settings.default_threshold, "judge_count": 1}
-    if body.model == AUTO_MODEL:
-        return OrchestrationRequest.model_validate(single)
-    available = {spec.key for spec in service.catalog.available(service.env)}
-    if body.model not in available:
-        raise model_not_found(body.model)
-    return OrchestrationRequest.model_validate({**single, "model": body.model})
+def is_replay(service: Service) -> bool:
+    """Whether answers are replayed recordings (replay mode), not live model calls."""
+    return service.mode == "replay"
+
+
+def replay_headers(service: Service) -> dict[str, str]:
+    return {REPLAY_HEADER: "true"} if is_replay(service) else {}
 
 
 def _usage(result: OrchestrationResult) -> Usage:
@@ -83,20 +80,44 @@ def _usage(result: OrchestrationResult) -> Usage:
     )
 
 
-def _extension(run: FollowedRun, result: OrchestrationResult) -> Extension:
-    best = next((r for r in result.rounds if r.round == result.best_round), None)
+def extension(
+    run: FollowedRun, result: OrchestrationResult, answer: RoundResult, *, replay: bool
+) -> Extension:
+    verdicts = [v for r in result.rounds for v in r.verdicts]
     return Extension(
         thread_id=run.thread_id,
-        selected_model=best.model if best else None,
-        score=result.score,
+        selected_model=answer.model,
+        score=answer.score if answer.round != result.best_round else result.score,
         rounds=len(result.rounds),
-        best_round=result.best_round,
+        best_round=answer.round,
         stop_reason=result.stop_reason,
         cost_usd=result.total_cost_usd,
+        judged=any(v.score is not None for v in verdicts),
+        judge_cost_usd=sum(v.cost_usd for v in verdicts),
+        replay=replay,
     )
 
 
-def _outcome(run: FollowedRun) -> OrchestrationResult:
+def answer_round(
+    run: FollowedRun, fmt: ResponseFormat | None
+) -> tuple[OrchestrationResult, RoundResult]:
+    """The result and the round whose answer is returned: the best round, or with `fmt` the
+    best round that satisfies it; raises the OpenAI-shaped error when there is none."""
+    result = outcome(run)
+    best = run.best_round()
+    chosen = best_conforming(result, fmt) if fmt is not None else best
+    if chosen is None:
+        problem = format_problem(fmt, result.answer or "") if fmt is not None else None
+        raise OpenAIError(
+            502,
+            f"no round's answer satisfied the response_format ({problem or 'no answer'})",
+            type_="server_error",
+            code="response_format_unmet",
+        )
+    return result, chosen
+
+
+def outcome(run: FollowedRun) -> OrchestrationResult:
     """The completed result, or the OpenAI-shaped error for a run that gave no answer."""
     result = run.result
     if result is not None and result.status == "completed" and result.answer is not None:
@@ -128,35 +149,61 @@ async def chat_completions(
     body: ChatCompletionRequest, service: ServiceDep, user: CurrentUser
 ) -> ChatCompletion | Response:
     """Answer a conversation with an orchestration; `stream` gives chat.completion.chunk SSE."""
-    request = _request(body, service)
-    feed = await RunFeed.start(service, request, user)
+    planned = plan(body, service)
+    fmt = None if planned.named else planned.request.options.response_format
+    feed = await RunFeed.start(service, planned.request, user)
     completion_id = f"chatcmpl-{feed.run.thread_id}"
     created = int(time.time())
+    headers = replay_headers(service)
     if body.stream:
-        stream = _stream(feed, body, completion_id, created, live=body.model != REFINE_MODEL)
+        live = body.model != REFINE_MODEL and fmt is None
+        stream = _stream(feed, body, completion_id, created, live=live, fmt=fmt, service=service)
         return StreamingResponse(
             stream,
             media_type="text/event-stream",
-            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no", **headers},
         )
     try:
         run = await feed.finish()
     finally:
         await feed.close()
-    result = _outcome(run)
-    assert result.answer is not None
-    return ChatCompletion(
+    result, chosen = answer_round(run, fmt)
+    calls = run.calls_of(chosen)
+    message = ResponseMessage(
+        content=chosen.answer if chosen.answer or not calls else None,
+        tool_calls=[_call_out(c) for c in calls] or None,
+    )
+    completion = ChatCompletion(
         id=completion_id,
         created=created,
         model=body.model,
-        choices=[
-            Choice(
-                message=ResponseMessage(content=result.answer), finish_reason=run.finish_reason()
-            )
-        ],
+        system_fingerprint=REPLAY_FINGERPRINT if is_replay(service) else None,
+        choices=[Choice(message=message, finish_reason=run.finish_reason(chosen))],
         usage=_usage(result),
-        orchestratex=_extension(run, result),
+        orchestratex=extension(run, result, chosen, replay=is_replay(service)),
     )
+    if not headers:
+        return completion
+    return JSONResponse(completion.model_dump(mode="json", exclude_none=False), headers=headers)
+
+
+def _call_out(call: ToolCall) -> ToolCallOut:
+    return ToolCallOut(
+        id=call.id, function=FunctionCallOut(name=call.name, arguments=call.arguments)
+    )
+
+
+def _call_deltas(calls: list[ToolCall]) -> list[Delta]:
+    """Each tool call as two deltas: its id and name, then its arguments."""
+    deltas: list[Delta] = []
+    for index, call in enumerate(calls):
+        head = ToolCallDeltaOut(
+            index=index, id=call.id, type="function", function={"name": call.name, "arguments": ""}
+        )
+        deltas.append(Delta(tool_calls=[head]))
+        body = ToolCallDeltaOut(index=index, function={"arguments": call.arguments})
+        deltas.append(Delta(tool_calls=[body]))
+    return deltas
 
 
 def _sse(chunk: ChatCompletionChunk) -> str:
@@ -165,20 +212,35 @@ def _sse(chunk: ChatCompletionChunk) -> str:
     if data["orchestratex"] is None:
         del data["orchestratex"]
     for choice in data["choices"]:
-        choice["delta"] = {k: v for k, v in choice["delta"].items() if v is not None}
+        delta = {k: v for k, v in choice["delta"].items() if v is not None}
+        for call in delta.get("tool_calls", []):
+            for key in ("id", "type"):
+                if call[key] is None:
+                    del call[key]
+        choice["delta"] = delta
     return f"data: {json.dumps(data)}\n\n"
 
 
 async def _stream(
-    feed: RunFeed, body: ChatCompletionRequest, completion_id: str, created: int, *, live: bool
+    feed: RunFeed,
+    body: ChatCompletionRequest,
+    completion_id: str,
+    created: int,
+    *,
+    live: bool,
+    fmt: ResponseFormat | None,
+    service: Service,
 ) -> AsyncIterator[str]:
     """Chunks as the OpenAI API sends them; `live` streams round 1's text as it is generated."""
+    replay = is_replay(service)
+    fingerprint = REPLAY_FINGERPRINT if replay else None
 
     def chunk(delta: Delta, finish: str | None = None) -> ChatCompletionChunk:
         return ChatCompletionChunk(
             id=completion_id,
             created=created,
             model=body.model,
+            system_fingerprint=fingerprint,
             choices=[ChunkChoice(delta=delta, finish_reason=finish)],
         )
 
@@ -198,22 +260,27 @@ async def _stream(
                 sent.append(event.text)
                 yield _sse(chunk(Delta(content=event.text)))
         try:
-            result = _outcome(run)
+            result, chosen = answer_round(run, fmt)
         except OpenAIError as error:
             yield f"data: {json.dumps(error.body())}\n\n"
             yield "data: [DONE]\n\n"
             return
         if not sent:
-            for piece in run.best_pieces():
-                yield _sse(chunk(Delta(content=piece)))
-        final = chunk(Delta(), run.finish_reason())
-        final.orchestratex = _extension(run, result)
+            pieces = run.best_pieces() if chosen.round == result.best_round else [chosen.answer]
+            for piece in pieces:
+                if piece:
+                    yield _sse(chunk(Delta(content=piece)))
+        for delta in _call_deltas(run.calls_of(chosen)):
+            yield _sse(chunk(delta))
+        final = chunk(Delta(), run.finish_reason(chosen))
+        final.orchestratex = extension(run, result, chosen, replay=replay)
         yield _sse(final)
         if body.include_usage:
             usage_chunk = ChatCompletionChunk(
                 id=completion_id,
                 created=created,
                 model=body.model,
+                system_fingerprint=fingerprint,
                 choices=[],
                 usage=_usage(result),
             )

@@ -46,6 +46,9 @@ def build_app(state: FakeState) -> ASGIApp:
     async def stats(request: Request) -> JSONResponse:
         return JSONResponse(state.stats.model_dump(mode="json"))
 
+    async def requests(request: Request) -> JSONResponse:
+        return JSONResponse({"requests": list(state.requests)})
+
     async def models(request: Request) -> JSONResponse:
         created = int(time.time())
         data = [
@@ -73,6 +76,7 @@ def build_app(state: FakeState) -> ASGIApp:
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/stats", stats, methods=["GET"]),
+        Route("/requests", requests, methods=["GET"]),
         Route("/v1/models", models, methods=["GET"]),
         *openai_routes(state),
         *anthropic_routes(state),

@@ -1,6 +1,11 @@
 """What the fake provider answers: deterministic text, revision numbers and judge scores.
 
 Pure functions, no I/O. Every answer states that it comes from a test tool.
+
+Judge requests (the word "rubric" in any message, or a JSON schema with an `overall` property)
+get judge scores. Otherwise: offered tools get a call to the first (or the chosen) tool, unless
+the last message is a tool result, which is quoted back; a JSON response format gets JSON (an
+example of the schema, or an object carrying the text answer).
 """
 
 from __future__ import annotations
@@ -11,6 +16,12 @@ import re
 from dataclasses import dataclass
 
 from orchestratex.testing.fake_provider.options import FakeProviderOptions
+from orchestratex.testing.fake_provider.shapes import (
+    FakeToolCall,
+    OutputShape,
+    json_answer,
+    planned_tool_calls,
+)
 
 PREFIX = "[fake provider: test tool, not a model]"
 CRITIQUE_PREFIX = "[fake provider critique]"
@@ -29,7 +40,7 @@ _GIVE = re.compile(
 
 @dataclass(frozen=True)
 class Turn:
-    """One message of a request, reduced to its role and plain text."""
+    """One message of a request, reduced to its role and plain text ("tool" for a tool result)."""
 
     role: str
     text: str
@@ -44,6 +55,7 @@ class Reply:
     input_tokens: int
     output_tokens: int
     truncated: bool
+    tool_calls: tuple[FakeToolCall, ...] = ()
 
 
 def content_text(content: object) -> str:
@@ -68,8 +80,8 @@ def largest_revision(turns: list[Turn]) -> int | None:
 
 
 def is_judge_request(turns: list[Turn], *, structured: bool) -> bool:
-    """A judge request asks for structured output or mentions RUBRIC (capitals)."""
-    return structured or any("RUBRIC" in t.text for t in turns)
+    """A judge request asks for a rubric-shaped schema or mentions the rubric (any case)."""
+    return structured or any("rubric" in t.text.lower() for t in turns)
 
 
 def strip_untrusted(text: str) -> str:
@@ -126,15 +138,27 @@ def plan_reply(
     max_tokens: int | None,
     options: FakeProviderOptions,
     bad_judge: bool = False,
+    shape: OutputShape | None = None,
 ) -> Reply:
     """Decide the answer to a request; every answer is cut to max_tokens, as a real provider
     cuts it (a judge's JSON cut short no longer parses)."""
+    shape = shape or OutputShape()
     judge = is_judge_request(turns, structured=structured)
     truncated = False
+    calls: list[FakeToolCall] = []
+    if not judge and turns and turns[-1].role != "tool":
+        calls = planned_tool_calls(shape, "\n".join(t.text for t in turns))
     if judge and bad_judge:
         text = f"{PREFIX} This judge reply is prose rather than JSON (badjudge directive)."
     elif judge:
         text = json.dumps(judge_scores(turns, options))
+    elif calls:
+        text = ""
+    elif turns and turns[-1].role == "tool":
+        text = f'{PREFIX} The tool returned: "{turns[-1].text[:200]}".'
+    elif shape.json_mode:
+        previous = largest_revision(turns)
+        text = json_answer(shape, answer_text(turns, 0 if previous is None else previous + 1))
     else:
         previous = largest_revision(turns)
         text = answer_text(turns, 0 if previous is None else previous + 1)
@@ -145,8 +169,9 @@ def plan_reply(
         text=text,
         judge=judge,
         input_tokens=tokens_for(sum(len(t.text) for t in turns)),
-        output_tokens=tokens_for(len(text)),
+        output_tokens=tokens_for(len(text) + sum(len(c.arguments) + 8 for c in calls)),
         truncated=truncated,
+        tool_calls=tuple(calls),
     )
 
 

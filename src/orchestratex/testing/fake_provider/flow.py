@@ -14,6 +14,7 @@ from starlette.responses import Response, StreamingResponse
 from orchestratex.testing.fake_provider.behaviour import Reply, Turn, plan_reply
 from orchestratex.testing.fake_provider.faults import PartialResponse, hang
 from orchestratex.testing.fake_provider.options import InjectedFault
+from orchestratex.testing.fake_provider.shapes import OutputShape
 from orchestratex.testing.fake_provider.state import FakeState
 
 JSON = "application/json"
@@ -29,6 +30,8 @@ class Parsed:
     stream: bool
     max_tokens: int | None
     structured: bool
+    """The request asks for a judge's (rubric-shaped) JSON schema."""
+    shape: OutputShape = OutputShape()
 
 
 class Wire(Protocol):
@@ -53,10 +56,11 @@ class Wire(Protocol):
 async def handle_completion(request: Request, state: FakeState, wire: Wire) -> Response:
     """Answer one completion request, possibly with an injected fault."""
     try:
-        parsed = wire.parse(await request.json())
-    except (ValueError, TypeError, KeyError) as exc:
+        body = await request.json()
+        parsed = wire.parse(body)
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
         return wire.bad_request(f"[fake provider] invalid request: {exc}")
-    state.completion_seen(parsed.model)
+    state.completion_seen(parsed.model, request.url.path, body)
     options = state.options
     fault = state.choose_fault(parsed.model)
     if fault == "timeout":
@@ -69,6 +73,7 @@ async def handle_completion(request: Request, state: FakeState, wire: Wire) -> R
         max_tokens=parsed.max_tokens,
         options=options,
         bad_judge="badjudge" in parsed.model,
+        shape=parsed.shape,
     )
     latency_s = options.latency_ms / 1000.0
     if not parsed.stream:

@@ -13,6 +13,12 @@ from starlette.routing import Route
 from orchestratex.testing.fake_provider.behaviour import Reply, Turn, content_text, split_chunks
 from orchestratex.testing.fake_provider.flow import Parsed, handle_completion
 from orchestratex.testing.fake_provider.options import InjectedFault
+from orchestratex.testing.fake_provider.shapes import (
+    FakeTool,
+    FakeToolCall,
+    OutputShape,
+    is_rubric_schema,
+)
 from orchestratex.testing.fake_provider.state import FakeState
 
 _ERRORS: dict[str, tuple[int, str, str]] = {
@@ -40,12 +46,14 @@ class OpenAIWire:
             if isinstance(m, dict)
         ]
         max_tokens = body.get("max_completion_tokens") or body.get("max_tokens")
+        shape = _shape(body)
         return Parsed(
             model=model,
             turns=turns,
             stream=bool(body.get("stream", False)),
             max_tokens=max_tokens if isinstance(max_tokens, int) else None,
-            structured=body.get("response_format") is not None,
+            structured=is_rubric_schema(shape.json_schema),
+            shape=shape,
         )
 
     def bad_request(self, message: str) -> Response:
@@ -68,7 +76,7 @@ class OpenAIWire:
             "choices": [
                 {
                     "index": 0,
-                    "message": {"role": "assistant", "content": reply.text, "refusal": None},
+                    "message": _message(reply),
                     "finish_reason": _finish(reply),
                     "logprobs": None,
                 }
@@ -89,7 +97,10 @@ class OpenAIWire:
             return _data({**head, "choices": [choice]})
 
         events = [chunk({"role": "assistant", "content": ""})]
-        events += [chunk({"content": piece}) for piece in split_chunks(reply.text)]
+        if reply.text or not reply.tool_calls:
+            events += [chunk({"content": piece}) for piece in split_chunks(reply.text)]
+        for index, call in enumerate(reply.tool_calls):
+            events += [chunk({"tool_calls": [part]}) for part in _call_pieces(index, call)]
         events.append(chunk({}, _finish(reply)))
         events.append(_data({**head, "choices": [], "usage": _usage(reply)}))
         events.append(b"data: [DONE]\n\n")
@@ -123,7 +134,62 @@ def _usage(reply: Reply) -> dict[str, int]:
 
 
 def _finish(reply: Reply) -> str:
+    if reply.tool_calls:
+        return "tool_calls"
     return "length" if reply.truncated else "stop"
+
+
+def _message(reply: Reply) -> dict[str, object]:
+    message: dict[str, object] = {"role": "assistant", "content": reply.text, "refusal": None}
+    if reply.tool_calls:
+        message["content"] = reply.text or None
+        message["tool_calls"] = [
+            {
+                "id": call.id,
+                "type": "function",
+                "function": {"name": call.name, "arguments": call.arguments},
+            }
+            for call in reply.tool_calls
+        ]
+    return message
+
+
+def _call_pieces(index: int, call: FakeToolCall) -> list[dict[str, object]]:
+    """A tool call as streamed: id and name first, then the arguments in two halves."""
+    half = len(call.arguments) // 2
+    head = {"name": call.name, "arguments": ""}
+    pieces: list[dict[str, object]] = [
+        {"index": index, "id": call.id, "type": "function", "function": head}
+    ]
+    for part in (call.arguments[:half], call.arguments[half:]):
+        if part:
+            pieces.append({"index": index, "function": {"arguments": part}})
+    return pieces
+
+
+def _shape(body: dict[str, object]) -> OutputShape:
+    """Response format and tools of a chat-completions body."""
+    fmt = body.get("response_format")
+    json_mode = isinstance(fmt, dict) and fmt.get("type") in ("json_object", "json_schema")
+    schema = None
+    if isinstance(fmt, dict) and isinstance(fmt.get("json_schema"), dict):
+        schema = fmt["json_schema"].get("schema")
+    tools = []
+    raw_tools = body.get("tools") or []
+    if not isinstance(raw_tools, list):
+        raise TypeError("tools must be a list")
+    for tool in raw_tools:
+        function = tool["function"]
+        tools.append(FakeTool(name=str(function["name"]), parameters=function.get("parameters")))
+    choice = body.get("tool_choice")
+    if isinstance(choice, dict):
+        choice = str(choice["function"]["name"])
+    return OutputShape(
+        json_mode=json_mode,
+        json_schema=schema if isinstance(schema, dict) else None,
+        tools=tuple(tools),
+        tool_choice=choice if isinstance(choice, str) else None,
+    )
 
 
 def _data(payload: dict[str, object]) -> bytes:

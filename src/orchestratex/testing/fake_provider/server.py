@@ -6,6 +6,7 @@ import asyncio
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import uvicorn
 
@@ -43,8 +44,18 @@ class FakeProviderServer:
         """Counters since start or the last reset_stats()."""
         return self._state.stats
 
+    @property
+    def requests(self) -> list[dict[str, Any]]:
+        """The latest completion requests as received, oldest first: {"path", "body"} each."""
+        return list(self._state.requests)
+
+    def last_body(self) -> dict[str, Any]:
+        """The JSON body of the latest completion request (KeyError-free: {} when none)."""
+        body = self._state.requests[-1]["body"] if self._state.requests else {}
+        return body if isinstance(body, dict) else {}
+
     def reset_stats(self) -> None:
-        """Zero the counters."""
+        """Zero the counters and forget the recorded requests."""
         self._state.reset_stats()
 
     async def serve_until_stopped(self) -> None:

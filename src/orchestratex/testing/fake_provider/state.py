@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
+from typing import Any
 
 from orchestratex.testing.fake_provider.faults import FaultPicker
 from orchestratex.testing.fake_provider.options import FakeProviderOptions, FakeStats, InjectedFault
+
+MAX_RECORDED_REQUESTS = 200
+"""Completion request bodies kept for inspection (the oldest are dropped first)."""
 
 
 class FakeState:
@@ -15,6 +20,8 @@ class FakeState:
     def __init__(self, options: FakeProviderOptions) -> None:
         self.options = options
         self.stats = FakeStats()
+        self.requests: deque[dict[str, Any]] = deque(maxlen=MAX_RECORDED_REQUESTS)
+        """The latest completion requests as received: {"path", "body"}, oldest first."""
         self.closing = asyncio.Event()
         self._picker = FaultPicker()
 
@@ -22,6 +29,7 @@ class FakeState:
         """Start counting afresh (requests still running stay counted as in flight)."""
         running = self.stats.in_flight
         self.stats = FakeStats(in_flight=running, max_in_flight=running)
+        self.requests.clear()
 
     def request_started(self, path: str) -> None:
         stats = self.stats
@@ -33,7 +41,8 @@ class FakeState:
     def request_finished(self) -> None:
         self.stats.in_flight = max(0, self.stats.in_flight - 1)
 
-    def completion_seen(self, model: str) -> None:
+    def completion_seen(self, model: str, path: str = "", body: object = None) -> None:
+        self.requests.append({"path": path, "body": body})
         stats = self.stats
         stats.by_model[model] = stats.by_model.get(model, 0) + 1
         stats.request_times.setdefault(model, []).append(time.monotonic())

@@ -1,0 +1,250 @@
+"""How a chat-completions body becomes one orchestration request, option by option.
+
+- A named catalog model gets every option and the whole conversation, tools included, in one
+  round that is not judged (one upstream call), except for the `passthrough_judge_rate` share
+  of requests, which one judge scores. Options the model's wire protocol cannot carry are
+  refused with a 400 before any call.
+- `orchestratex/auto` and `orchestratex/refine` honour sampling, stop, output length and
+  `response_format` (every generation and revision gets them; only models whose protocol can
+  carry them are candidates; the answer returned must satisfy the format, see
+  `openai_format`). Tools, `tool_choice` and tool messages are refused with a 400: judging and
+  revising a tool call has no meaning.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+from pydantic import ValidationError
+
+from orchestratex.api.openai_errors import OpenAIError, bad_request, model_not_found
+from orchestratex.api.openai_schema import (
+    AUTO_MODEL,
+    REFINE_MODEL,
+    ChatCompletionRequest,
+    MessageIn,
+    NamedToolChoice,
+    to_prompt,
+)
+from orchestratex.core.orchestration import GenerationOptions, OrchestrationRequest
+from orchestratex.core.types import (
+    ChatMessage,
+    CompletionRequest,
+    ResponseFormat,
+    ToolCall,
+    ToolChoice,
+    ToolSpec,
+)
+from orchestratex.providers.capabilities import refused_options
+from orchestratex.runtime.service import Service
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The orchestration to run for a body, and how its answer is checked."""
+
+    request: OrchestrationRequest
+    named: bool
+    """A catalog model was named: its answer is passed through as given."""
+
+
+def _text(message: MessageIn, index: int) -> str:
+    if message.content is None or isinstance(message.content, str):
+        return message.content or ""
+    parts: list[str] = []
+    for part in message.content:
+        if part.type != "text" or part.text is None:
+            raise bad_request(
+                f"messages[{index}]: only text content is supported", param="messages"
+            )
+        parts.append(part.text)
+    return "\n".join(parts)
+
+
+def conversation(messages: list[MessageIn]) -> list[ChatMessage]:
+    """The messages as the answering model gets them; `developer` turns count as system."""
+    turns: list[ChatMessage] = []
+    for index, message in enumerate(messages):
+        text = _text(message, index)
+        if message.role == "function":
+            raise bad_request(
+                f"messages[{index}]: the 'function' role is deprecated and not supported; "
+                "use tools and 'tool' messages",
+                param="messages",
+            )
+        if message.role == "tool" and message.tool_call_id is None:
+            raise bad_request(f"messages[{index}]: a tool message needs a tool_call_id", "messages")
+        if message.tool_calls and message.role != "assistant":
+            raise bad_request(
+                f"messages[{index}]: only assistant turns carry tool_calls", "messages"
+            )
+        calls = tuple(
+            ToolCall(id=c.id, name=c.function.name, arguments=c.function.arguments)
+            for c in message.tool_calls or []
+        )
+        role = "system" if message.role == "developer" else message.role
+        turns.append(
+            ChatMessage(
+                role=role,
+                content=text,
+                tool_calls=calls,
+                tool_call_id=message.tool_call_id if role == "tool" else None,
+            )
+        )
+    return turns
+
+
+def _response_format(body: ChatCompletionRequest) -> ResponseFormat | None:
+    fmt = body.response_format
+    if fmt is None or fmt.type == "text":
+        return None
+    if fmt.type == "json_object":
+        return ResponseFormat(type="json_object")
+    spec = fmt.json_schema
+    schema = spec.schema_ if spec is not None else None
+    if spec is None or schema is None:
+        raise bad_request("response_format json_schema needs a schema", param="response_format")
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        raise bad_request(
+            f"response_format json_schema is not a valid JSON schema: {exc.message}",
+            param="response_format",
+        ) from None
+    return ResponseFormat(
+        type="json_schema", name=spec.name, json_schema=schema, strict=spec.strict
+    )
+
+
+def _tool_choice(body: ChatCompletionRequest) -> ToolChoice | None:
+    choice = body.tool_choice
+    if choice is None:
+        return None
+    if isinstance(choice, NamedToolChoice):
+        names = {t.function.name for t in body.tools or []}
+        if choice.function.name not in names:
+            raise bad_request("tool_choice names a function not in tools", param="tool_choice")
+        return ToolChoice(mode="function", name=choice.function.name)
+    return ToolChoice(mode=choice)
+
+
+def options(body: ChatCompletionRequest) -> GenerationOptions:
+    """Every generation option of the body, checked."""
+    tools = [
+        ToolSpec(
+            name=t.function.name,
+            description=t.function.description,
+            parameters=t.function.parameters,
+            strict=t.function.strict,
+        )
+        for t in body.tools or []
+    ]
+    if body.tool_choice is not None and not tools and body.tool_choice != "none":
+        raise bad_request("tool_choice needs tools", param="tool_choice")
+    try:
+        return GenerationOptions(
+            temperature=body.temperature,
+            top_p=body.top_p,
+            seed=body.seed,
+            presence_penalty=body.presence_penalty,
+            frequency_penalty=body.frequency_penalty,
+            stop=body.stop_list,
+            response_format=_response_format(body),
+            tools=tools or None,
+            tool_choice=_tool_choice(body),
+            parallel_tool_calls=body.parallel_tool_calls,
+        )
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise bad_request(f"invalid option: {first.get('msg', 'invalid')}") from None
+
+
+def _probe(opts: GenerationOptions, messages: list[ChatMessage]) -> CompletionRequest:
+    """A stand-in call with these options, to ask each protocol what it cannot carry."""
+    return CompletionRequest.model_validate({"messages": messages, **opts.model_dump()})
+
+
+def _refusal(model: str, refused: dict[str, str]) -> OpenAIError:
+    names = ", ".join(refused)
+    reasons = "; ".join(refused.values())
+    return bad_request(f"{model} cannot honour {names}: {reasons}", param=next(iter(refused)))
+
+
+def plan(body: ChatCompletionRequest, service: Service) -> Plan:
+    """The orchestration for a body; raises the OpenAI-shaped 400/404 for what cannot be run."""
+    unsupported = body.unsupported()
+    if unsupported:
+        raise bad_request(
+            f"not supported by this service: {', '.join(unsupported)}", param=unsupported[0]
+        )
+    settings = service.settings
+    orchestrating = body.model in (AUTO_MODEL, REFINE_MODEL)
+    available = {spec.key: spec for spec in service.catalog.available(service.env)}
+    if not orchestrating and body.model not in available:
+        raise model_not_found(body.model)
+    turns = conversation(body.messages)
+    opts = options(body)
+    uses_tools = bool(opts.tools) or any(m.role == "tool" or m.tool_calls for m in turns)
+    if orchestrating and uses_tools:
+        raise bad_request(
+            f"{body.model} does not take tools or tool messages (its answers are judged and "
+            "revised); name a catalog model to use tools",
+            param="tools",
+        )
+    last_roles = ("user", "tool") if not orchestrating else ("user",)
+    prompt, system = to_prompt(body.messages, last_roles=last_roles)
+    probe = _probe(opts, turns)
+    common: dict[str, object] = {"prompt": prompt, "system": system, "options": opts}
+    common["messages"] = turns
+    if body.output_tokens is not None:
+        common["max_tokens"] = body.output_tokens
+    if not orchestrating:
+        spec = available[body.model]
+        protocol = service.catalog.providers[spec.provider].protocol
+        refused = refused_options(protocol, probe)
+        if refused:
+            raise _refusal(body.model, refused)
+        judged = random.random() < settings.passthrough_judge_rate
+        request = {
+            **common,
+            "model": body.model,
+            "max_rounds": 1,
+            "threshold": settings.default_threshold,
+            "judge_count": 1 if judged else 0,
+        }
+        return Plan(_validated(request), named=True)
+    able = [
+        key
+        for key, spec in available.items()
+        if not refused_options(service.catalog.providers[spec.provider].protocol, probe)
+    ]
+    if len(able) < len(available):
+        if not able:
+            refused = {}
+            for spec in available.values():
+                refused |= refused_options(service.catalog.providers[spec.provider].protocol, probe)
+            raise _refusal(body.model, refused)
+        common["preferences"] = {"allowed_models": able}
+    if body.model == REFINE_MODEL:
+        rounds = {
+            "max_rounds": settings.default_max_rounds,
+            "judge_count": settings.judge_count,
+        }
+    else:
+        rounds = {"max_rounds": 1, "judge_count": 1}
+    request = {**common, **rounds, "threshold": settings.default_threshold}
+    return Plan(_validated(request), named=False)
+
+
+def _validated(fields: dict[str, object]) -> OrchestrationRequest:
+    """The orchestration request; a field it refuses (NUL text, an over-long conversation) is
+    the caller's error, a 400."""
+    try:
+        return OrchestrationRequest.model_validate(fields)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ())) or "body"
+        raise bad_request(f"{where}: {first.get('msg', 'invalid')}", param="messages") from None

@@ -1,0 +1,214 @@
+"""Anthropic-compatible `POST /v1/messages`, so clients built on the `anthropic` SDK work.
+
+The body is translated to the equivalent chat-completions body and planned and run exactly as
+/v1/chat/completions runs it (see `anthropic_schema` and `openai_request`): the same catalog
+models and `orchestratex/*` names, the same options, one upstream call for a named model.
+Streams send the Messages events (message_start, content_block_start/delta/stop, message_delta,
+message_stop, ping while waiting, error on failure). Keys are read from `x-api-key` (the SDK's
+header) or `Authorization: Bearer`. Replayed answers carry `X-OrchestrateX-Replay: true` and
+`"replay": true` in the `orchestratex` extension.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from orchestratex.api.anthropic_errors import AnthropicRoute, from_openai
+from orchestratex.api.anthropic_schema import (
+    MessageResponse,
+    MessagesRequest,
+    Usage,
+    stop_reason,
+    to_chat_body,
+)
+from orchestratex.api.deps import (
+    MalformedAuthorization,
+    ServiceDep,
+    bearer_token,
+    current_user,
+    user_for,
+)
+from orchestratex.api.errors import ApiError
+from orchestratex.api.openai_errors import OpenAIError
+from orchestratex.api.openai_request import plan
+from orchestratex.api.openai_run import RunFeed, Tick
+from orchestratex.api.openai_schema import REFINE_MODEL
+from orchestratex.api.routes.openai_compat import (
+    KEEPALIVE_S,
+    answer_round,
+    extension,
+    is_replay,
+    replay_headers,
+)
+from orchestratex.core.events import ResponseChunkEvent
+from orchestratex.core.types import ResponseFormat, ToolCall
+from orchestratex.runtime.auth import Principal
+from orchestratex.runtime.service import Service
+
+router = APIRouter(prefix="/v1", tags=["anthropic"], route_class=AnthropicRoute)
+_bearer = HTTPBearer(auto_error=False)
+
+
+async def anthropic_user(
+    request: Request,
+    service: ServiceDep,
+    _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """The caller, by `x-api-key` (as the anthropic SDK sends it) or a bearer token."""
+    key = request.headers.get("x-api-key")
+    if key:
+        try:
+            token = bearer_token(f"Bearer {key}")
+        except MalformedAuthorization:
+            token = None
+        if token is None:
+            raise ApiError(401, "unauthorized", "malformed x-api-key header")
+        return await user_for(service, token)
+    return await current_user(service, request, None)
+
+
+AnthropicUser = Annotated[Principal, Depends(anthropic_user)]
+
+
+def _tool_block(call: ToolCall) -> dict[str, Any]:
+    try:
+        arguments = json.loads(call.arguments or "{}")
+    except ValueError:
+        arguments = {"arguments": call.arguments}
+    return {"type": "tool_use", "id": call.id, "name": call.name, "input": arguments}
+
+
+@router.post("/messages", response_model=None)
+async def create_message(
+    body: MessagesRequest, service: ServiceDep, user: AnthropicUser
+) -> MessageResponse | Response:
+    """Answer a conversation with an orchestration; `stream` gives the Messages SSE events."""
+    planned = plan(to_chat_body(body), service)
+    fmt = None if planned.named else planned.request.options.response_format
+    feed = await RunFeed.start(service, planned.request, user)
+    message_id = f"msg_{feed.run.thread_id}"
+    headers = replay_headers(service)
+    if body.stream:
+        live = body.model != REFINE_MODEL and fmt is None
+        events = _events(feed, body.model, message_id, live=live, fmt=fmt, service=service)
+        return StreamingResponse(
+            events,
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no", **headers},
+        )
+    try:
+        run = await feed.finish()
+    finally:
+        await feed.close()
+    result, chosen = answer_round(run, fmt)
+    calls = run.calls_of(chosen)
+    content: list[dict[str, Any]] = []
+    if chosen.answer or not calls:
+        content.append({"type": "text", "text": chosen.answer})
+    content += [_tool_block(c) for c in calls]
+    message = MessageResponse(
+        id=message_id,
+        model=body.model,
+        content=content,
+        stop_reason=stop_reason(run.finish_reason(chosen)),
+        usage=Usage(
+            input_tokens=result.usage.input_tokens, output_tokens=result.usage.output_tokens
+        ),
+        orchestratex=extension(run, result, chosen, replay=is_replay(service)).model_dump(),
+    )
+    return JSONResponse(message.model_dump(mode="json"), headers=headers)
+
+
+def _sse(name: str, payload: dict[str, Any]) -> str:
+    return f"event: {name}\ndata: {json.dumps({'type': name, **payload})}\n\n"
+
+
+async def _events(
+    feed: RunFeed,
+    model: str,
+    message_id: str,
+    *,
+    live: bool,
+    fmt: ResponseFormat | None,
+    service: Service,
+) -> AsyncIterator[str]:
+    """The Messages stream; `live` streams round 1's text as it is generated."""
+    run = feed.run
+    head: dict[str, Any] = {
+        "id": message_id,
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "content": [],
+        "stop_reason": None,
+        "stop_sequence": None,
+        "usage": {"input_tokens": 0, "output_tokens": 0},
+    }
+    text_open = False
+    sent: list[str] = []
+    try:
+        yield _sse("message_start", {"message": head})
+        async for event in feed.events(KEEPALIVE_S):
+            if isinstance(event, Tick):
+                yield _sse("ping", {})
+            elif (
+                live
+                and isinstance(event, ResponseChunkEvent)
+                and event.round == 1
+                and run.models.get(1) == event.model
+            ):
+                if not text_open:
+                    block: dict[str, Any] = {"type": "text", "text": ""}
+                    yield _sse("content_block_start", {"index": 0, "content_block": block})
+                    text_open = True
+                sent.append(event.text)
+                delta = {"type": "text_delta", "text": event.text}
+                yield _sse("content_block_delta", {"index": 0, "delta": delta})
+        try:
+            result, chosen = answer_round(run, fmt)
+        except OpenAIError as error:
+            yield _sse("error", {"error": from_openai(error)["error"]})
+            return
+        calls = run.calls_of(chosen)
+        if not text_open and (chosen.answer or not calls):
+            block = {"type": "text", "text": ""}
+            yield _sse("content_block_start", {"index": 0, "content_block": block})
+            text_open = True
+            pieces = run.best_pieces() if chosen.round == result.best_round else [chosen.answer]
+            for piece in pieces:
+                if piece:
+                    delta = {"type": "text_delta", "text": piece}
+                    yield _sse("content_block_delta", {"index": 0, "delta": delta})
+        if text_open:
+            yield _sse("content_block_stop", {"index": 0})
+        for offset, call in enumerate(calls):
+            index = offset + (1 if text_open else 0)
+            tool_block = {**_tool_block(call), "input": {}}
+            yield _sse("content_block_start", {"index": index, "content_block": tool_block})
+            delta = {"type": "input_json_delta", "partial_json": call.arguments}
+            yield _sse("content_block_delta", {"index": index, "delta": delta})
+            yield _sse("content_block_stop", {"index": index})
+        ext = extension(run, result, chosen, replay=is_replay(service))
+        yield _sse(
+            "message_delta",
+            {
+                "delta": {
+                    "stop_reason": stop_reason(run.finish_reason(chosen)),
+                    "stop_sequence": None,
+                },
+                "usage": {
+                    "input_tokens": result.usage.input_tokens,
+                    "output_tokens": result.usage.output_tokens,
+                },
+                "orchestratex": ext.model_dump(mode="json"),
+            },
+        )
+        yield _sse("message_stop", {})
+    finally:
+        await feed.close()
