@@ -45,3 +45,6 @@ app.command("analytics")(analytics_cmd.analytics_command)
 from orchestratex.cli import worker_cmd  # noqa: E402
 
 app.command("worker")(worker_cmd.worker)
+from orchestratex.cli import router_cmd  # noqa: E402
+
+app.add_typer(router_cmd.router, name="router")
