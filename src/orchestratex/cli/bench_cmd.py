@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -13,6 +14,7 @@ from orchestratex.bench.analysis_set import DEFAULT_DATA_DIR
 from orchestratex.bench.overhead import format_report as format_overhead_report
 from orchestratex.bench.overhead import run_overhead_bench
 from orchestratex.bench.routing_bench import run_routing_bench, write_scores
+from orchestratex.bench.routing_cascade import format_cascade, run_cascade
 from orchestratex.bench.routing_data import load_all
 from orchestratex.bench.routing_grouped import DEFAULT_FOLDS
 from orchestratex.bench.routing_replay import DEFAULT_RETRAIN_EVERY, format_replay, run_replay
@@ -141,6 +143,25 @@ def routing_replay(
         cache_dir=cache_dir,
     )
     typer.echo(report.model_dump_json(indent=2) if as_json else format_replay(report))
+
+
+@bench.command("routing-cascade")
+def routing_cascade(
+    data: Annotated[
+        Path, typer.Option("--data", help="RouteLLM data folder (see its README.md).")
+    ] = DEFAULT_DATA_DIR,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Weak model first, escalate on the verdict: APGR on MT-Bench and GSM8K (upper bound)."""
+    try:
+        results = run_cascade(load_all(data))
+    except FileNotFoundError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=2) from exc
+    if as_json:
+        typer.echo(json.dumps([r.model_dump() for r in results], indent=2))
+    else:
+        typer.echo(format_cascade(results))
 
 
 @bench.command("overhead")
