@@ -12,9 +12,12 @@ from orchestratex.bench.routing_data import RoutingItem
 from orchestratex.bench.routing_features import build_bank
 from orchestratex.bench.routing_select import neighbours, select_setting
 from orchestratex.bench.routing_semantic import fit_rows, train_semantic, verdicts
+from orchestratex.core.orchestration import Preferences
 from orchestratex.engine.embeddings import FloatArray
+from orchestratex.engine.selection import Selector
 from orchestratex.engine.semantic_model import RouterConfig
 from orchestratex.engine.semantic_router import SemanticRouter
+from tests.engine_selection.catalog import MODELS, PRICES, analysis
 from tests.routing.test_cli import EASY, HARD
 
 
@@ -75,3 +78,17 @@ def test_selection_reports_neighbours_of_the_chosen_setting() -> None:
     _, selection = select_setting(bank, bank.index(items), grid=grid)
     assert len(selection.candidates) == 3 and selection.neighbours
     assert selection.neighbour_spread >= 0.0
+
+
+def test_selection_falls_back_to_the_priors_on_an_unknown_prompt(tmp_path: Path) -> None:
+    items = _items()
+    embedder = _Topics()
+    bank = build_bank(items, embedder, tmp_path / "cache")
+    router = fit_rows(bank, bank.index(items), RouterConfig("knn", k=10))
+    router.embedder = embedder
+    selector = Selector(MODELS, PRICES, router=router, router_models=("gpt-4o", "mistral-small"))
+    known = selector.select(analysis(), Preferences(), prompt=items[0].prompt)
+    assert known.strategy == "learned" and "router features: embeddings" in known.reasons[1]
+    unknown = selector.select(analysis(), Preferences(), prompt="zzz nothing like training")
+    assert unknown.strategy == "weighted"
+    assert any("unlike its training prompts" in r for r in unknown.reasons), unknown.reasons
