@@ -15,7 +15,7 @@ from orchestratex.bench.routing_semantic import fit_rows, train_semantic, verdic
 from orchestratex.core.orchestration import Preferences
 from orchestratex.engine.embeddings import FloatArray
 from orchestratex.engine.selection import Selector
-from orchestratex.engine.semantic_model import RouterConfig
+from orchestratex.engine.semantic_model import RouterConfig, platt
 from orchestratex.engine.semantic_router import SemanticRouter
 from tests.engine_selection.catalog import MODELS, PRICES, analysis
 from tests.routing.test_cli import EASY, HARD
@@ -92,3 +92,11 @@ def test_selection_falls_back_to_the_priors_on_an_unknown_prompt(tmp_path: Path)
     unknown = selector.select(analysis(), Preferences(), prompt="zzz nothing like training")
     assert unknown.strategy == "weighted"
     assert any("unlike its training prompts" in r for r in unknown.reasons), unknown.reasons
+
+
+def test_calibration_never_inverts_the_ranking() -> None:
+    raw = np.linspace(-1.0, 1.0, 200)
+    a, b = platt(raw, (raw < 0).astype(float))
+    assert a == 0.0 and abs(b) < 0.1
+    a, _ = platt(raw, (raw > 0).astype(float))
+    assert a > 0.0

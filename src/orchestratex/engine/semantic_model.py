@@ -123,7 +123,7 @@ def _logloss(z: FloatArray, need: FloatArray) -> float:
 
 def platt(raw: FloatArray, need: FloatArray, iterations: int = 50) -> tuple[float, float]:
     """(a, b) so that sigmoid(a * raw + b) estimates P(strong needed): damped Newton steps on
-    the mean log-loss (soft labels in 0..1 allowed), from the constant prior."""
+    the mean log-loss (soft labels in 0..1 allowed), from the constant prior. Never a < 0."""
     mu = float(raw.mean())
     scale = float(raw.std()) or 1.0
     x = (raw - mu) / scale
@@ -152,5 +152,9 @@ def platt(raw: FloatArray, need: FloatArray, iterations: int = 50) -> tuple[floa
         loss = new
         if done:
             break
+    if theta[0] < 0.0:
+        # Monotone calibration: a router whose held-out scores run backwards is not inverted
+        # (that would turn its in-distribution ranking upside down); it says nothing instead.
+        return 0.0, float(np.log(p0 / (1.0 - p0)))
     a = float(theta[0]) / scale
     return a, float(theta[1]) - a * mu
