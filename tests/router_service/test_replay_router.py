@@ -15,6 +15,7 @@ import pytest
 from orchestratex.bench.router_io import load
 from orchestratex.bench.routing_bench import train_on_split
 from orchestratex.core.orchestration import OrchestrationRequest
+from orchestratex.engine.embeddings import default_embedder
 from orchestratex.providers.replay_data import STRONG_MODEL, WEAK_MODEL
 from orchestratex.runtime import learned_router
 from orchestratex.runtime.auth import ANONYMOUS
@@ -41,6 +42,8 @@ async def replay_service(data_dir: Path, routellm: Path, **settings: Any) -> Asy
 
 
 async def wait_router(service: Service, timeout_s: float = 20.0) -> None:
+    if default_embedder() is not None:
+        timeout_s *= 10  # the embeddings extra is installed: torch loads and embeds first
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout_s
     while service.orchestrator.selector.router is None:
@@ -66,7 +69,12 @@ async def test_trains_caches_and_reloads_on_synthetic_data(
     caches = sorted(data_dir.glob("router-*.json"))
     assert len(caches) == 1
     (ready,) = messages(caplog, READY)
-    expected, size = train_on_split(routellm, seed=learned_router.TRAIN_SEED)
+    expected, size = train_on_split(
+        routellm,
+        seed=learned_router.TRAIN_SEED,
+        embedder=default_embedder(),
+        cache_dir=data_dir / "embeddings",
+    )
     assert f"trained on {size} prompts in " in ready and str(caches[0]) in ready
     assert load(caches[0]).to_dict() == expected.to_dict()
 

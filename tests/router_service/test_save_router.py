@@ -9,7 +9,8 @@ from typer.testing import CliRunner
 from orchestratex.bench.router_io import load
 from orchestratex.bench.routing_bench import train_on_split
 from orchestratex.cli.main import app
-from tests.routing.test_cli import fake_data
+from orchestratex.engine.embeddings import default_embedder
+from tests.routing.test_cli import EASY, HARD, fake_data
 
 
 def test_save_router_writes_the_training_split_router(tmp_path: Path) -> None:
@@ -20,8 +21,8 @@ def test_save_router_writes_the_training_split_router(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     saved = load(out)
-    expected, size = train_on_split(data, seed=3)
+    expected, size = train_on_split(data, seed=3, embedder=default_embedder())
     assert saved.to_dict() == expected.to_dict()
     assert f"trained on {size} prompts" in result.output
-    hard, easy = "question 7 proof 0.5", "question 8 sum 0.5"
+    hard, easy = HARD.format(i=7, r=0.5), EASY.format(i=8, r=0.5)
     assert saved.strong_score(hard) > saved.strong_score(easy)

@@ -23,14 +23,22 @@ def _write_csv(path: Path, rows: list[tuple[str, bool, bool]]) -> None:
             out.writerow([prompt, str(weak), str(strong)])
 
 
+HARD = (
+    "question {i}: prove rigorously that the integral of x^{i} dx from 0 to 1 equals 1/({i}+1); "
+    "derive every step, justify each lemma, and state the theorem used. {r:.6f}"
+)
+EASY = "question {i}: say hello. {r:.6f}"
+
+
 def fake_data(root: Path, n: int = 60) -> Path:
-    """A tiny RouteLLM-shaped folder: 'proof' prompts need the strong model."""
+    """A tiny RouteLLM-shaped folder: long proof prompts need the strong model, short greetings
+    do not (separable by the analysis features alone, so without the embeddings extra too)."""
     rng = random.Random(0)
     rows = []
     for i in range(n):
         hard = i % 3 == 0
-        word = "proof" if hard else "sum"
-        rows.append((f"question {i} {word} {rng.random():.6f}", not hard, True))
+        text = (HARD if hard else EASY).format(i=i, r=rng.random())
+        rows.append((text, not hard, True))
     _write_csv(root / "gsm8k" / "gsm8k_responses.csv", rows)
     _write_csv(root / "mmlu" / "responses" / "mmlu_logic.csv", rows)
     banned = {"train_prompt": "x", "eval_prompt": rows[1][0], "train_idx": 0, "eval_idx": 1}
@@ -56,7 +64,17 @@ def test_cli_json_on_synthetic_data(tmp_path: Path) -> None:
     data = fake_data(tmp_path / "data")
     scores = tmp_path / "scores.jsonl"
     result = runner.invoke(
-        app, ["bench", "routing", "--data", str(data), "--json", "--scores-out", str(scores)]
+        app,
+        [
+            "bench",
+            "routing",
+            "--data",
+            str(data),
+            "--json",
+            "--scores-out",
+            str(scores),
+            "--no-embeddings",
+        ],
     )
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
@@ -76,7 +94,18 @@ def test_cli_test_data_and_table(tmp_path: Path) -> None:
     data = fake_data(tmp_path / "train")
     held = fake_data(tmp_path / "held", n=30)
     result = runner.invoke(
-        app, ["bench", "routing", "--data", str(data), "--test-data", str(held), "--seed", "2"]
+        app,
+        [
+            "bench",
+            "routing",
+            "--data",
+            str(data),
+            "--test-data",
+            str(held),
+            "--seed",
+            "2",
+            "--no-embeddings",
+        ],
     )
     assert result.exit_code == 0, result.output
     assert "gsm8k: 29 test prompts (59 train, 1 contaminated dropped)" in result.output
@@ -91,7 +120,17 @@ def test_cli_missing_data_exits_2(tmp_path: Path) -> None:
 @needs_data
 def test_cli_json_on_real_data(tmp_path: Path) -> None:
     result = runner.invoke(
-        app, ["bench", "routing", "--data", str(DATA_DIR), "--json", "--limit", "400"]
+        app,
+        [
+            "bench",
+            "routing",
+            "--data",
+            str(DATA_DIR),
+            "--json",
+            "--limit",
+            "400",
+            "--no-embeddings",
+        ],
     )
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)

@@ -38,6 +38,8 @@ class RoutingItem:
     prompt: str
     strong: float
     weak: float
+    group: str = ""
+    """The topic the prompt belongs to: the MMLU subject ("" elsewhere)."""
 
     @property
     def gain(self) -> float:
@@ -83,10 +85,16 @@ def _flag(value: str) -> float:
     return 1.0 if value.strip().lower() == "true" else 0.0
 
 
+def _subject(path: Path) -> str:
+    """The MMLU subject a response file holds: `mmlu_college_physics.csv` -> college_physics."""
+    return path.stem.removeprefix("mmlu_")
+
+
 def _from_csv(benchmark: str, paths: Sequence[Path], banned: set[str]) -> RoutingSet:
     items: list[RoutingItem] = []
     dropped = 0
     for path in paths:
+        group = _subject(path) if benchmark == "mmlu" else ""
         with path.open(encoding="utf-8", newline="") as fh:
             for row in csv.DictReader(fh):
                 prompt = row["prompt"]
@@ -94,7 +102,9 @@ def _from_csv(benchmark: str, paths: Sequence[Path], banned: set[str]) -> Routin
                     dropped += 1
                     continue
                 items.append(
-                    RoutingItem(benchmark, prompt, _flag(row[STRONG_MODEL]), _flag(row[WEAK_MODEL]))
+                    RoutingItem(
+                        benchmark, prompt, _flag(row[STRONG_MODEL]), _flag(row[WEAK_MODEL]), group
+                    )
                 )
     return RoutingSet(benchmark, tuple(items), dropped)
 

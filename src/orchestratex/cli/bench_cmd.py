@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -16,8 +17,13 @@ from orchestratex.bench.orchestrate_check import format_result as format_concurr
 from orchestratex.bench.overhead import run_overhead_bench
 from orchestratex.bench.overhead_table import format_report as format_overhead_report
 from orchestratex.bench.procs import scratch_dir
-from orchestratex.bench.routing_bench import format_report as format_routing_report
 from orchestratex.bench.routing_bench import run_routing_bench, write_scores
+from orchestratex.bench.routing_cascade import format_cascade, run_cascade
+from orchestratex.bench.routing_data import load_all
+from orchestratex.bench.routing_grouped import DEFAULT_FOLDS
+from orchestratex.bench.routing_replay import DEFAULT_RETRAIN_EVERY, format_replay, run_replay
+from orchestratex.bench.routing_report import format_report as format_routing_report
+from orchestratex.engine.embeddings import default_embedder
 
 bench = typer.Typer(help="Offline benchmarks on recorded public data.", no_args_is_help=True)
 
@@ -60,14 +66,41 @@ def routing(
             help="Write the trained router (JSON) to this file, for the `router_path` setting.",
         ),
     ] = None,
+    embeddings: Annotated[
+        bool,
+        typer.Option(
+            "--embeddings/--no-embeddings",
+            help="Use sentence embeddings when the 'embeddings' extra is installed.",
+        ),
+    ] = True,
+    cache_dir: Annotated[
+        Path | None,
+        typer.Option("--cache-dir", help="Embedding cache (default ~/.cache/orchestratex)."),
+    ] = None,
+    folds: Annotated[
+        int, typer.Option("--folds", min=2, help="Folds of MMLU subjects (grouped CV).")
+    ] = DEFAULT_FOLDS,
+    compare_hashed: Annotated[
+        bool,
+        typer.Option("--compare-hashed", help="Also train and measure the hashed-word router."),
+    ] = False,
     limit: Annotated[
         int | None, typer.Option("--limit", hidden=True, help="First N prompts per benchmark.")
     ] = None,
 ) -> None:
-    """Learned strong/weak router vs random, weak, strong and oracle: APGR and CPT."""
+    """Learned strong/weak router vs random, weak, strong and oracle: APGR and CPT, grouped by
+    MMLU subject (the headline) and on a random split."""
     try:
         report, lines = run_routing_bench(
-            data, test_data=test_data, seed=seed, limit=limit, save_router=save_router
+            data,
+            test_data=test_data,
+            seed=seed,
+            limit=limit,
+            save_router=save_router,
+            embeddings=embeddings,
+            cache_dir=cache_dir,
+            folds=folds,
+            compare_hashed=compare_hashed,
         )
     except FileNotFoundError as exc:
         typer.echo(f"error: {exc}", err=True)
@@ -75,6 +108,64 @@ def routing(
     if scores_out is not None:
         write_scores(lines, scores_out)
     typer.echo(report.model_dump_json(indent=2) if as_json else format_routing_report(report))
+
+
+@bench.command("routing-replay")
+def routing_replay(
+    data: Annotated[
+        Path, typer.Option("--data", help="RouteLLM data folder (see its README.md).")
+    ] = DEFAULT_DATA_DIR,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the arrival order.")] = 0,
+    limit: Annotated[
+        int | None, typer.Option("--limit", min=10, help="Replay only the first N prompts.")
+    ] = 3000,
+    retrain_every: Annotated[
+        int, typer.Option("--retrain-every", min=1, help="Prompts between retrainings.")
+    ] = DEFAULT_RETRAIN_EVERY,
+    embeddings: Annotated[
+        bool,
+        typer.Option("--embeddings/--no-embeddings", help="Learned model reads embeddings too."),
+    ] = True,
+    cache_dir: Annotated[
+        Path | None,
+        typer.Option("--cache-dir", help="Embedding cache (default ~/.cache/orchestratex)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Learned selection vs the priors alone, replayed as a live deployment: quality per cost."""
+    try:
+        sets = load_all(data)
+    except FileNotFoundError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=2) from exc
+    report = run_replay(
+        [it for s in sets.values() for it in s.items],
+        seed=seed,
+        limit=limit,
+        retrain_every=retrain_every,
+        embedder=default_embedder() if embeddings else None,
+        cache_dir=cache_dir,
+    )
+    typer.echo(report.model_dump_json(indent=2) if as_json else format_replay(report))
+
+
+@bench.command("routing-cascade")
+def routing_cascade(
+    data: Annotated[
+        Path, typer.Option("--data", help="RouteLLM data folder (see its README.md).")
+    ] = DEFAULT_DATA_DIR,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Weak model first, escalate on the verdict: APGR on MT-Bench and GSM8K (upper bound)."""
+    try:
+        results = run_cascade(load_all(data))
+    except FileNotFoundError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=2) from exc
+    if as_json:
+        typer.echo(json.dumps([r.model_dump() for r in results], indent=2))
+    else:
+        typer.echo(format_cascade(results))
 
 
 @bench.command("overhead")

@@ -48,3 +48,6 @@ app.command("worker")(worker_cmd.worker)
 from orchestratex.cli import demo_cmd  # noqa: E402
 
 app.add_typer(demo_cmd.demo, name="demo")
+from orchestratex.cli import router_cmd  # noqa: E402
+
+app.add_typer(router_cmd.router, name="router")

@@ -191,6 +191,8 @@ class Orchestrator:
             decision = SelectionDecision(
                 model=req.model, reasons=["forced by the request"], candidates=[], strategy="forced"
             )
+        elif self._selector.blocking:
+            decision = await asyncio.to_thread(self._select, st)
         else:
             decision = self._select(st)
         st.selection = decision

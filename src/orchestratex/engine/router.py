@@ -14,7 +14,8 @@ import math
 import re
 import zlib
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -33,6 +34,29 @@ Route = Literal["strong", "weak"]
 StopCheck = Callable[[], bool]
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True, slots=True)
+class RouterVerdict:
+    """A router's opinion of one prompt."""
+
+    score: float
+    """Calibrated P(the strong model is needed); the prior when `known` is False."""
+    known: bool
+    """False: the prompt is far from everything seen in training (selection uses its priors)."""
+    nearest: float | None
+    """Cosine similarity to the nearest training prompt (None when the router cannot tell)."""
+    basis: str
+    """What the score rests on: "embeddings", "analysis" (non-topical fallback) or "hashed"."""
+
+
+class StrongWeakRouter(Protocol):
+    """What selection needs of a router: a verdict per prompt."""
+
+    def assess(self, prompt: str) -> RouterVerdict: ...
+
+    def strong_scores(self, prompts: Sequence[str]) -> list[float]: ...
+
 
 _TOKEN_RE = re.compile(r"[a-z0-9]+|[^\sa-z0-9]")
 
@@ -251,6 +275,10 @@ class LearnedRouter:
     def strong_score(self, prompt: str) -> float:
         """Probability (0..1) that `prompt` needs the strong model; higher = send to strong."""
         return self.strong_scores([prompt])[0]
+
+    def assess(self, prompt: str) -> RouterVerdict:
+        """The score as a verdict; hashed words cannot tell an unseen topic, so always known."""
+        return RouterVerdict(self.strong_score(prompt), True, None, "hashed")
 
     def route(self, prompt: str, threshold: float) -> Route:
         """ "strong" when the score reaches `threshold`: lower threshold, more strong calls."""

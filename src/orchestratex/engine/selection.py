@@ -8,9 +8,11 @@ default weights, half a point of quality is worth paying about ten times as much
 multiplied by the model's live health score and its estimated call success rate. Pure and
 deterministic: the same inputs give the same ranking.
 
-With a learned router (engine/router.py) and its (strong, weak) model pair, `select` given the
-prompt text lets the router choose between the two whenever both are eligible (strategy
-"learned"): strong when its score reaches `router_threshold`, else weak.
+With a learned router (engine/router.py, engine/semantic_router.py) and its (strong, weak) model
+pair, `select` given the prompt text lets the router choose between the two whenever both are
+eligible (strategy "learned"): strong when its score reaches `router_threshold`, else weak. When
+the router says the prompt is far from everything it was trained on, it does not guess: the
+weighted ranking on the priors decides, and the reasons say why.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from orchestratex.core.orchestration import (
 from orchestratex.core.performance import ModelHealth, PerformanceStats
 from orchestratex.engine.estimates import (
     CallHistory,
+    QualityEstimate,
     estimate_quality,
     estimate_success,
     pool_stats,
@@ -45,7 +48,8 @@ from orchestratex.engine.selection_reasons import (
 )
 
 if TYPE_CHECKING:
-    from orchestratex.engine.router import LearnedRouter
+    from orchestratex.engine.learned_quality import QualityEstimator
+    from orchestratex.engine.router import RouterVerdict, StrongWeakRouter
 
 DEFAULT_EXPLORATION = 0.5
 DEFAULT_ROUTER_THRESHOLD = 0.5
@@ -97,9 +101,10 @@ class Selector:
         prices: Mapping[str, Price | None],
         *,
         exploration: float = DEFAULT_EXPLORATION,
-        router: LearnedRouter | None = None,
+        router: StrongWeakRouter | None = None,
         router_models: tuple[str, str] | None = None,
         router_threshold: float = DEFAULT_ROUTER_THRESHOLD,
+        quality_model: QualityEstimator | None = None,
     ) -> None:
         if not (math.isfinite(exploration) and exploration >= 0.0):
             raise ValueError(f"exploration must be finite and >= 0, got {exploration!r}")
@@ -121,10 +126,18 @@ class Selector:
         self.router = router
         self.router_models = router_models
         self.router_threshold = router_threshold
+        self.quality_model = quality_model
+        """Learned per-model quality from the deployment's judged history (used with a prompt)."""
 
     @property
     def models(self) -> tuple[ModelSpec, ...]:
         return tuple(self._models.values())
+
+    @property
+    def blocking(self) -> bool:
+        """Whether `select` may do heavy work (a learned model that embeds the prompt), so the
+        service runs it off the event loop."""
+        return self.router is not None or self.quality_model is not None
 
     def rank(
         self,
@@ -136,6 +149,7 @@ class Selector:
         exclude: Collection[str] = (),
         expected_input_tokens: int = 500,
         expected_output_tokens: int = 700,
+        prompt: str | None = None,
     ) -> list[CandidateScore]:
         """Every model, best first; ineligible ones last with `excluded` saying why."""
         return self._rank(
@@ -146,6 +160,7 @@ class Selector:
             exclude,
             expected_input_tokens,
             expected_output_tokens,
+            prompt,
         ).candidates
 
     def select(
@@ -173,30 +188,39 @@ class Selector:
             exclude,
             expected_input_tokens,
             expected_output_tokens,
+            prompt,
         )
         eligible = ranking.eligible()
         if not eligible:
             raise NoModelAvailableError(no_model_message(ranking.candidates))
-        learned = self._learned(prompt, analysis, ranking)
+        learned, unknown = self._learned(prompt, analysis, ranking)
         if learned is not None:
             return learned
+        reasons = explain(analysis, ranking, self.exploration)
+        if unknown is not None and unknown.nearest is not None:
+            reasons.append(
+                f"the learned router did not decide: the prompt is unlike its training prompts "
+                f"(nearest similarity {unknown.nearest:.2f}); selection used the priors"
+            )
         return SelectionDecision(
-            model=eligible[0].model,
-            reasons=explain(analysis, ranking, self.exploration),
-            candidates=ranking.candidates,
+            model=eligible[0].model, reasons=reasons, candidates=ranking.candidates
         )
 
     def _learned(
         self, prompt: str | None, analysis: Analysis, ranking: Ranking
-    ) -> SelectionDecision | None:
-        """The router's pick between its two models, or None when it does not apply."""
+    ) -> tuple[SelectionDecision | None, RouterVerdict | None]:
+        """The router's pick between its two models (None when it does not apply), and the
+        router's verdict when it found the prompt unknown."""
         if self.router is None or self.router_models is None or prompt is None:
-            return None
+            return None, None
         strong, weak = self.router_models
         eligible = ranking.eligible()
         if not {strong, weak} <= {c.model for c in eligible}:
-            return None
-        score = self.router.strong_score(prompt)
+            return None, None
+        verdict = self.router.assess(prompt)
+        if not verdict.known:
+            return None, verdict
+        score = verdict.score
         use_strong = score >= self.router_threshold
         model = strong if use_strong else weak
         relation = ">=" if use_strong else "<"
@@ -204,13 +228,15 @@ class Selector:
             f"{analysis.domain.value} prompt, complexity {analysis.complexity:.2f}: {model} "
             f"chosen by the learned router",
             f"router strong score {score:.3f} {relation} threshold {self.router_threshold:.2f}: "
-            f"{'strong' if use_strong else 'weak'} model of the pair {strong} / {weak}",
+            f"{'strong' if use_strong else 'weak'} model of the pair {strong} / {weak}"
+            f" (router features: {verdict.basis})",
         ]
         if eligible[0].model != model:
             reasons.append(f"the weighted ranking alone would pick {eligible[0].model}")
-        return SelectionDecision(
+        decision = SelectionDecision(
             model=model, reasons=reasons, candidates=ranking.candidates, strategy="learned"
         )
+        return decision, None
 
     def judges(
         self,
@@ -276,9 +302,22 @@ class Selector:
         exclude: Collection[str],
         input_tokens: int,
         output_tokens: int,
+        prompt: str | None = None,
     ) -> Ranking:
+        learned = (
+            self.quality_model.estimates(prompt)
+            if self.quality_model is not None and prompt is not None
+            else {}
+        )
         facts = self._facts(
-            analysis, preferences, performance, health or {}, exclude, input_tokens, output_tokens
+            analysis,
+            preferences,
+            performance,
+            health or {},
+            exclude,
+            input_tokens,
+            output_tokens,
+            learned,
         )
         weights = _weights(preferences)
         basis = [f for f in facts.values() if f.excluded is None] or list(facts.values())
@@ -326,6 +365,7 @@ class Selector:
         exclude: Collection[str],
         input_tokens: int,
         output_tokens: int,
+        learned: Mapping[str, QualityEstimate] | None = None,
     ) -> dict[str, Facts]:
         in_domain: dict[str, list[PerformanceStats]] = defaultdict(list)
         calls: dict[str, CallHistory] = defaultdict(CallHistory)
@@ -346,7 +386,8 @@ class Selector:
 
         out: dict[str, Facts] = {}
         for key, spec in self._models.items():
-            quality = estimate_quality(
+            learned_quality = (learned or {}).get(key)
+            quality = learned_quality or estimate_quality(
                 spec, analysis.domain, analysis.complexity, pool_stats(in_domain.get(key, ()))
             )
             seen = calls.get(key) or CallHistory()
@@ -395,5 +436,6 @@ class Selector:
                 health_score=health_score,
                 reliability=success.mean,
                 excluded=reason,
+                quality_source="prior" if learned_quality is None else "learned",
             )
         return out

@@ -31,6 +31,8 @@ class Facts:
     health_score: float
     reliability: float
     excluded: str | None
+    quality_source: Literal["prior", "learned"] = "prior"
+    """"learned": the quality estimate comes from the learned history model (per prompt)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +100,17 @@ def explain(analysis: Analysis, ranking: Ranking, exploration: float) -> list[st
             f"{best_q.model} has a higher expected quality {best_q.expected_quality:.1f} "
             f"± {best_q.quality_uncertainty:.1f} but {why_lost(facts[best_q.model], win)}"
         )
-    if exploration > 0.0 and win.quality.samples < 5:
+    learned = [c for c in eligible[:3] if facts[c.model].quality_source == "learned"]
+    if learned:
+        reasons.append(
+            "expected quality learned from judged history for this prompt: "
+            + ", ".join(
+                f"{c.model} {facts[c.model].quality.mean:.1f} ± {facts[c.model].quality.std:.1f} "
+                f"({facts[c.model].quality.samples} answers)"
+                for c in learned
+            )
+        )
+    if exploration > 0.0 and win.quality.samples < 5 and win.quality_source == "prior":
         bonus = exploration * win.quality.std
         reasons.append(
             f"{top.model} has {win.quality.samples or 'no'} judged answers in "
@@ -114,9 +126,9 @@ def explain(analysis: Analysis, ranking: Ranking, exploration: float) -> list[st
             f"no known price for {', '.join(assumed)}: cost taken as the most expensive known "
             f"(~${facts[assumed[0]].cost:.4f})"
         )
-    learned = sorted(c.model for c in leaders if facts[c.model].cost_source == "history")
-    if learned:
-        reasons.append(f"no known price for {', '.join(learned)}: cost taken from its history")
+    by_history = sorted(c.model for c in leaders if facts[c.model].cost_source == "history")
+    if by_history:
+        reasons.append(f"no known price for {', '.join(by_history)}: cost taken from its history")
     if any(facts[c.model].cost_source == "unknown" for c in eligible):
         reasons.append("no model has a known price: cost did not count")
     quiet = ("not in allowed_models", "disabled")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import logging
 import os
 import threading
@@ -20,17 +21,25 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from orchestratex.bench.router_io import load, save
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from orchestratex.bench.router_io import AnyRouter, load, save
 from orchestratex.bench.routing_bench import DEFAULT_TEST_FRACTION, train_on_split
 from orchestratex.core.catalog import ModelSpec, Price
 from orchestratex.core.errors import ConfigurationError
+from orchestratex.engine.embeddings import default_embedder
+from orchestratex.engine.learned_quality import DEFAULT_MIN_HISTORY, HistoryRow, QualityModel
 from orchestratex.engine.orchestrator import Orchestrator
-from orchestratex.engine.router import DEFAULT_L2, FORMAT, LearnedRouter, TrainingStopped
+from orchestratex.engine.router import TrainingStopped
 from orchestratex.engine.selection import Selector
+from orchestratex.engine.semantic_router import FORMAT
 from orchestratex.providers.replay_data import STRONG_MODEL, WEAK_MODEL
 from orchestratex.runtime.settings import Settings
+from orchestratex.store.tables import Prompt, Response
 
 log = logging.getLogger(__name__)
+QUALITY_MODEL_FILE = "quality-model.json"
 
 TRAIN_SEED = 0
 TRAIN_LIMIT: int | None = None
@@ -53,7 +62,9 @@ def routing_files(root: Path) -> list[Path] | None:
 
 def fingerprint(root: Path, files: Sequence[Path], limit: int | None) -> str:
     """Hash of the training recipe and each file's path, size and mtime."""
-    recipe = f"{FORMAT}|seed {TRAIN_SEED}|test {DEFAULT_TEST_FRACTION}|l2 {DEFAULT_L2}|{limit}"
+    embedder = default_embedder()
+    features = embedder.name if embedder is not None else "analysis"
+    recipe = f"{FORMAT}|{features}|seed {TRAIN_SEED}|test {DEFAULT_TEST_FRACTION}|{limit}"
     digest = hashlib.sha256(f"{recipe}\n".encode())
     for path in files:
         st = path.stat()
@@ -77,18 +88,84 @@ def train_and_cache(
     *,
     limit: int | None = None,
     stop: threading.Event | None = None,
-) -> tuple[LearnedRouter, int]:
+) -> tuple[AnyRouter, int]:
     """Train on the training split, write `cache` atomically; returns the router and its size."""
-    router, size = train_on_split(
-        routellm_dir,
-        seed=TRAIN_SEED,
-        limit=limit,
-        stop=stop.is_set if stop is not None else None,
-    )
+    try:
+        router, size = train_on_split(
+            routellm_dir,
+            seed=TRAIN_SEED,
+            limit=limit,
+            stop=stop.is_set if stop is not None else None,
+            embedder=default_embedder(),
+            cache_dir=cache.parent / "embeddings",
+        )
+    except InterruptedError:
+        raise TrainingStopped("training stopped") from None
     partial = cache.with_name(f"{cache.name}.{os.getpid()}-{threading.get_ident()}.part")
     save(router, partial)
     partial.replace(cache)
     return router, size
+
+
+async def judged_history(sessions: async_sessionmaker[AsyncSession]) -> list[HistoryRow]:
+    """Every judged answer in the store, oldest first: prompt, model, score, cost, latency."""
+    query = (
+        select(
+            Prompt.text,
+            Response.model,
+            Response.score,
+            Response.cost_usd,
+            Response.latency_ms,
+        )
+        .join(Prompt, Prompt.thread_id == Response.thread_id)
+        .where(Response.score.is_not(None))
+        .order_by(Response.created_at, Response.id)
+    )
+    async with sessions() as session:
+        rows = (await session.execute(query)).all()
+    return [
+        HistoryRow(prompt=t, model=m, score=float(s), cost_usd=float(c), latency_ms=float(lat))
+        for t, m, s, c, lat in rows
+        if s is not None
+    ]
+
+
+def quality_model_path(data_dir: Path) -> Path:
+    return data_dir / QUALITY_MODEL_FILE
+
+
+def save_quality_model(model: QualityModel, path: Path) -> None:
+    """Write atomically (a partial file is never read as the model)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f"{path.name}.{os.getpid()}.part")
+    partial.write_text(json.dumps(model.to_dict(), separators=(",", ":")), encoding="utf-8")
+    partial.replace(path)
+
+
+def load_quality_model(path: Path) -> QualityModel | None:
+    """The saved quality model, or None when there is none or it is unusable (logged)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return QualityModel.from_dict(data)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        log.warning("quality model %s is unusable (%s); selection uses the priors", path, exc)
+        return None
+
+
+async def train_quality_model(
+    sessions: async_sessionmaker[AsyncSession],
+    path: Path,
+    *,
+    min_history: int = DEFAULT_MIN_HISTORY,
+) -> tuple[QualityModel, int]:
+    """Fit on the judged history in the store (in a worker thread) and save; returns the model
+    and how many judged answers it saw."""
+    rows = await judged_history(sessions)
+    model = await asyncio.to_thread(QualityModel.fit, rows, min_history=min_history)
+    await asyncio.to_thread(save_quality_model, model, path)
+    return model, len(rows)
 
 
 class ServiceRouter:
@@ -103,13 +180,14 @@ class ServiceRouter:
         self._prices: Mapping[str, Price | None] = {}
         self._train_into: Path | None = None
         self._stop = threading.Event()
+        self.quality_model: QualityModel | None = None
 
     @property
     def needs_training(self) -> bool:
         """True after `initial` when no router file was found but one can be trained."""
         return self._train_into is not None
 
-    def selector(self, router: LearnedRouter) -> Selector:
+    def selector(self, router: AnyRouter) -> Selector:
         assert self.pair is not None
         return Selector(
             self._models,
@@ -117,7 +195,14 @@ class ServiceRouter:
             router=router,
             router_models=self.pair,
             router_threshold=self.settings.router_threshold,
+            quality_model=self.quality_model,
         )
+
+    def _weighted(self) -> Selector | None:
+        """The weighted selector with the learned quality model, or None (the default one)."""
+        if self.quality_model is None:
+            return None
+        return Selector(self._models, self._prices, quality_model=self.quality_model)
 
     async def initial(
         self, models: Sequence[ModelSpec], prices: Mapping[str, Price | None], *, train: bool
@@ -125,11 +210,19 @@ class ServiceRouter:
         """The selector to start with (None: the weighted one); ConfigurationError when the
         configured router cannot be used. With `train`, replay mode may need `train_in`."""
         self._models, self._prices = models, prices
+        qpath = quality_model_path(self.settings.data_dir)
+        self.quality_model = await asyncio.to_thread(load_quality_model, qpath)
+        if self.quality_model is not None:
+            log.info(
+                "learned quality model loaded from %s (models with history: %s)",
+                qpath,
+                ", ".join(f"{k} {n}" for k, n in sorted(self.quality_model.models.items())),
+            )
         path = self.settings.router_path
         if path is None and not self.replay:
             if self.settings.router_models is not None:
                 log.warning("router_models is set but router_path is not: weighted selection")
-            return None
+            return self._weighted()
         if self.pair is None:
             raise ConfigurationError(
                 "router_path needs router_models (strong, weak model keys) outside replay mode"
@@ -153,7 +246,7 @@ class ServiceRouter:
         cache = await asyncio.to_thread(cache_path, self.settings.data_dir, data, TRAIN_LIMIT)
         if cache is None:
             log.info("learned router: no routing data in %s, weighted selection", data)
-            return None
+            return self._weighted()
         try:
             router = await asyncio.to_thread(load, cache)
         except FileNotFoundError:
@@ -165,7 +258,7 @@ class ServiceRouter:
             return self.selector(router)
         if train:
             self._train_into = cache
-        return None
+        return self._weighted()
 
     def _log_loaded(self, path: Path, started: float) -> None:
         ms = 1000.0 * (time.perf_counter() - started)

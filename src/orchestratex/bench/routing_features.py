@@ -1,0 +1,94 @@
+"""Features of every benchmark prompt, computed once per bench run (embeddings from the cache).
+
+`FeatureBank` holds, per routing item, its embedding row (when the embeddings extra is installed)
+and its raw analysis features, plus the two training targets: the strong-minus-weak quality
+(`gain_target`, MT-Bench scaled by MT_BENCH_TARGET_SPAN and clipped to -1..1) and the chance the
+strong model is needed (`RoutingItem.target`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from orchestratex.bench.routing_data import MT_BENCH_TARGET_SPAN, RoutingItem
+from orchestratex.bench.routing_embed_cache import cached_embeddings
+from orchestratex.engine.embeddings import Embedder, FloatArray
+from orchestratex.engine.semantic_router import analysis_matrix
+from orchestratex.engine.semantic_train import StopCheck
+
+IntArray = npt.NDArray[np.int64]
+
+
+def gain_target(item: RoutingItem) -> float:
+    """Strong-minus-weak quality on one scale: -1..1 (MT-Bench: judge points / span, clipped)."""
+    if item.benchmark == "mt_bench":
+        return float(min(max(item.gain / MT_BENCH_TARGET_SPAN, -1.0), 1.0))
+    return float(item.gain)
+
+
+@dataclass(slots=True)
+class FeatureBank:
+    items: list[RoutingItem]
+    emb: FloatArray | None
+    ana: FloatArray
+    names: list[str]
+    embedding_model: str | None
+    gain: FloatArray
+    need: FloatArray
+
+    def index(self, items: Sequence[RoutingItem]) -> IntArray:
+        """Row of each item (items must come from this bank; identical items share a row)."""
+        where = {id(it): i for i, it in enumerate(self.items)}
+        return np.asarray([where[id(it)] for it in items], dtype=np.int64)
+
+    def emb_rows(self, rows: IntArray) -> FloatArray | None:
+        return None if self.emb is None else self.emb[rows]
+
+
+STOP_EVERY = 256
+
+
+def build_bank(
+    items: Sequence[RoutingItem],
+    embedder: Embedder | None,
+    cache_dir: Path | None,
+    stop: StopCheck | None = None,
+) -> FeatureBank:
+    """Features of `items`; `stop` is asked every STOP_EVERY prompts (InterruptedError)."""
+    prompts = [it.prompt for it in items]
+    parts = []
+    for start in range(0, len(prompts), STOP_EVERY):
+        if stop is not None and stop():
+            raise InterruptedError("training stopped")
+        parts.append(analysis_matrix(prompts[start : start + STOP_EVERY], None))
+    names = sorted({n for cols, _ in parts for n in cols})
+    ana = np.zeros((len(prompts), len(names)), dtype=np.float64)
+    row = 0
+    for cols, block in parts:
+        where = [names.index(c) for c in cols]
+        ana[row : row + len(block), where] = block
+        row += len(block)
+    emb = None
+    if embedder is not None:
+        chunks = []
+        for start in range(0, len(prompts), STOP_EVERY):
+            if stop is not None and stop():
+                raise InterruptedError("training stopped")
+            chunks.append(
+                cached_embeddings(prompts[start : start + STOP_EVERY], embedder, cache_dir)
+            )
+        emb = np.vstack(chunks) if chunks else np.zeros((0, embedder.dim))
+    return FeatureBank(
+        items=list(items),
+        emb=emb,
+        ana=ana,
+        names=names,
+        embedding_model=None if embedder is None else embedder.name,
+        gain=np.asarray([gain_target(it) for it in items], dtype=np.float64),
+        need=np.asarray([it.target for it in items], dtype=np.float64),
+    )

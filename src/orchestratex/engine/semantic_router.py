@@ -1,0 +1,202 @@
+"""Semantic strong/weak router: embeddings + analysis features, calibrated, with an OOD check.
+
+Features: the prompt's sentence embedding (engine/embeddings.py, optional extra) and the
+prompt-analysis features (log-scaled, standardised). No hashed words: they name the topic, so a
+router built on them learns which topics the strong model wins and routes new topics backwards.
+The model is a `RouterConfig` (engine/semantic_model.py) fitted on the strong-minus-weak quality
+target; its raw score is calibrated (Platt) into P(strong model needed) on out-of-fold scores.
+
+Out of distribution: with embeddings, a prompt whose nearest training prompt is less similar than
+`ood_threshold` (a low quantile of how close held-out training prompts are to the rest) is
+"unknown": `assess` says so and gives the prior instead of a guess, and selection falls back to
+its priors. Without embeddings (the extra absent) the router uses the analysis features alone
+and cannot tell how far a prompt is; `basis` says which.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from orchestratex.engine.embeddings import Embedder, FloatArray
+from orchestratex.engine.router import RouterVerdict, analysis_features
+from orchestratex.engine.semantic_model import (
+    FittedModel,
+    RouterConfig,
+    nearest_similarity,
+    platt,
+    raw_scores,
+)
+
+FORMAT = "orchestratex.semantic-router/1"
+
+
+def analysis_matrix(prompts: Sequence[str], names: Sequence[str] | None) -> tuple[list[str], Any]:
+    """Log-scaled analysis features in `names` order (None: every name seen, sorted)."""
+    rows = [analysis_features(p) for p in prompts]
+    cols = sorted({k for row in rows for k in row}) if names is None else list(names)
+    raw = np.array([[row.get(c, 0.0) for c in cols] for row in rows], dtype=np.float64)
+    return cols, np.log1p(np.maximum(raw.reshape(len(rows), len(cols)), 0.0))
+
+
+def _pack(array: FloatArray) -> dict[str, Any]:
+    data = np.ascontiguousarray(array, dtype=np.float16)
+    return {"shape": list(data.shape), "f16": base64.b64encode(data.tobytes()).decode("ascii")}
+
+
+def _unpack(packed: Mapping[str, Any]) -> FloatArray:
+    raw = base64.b64decode(str(packed["f16"]))
+    shape = tuple(int(s) for s in packed["shape"])
+    out: FloatArray = np.frombuffer(raw, dtype=np.float16).astype(np.float64).reshape(shape)
+    return out
+
+
+class SemanticRouter:
+    """A fitted semantic router; `embedder` must match `embedding_model` when it uses embeddings."""
+
+    def __init__(
+        self,
+        *,
+        model: FittedModel,
+        names: Sequence[str],
+        mean: FloatArray,
+        std: FloatArray,
+        calibration: tuple[float, float],
+        prior: float,
+        ood_threshold: float | None,
+        embedding_model: str | None,
+        embedder: Embedder | None = None,
+    ) -> None:
+        self.model = model
+        self.names = tuple(names)
+        self._mean, self._std = mean, std
+        self.calibration = calibration
+        self.prior = prior
+        self.ood_threshold = ood_threshold
+        self.embedding_model = embedding_model
+        self.embedder = embedder
+        if self.uses_embeddings and embedder is not None and embedder.name != embedding_model:
+            raise ValueError(f"router needs {embedding_model} embeddings, got {embedder.name}")
+
+    @property
+    def config(self) -> RouterConfig:
+        return self.model.config
+
+    @property
+    def uses_embeddings(self) -> bool:
+        return self.model.config.embeddings
+
+    def standardise(self, raw: FloatArray) -> FloatArray:
+        out: FloatArray = (raw - self._mean) / self._std
+        return out
+
+    # ----- scoring ----------------------------------------------------------------------------
+    def assess_arrays(self, emb: FloatArray | None, ana_raw: FloatArray) -> list[RouterVerdict]:
+        """Verdicts from precomputed features (embeddings, raw analysis rows in `names` order)."""
+        ana = self.standardise(ana_raw)
+        if self.uses_embeddings and emb is None:
+            raise ValueError("this router needs embeddings")
+        raw = raw_scores(self.model, emb, ana)
+        a, b = self.calibration
+        probs = 0.5 * (1.0 + np.tanh(0.5 * (a * raw + b)))
+        nearest: FloatArray | None = None
+        if self.uses_embeddings and emb is not None and self.model.ref_emb is not None:
+            nearest = nearest_similarity(self.model.ref_emb, emb)
+        out: list[RouterVerdict] = []
+        for i, p in enumerate(probs):
+            near = None if nearest is None else float(nearest[i])
+            known = near is None or self.ood_threshold is None or near >= self.ood_threshold
+            out.append(
+                RouterVerdict(
+                    score=float(p) if known else self.prior,
+                    known=known,
+                    nearest=near,
+                    basis="embeddings" if self.uses_embeddings else "analysis",
+                )
+            )
+        return out
+
+    def assess_many(self, prompts: Sequence[str]) -> list[RouterVerdict]:
+        if not prompts:
+            return []
+        emb: FloatArray | None = None
+        if self.uses_embeddings:
+            if self.embedder is None:
+                raise RuntimeError(
+                    f"this router needs {self.embedding_model} embeddings: install the "
+                    "'embeddings' extra"
+                )
+            emb = self.embedder.embed(prompts)
+        _, ana = analysis_matrix(prompts, self.names)
+        return self.assess_arrays(emb, ana)
+
+    def assess(self, prompt: str) -> RouterVerdict:
+        return self.assess_many([prompt])[0]
+
+    def strong_scores(self, prompts: Sequence[str]) -> list[float]:
+        return [v.score for v in self.assess_many(prompts)]
+
+    def strong_score(self, prompt: str) -> float:
+        return self.assess(prompt).score
+
+    # ----- serialisation ----------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        cfg = self.model.config
+        return {
+            "format": FORMAT,
+            "config": {
+                "model": cfg.model,
+                "alpha": cfg.alpha,
+                "k": cfg.k,
+                "embeddings": cfg.embeddings,
+            },
+            "names": list(self.names),
+            "mean": [float(v) for v in self._mean],
+            "std": [float(v) for v in self._std],
+            "weight": [float(v) for v in self.model.weight],
+            "intercept": self.model.intercept,
+            "ref_emb": None if self.model.ref_emb is None else _pack(self.model.ref_emb),
+            "ref_target": None
+            if self.model.ref_target is None or self.model.ref_emb is None
+            else [round(float(v), 4) for v in self.model.ref_target],
+            "calibration": list(self.calibration),
+            "prior": self.prior,
+            "ood_threshold": self.ood_threshold,
+            "embedding_model": self.embedding_model,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], embedder: Embedder | None) -> SemanticRouter:
+        if data.get("format") != FORMAT:
+            raise ValueError(f"not a semantic router (format {data.get('format')!r})")
+        c = data["config"]
+        config = RouterConfig(
+            model=c["model"],
+            alpha=float(c["alpha"]),
+            k=int(c["k"]),
+            embeddings=bool(c["embeddings"]),
+        )
+        ref = None if data["ref_emb"] is None else _unpack(data["ref_emb"])
+        target = None if data["ref_target"] is None else np.asarray(data["ref_target"], float)
+        model = FittedModel(
+            config, np.asarray(data["weight"], float), float(data["intercept"]), ref, target
+        )
+        a, b = (float(v) for v in data["calibration"])
+        threshold = data["ood_threshold"]
+        return cls(
+            model=model,
+            names=[str(n) for n in data["names"]],
+            mean=np.asarray(data["mean"], float),
+            std=np.asarray(data["std"], float),
+            calibration=(a, b),
+            prior=float(data["prior"]),
+            ood_threshold=None if threshold is None else float(threshold),
+            embedding_model=data["embedding_model"],
+            embedder=embedder,
+        )
+
+
+__all__ = ["FORMAT", "RouterVerdict", "SemanticRouter", "analysis_matrix", "platt"]

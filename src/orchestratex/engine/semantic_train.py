@@ -1,0 +1,118 @@
+"""Fitting a `SemanticRouter`: the model, its calibration and its out-of-distribution threshold.
+
+Training rows carry a fold id (grouped: every prompt of one topic shares a fold, so held-out
+folds are unseen topics). Out-of-fold raw scores calibrate the probability (Platt), and the
+similarity of each held-out prompt to its nearest prompt in the other folds sets the OOD
+threshold at its OOD_QUANTILE quantile: a prompt less similar to the training data than nearly
+every unseen-topic prompt was is called unknown.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from orchestratex.engine.embeddings import FloatArray
+from orchestratex.engine.semantic_model import (
+    RouterConfig,
+    fit_model,
+    nearest_similarity,
+    platt,
+    raw_scores,
+)
+from orchestratex.engine.semantic_router import SemanticRouter
+
+CALIBRATION_FOLDS = 4
+OOD_QUANTILE = 0.01
+IntArray = npt.NDArray[np.int64]
+StopCheck = Callable[[], bool]
+
+
+def assign_folds(groups: Sequence[str], keys: Sequence[str], folds: int, seed: int) -> IntArray:
+    """Fold of each row: by a hash of its group when it has one, else of its key (prompt)."""
+    out = np.empty(len(groups), dtype=np.int64)
+    for i, (group, key) in enumerate(zip(groups, keys, strict=True)):
+        text = f"{seed}\x1fg\x1f{group}" if group else f"{seed}\x1fk\x1f{key}"
+        out[i] = int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big") % folds
+    return out
+
+
+def standardisation(ana_raw: FloatArray) -> tuple[FloatArray, FloatArray]:
+    mean = ana_raw.mean(axis=0)
+    std = ana_raw.std(axis=0)
+    return mean, np.where(std > 1e-9, std, 1.0)
+
+
+def out_of_fold(
+    emb: FloatArray | None,
+    ana: FloatArray,
+    target: FloatArray,
+    fold_ids: IntArray,
+    config: RouterConfig,
+    stop: StopCheck | None = None,
+) -> FloatArray:
+    """Raw score of every row from a model fitted on the other folds."""
+    out = np.zeros(len(target), dtype=np.float64)
+    for f in np.unique(fold_ids):
+        if stop is not None and stop():
+            raise InterruptedError("training stopped")
+        test = fold_ids == f
+        train = ~test
+        if not train.any():
+            continue
+        sub_emb = None if emb is None else emb[train]
+        model = fit_model(sub_emb, ana[train], target[train], config)
+        out[test] = raw_scores(model, None if emb is None else emb[test], ana[test])
+    return out
+
+
+def fit_semantic(
+    emb: FloatArray | None,
+    ana_raw: FloatArray,
+    names: Sequence[str],
+    target: FloatArray,
+    need: FloatArray,
+    fold_ids: IntArray,
+    config: RouterConfig,
+    *,
+    embedding_model: str | None,
+    stop: StopCheck | None = None,
+) -> SemanticRouter:
+    """A calibrated router fitted on all rows.
+
+    `target` is the strong-minus-weak quality (regression target), `need` the 0..1 chance the
+    strong model is needed (what the calibrated score estimates).
+    """
+    if len(target) == 0:
+        raise ValueError("no training rows")
+    mean, std = standardisation(ana_raw)
+    ana = (ana_raw - mean) / std
+    use_emb = emb if config.embeddings else None
+    oof = out_of_fold(use_emb, ana, target, fold_ids, config, stop)
+    calibration = platt(oof, need)
+    threshold: float | None = None
+    if use_emb is not None:
+        sims = np.empty(len(target), dtype=np.float64)
+        for f in np.unique(fold_ids):
+            test = fold_ids == f
+            if (~test).any():
+                sims[test] = nearest_similarity(use_emb[~test], use_emb[test])
+            else:
+                sims[test] = 1.0
+        threshold = float(np.quantile(sims, OOD_QUANTILE))
+    model = fit_model(use_emb, ana, target, config)
+    if use_emb is not None:
+        model.ref_emb = use_emb
+    return SemanticRouter(
+        model=model,
+        names=names,
+        mean=mean,
+        std=std,
+        calibration=calibration,
+        prior=float(np.clip(need.mean(), 0.0, 1.0)),
+        ood_threshold=threshold,
+        embedding_model=embedding_model if config.embeddings else None,
+    )

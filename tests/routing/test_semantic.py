@@ -1,0 +1,102 @@
+"""The semantic router: fitted, calibrated, saved and reloaded, and honest about unknown prompts."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from orchestratex.bench.routing_data import RoutingItem
+from orchestratex.bench.routing_features import build_bank
+from orchestratex.bench.routing_select import neighbours, select_setting
+from orchestratex.bench.routing_semantic import fit_rows, train_semantic, verdicts
+from orchestratex.core.orchestration import Preferences
+from orchestratex.engine.embeddings import FloatArray
+from orchestratex.engine.selection import Selector
+from orchestratex.engine.semantic_model import RouterConfig, platt
+from orchestratex.engine.semantic_router import SemanticRouter
+from tests.engine_selection.catalog import MODELS, PRICES, analysis
+from tests.routing.test_cli import EASY, HARD
+
+
+def _items(n: int = 120) -> list[RoutingItem]:
+    out = []
+    for i in range(n):
+        hard = i % 2 == 0
+        prompt = (HARD if hard else EASY).format(i=i, r=i / n)
+        out.append(RoutingItem("mmlu", prompt, 1.0, 0.0 if hard else 1.0, f"s{i % 6}"))
+    return out
+
+
+def test_analysis_only_router_ranks_and_round_trips() -> None:
+    items = _items()
+    bank = build_bank(items, None, None)
+    router, selection = train_semantic(bank, bank.index(items))
+    assert not router.uses_embeddings and selection.chosen.startswith("analysis ridge")
+    found = verdicts(bank, router, bank.index(items))
+    hard = [v.score for v, it in zip(found, items, strict=True) if it.weak == 0.0]
+    easy = [v.score for v, it in zip(found, items, strict=True) if it.weak == 1.0]
+    assert min(hard) > max(easy)
+    assert all(v.known and v.basis == "analysis" and v.nearest is None for v in found)
+    again = SemanticRouter.from_dict(json.loads(json.dumps(router.to_dict())), None)
+    assert again.strong_score(items[0].prompt) == router.strong_score(items[0].prompt)
+
+
+class _Topics:
+    """A stand-in embedder: a prompt's vector is its topic's axis (used only in this test)."""
+
+    name = "topic-axes"
+    dim = 4
+
+    def embed(self, texts: Sequence[str]) -> FloatArray:
+        out = np.zeros((len(texts), self.dim))
+        for r, text in enumerate(texts):
+            out[r, 3 if "zzz" in text else hash(text.split(":")[0]) % 3] = 1.0
+        return out
+
+
+def test_far_prompts_are_called_unknown_and_get_the_prior(tmp_path: Path) -> None:
+    items = _items()
+    embedder = _Topics()
+    bank = build_bank(items, embedder, tmp_path / "cache")
+    assert (tmp_path / "cache" / "topic-axes" / "vectors.npy").is_file()
+    router = fit_rows(bank, bank.index(items), RouterConfig("knn", k=10))
+    router.embedder = embedder
+    far = router.assess("zzz something unlike all training prompts")
+    assert not far.known and far.score == router.prior and far.nearest is not None
+    near = router.assess(items[0].prompt)
+    assert near.known and near.basis == "embeddings"
+
+
+def test_selection_reports_neighbours_of_the_chosen_setting() -> None:
+    items = _items()
+    bank = build_bank(items, None, None)
+    grid = [RouterConfig("ridge", alpha=a, embeddings=False) for a in (0.1, 1.0, 10.0)]
+    assert neighbours(grid[1], grid) == [grid[0], grid[2]]
+    _, selection = select_setting(bank, bank.index(items), grid=grid)
+    assert len(selection.candidates) == 3 and selection.neighbours
+    assert selection.neighbour_spread >= 0.0
+
+
+def test_selection_falls_back_to_the_priors_on_an_unknown_prompt(tmp_path: Path) -> None:
+    items = _items()
+    embedder = _Topics()
+    bank = build_bank(items, embedder, tmp_path / "cache")
+    router = fit_rows(bank, bank.index(items), RouterConfig("knn", k=10))
+    router.embedder = embedder
+    selector = Selector(MODELS, PRICES, router=router, router_models=("gpt-4o", "mistral-small"))
+    known = selector.select(analysis(), Preferences(), prompt=items[0].prompt)
+    assert known.strategy == "learned" and "router features: embeddings" in known.reasons[1]
+    unknown = selector.select(analysis(), Preferences(), prompt="zzz nothing like training")
+    assert unknown.strategy == "weighted"
+    assert any("unlike its training prompts" in r for r in unknown.reasons), unknown.reasons
+
+
+def test_calibration_never_inverts_the_ranking() -> None:
+    raw = np.linspace(-1.0, 1.0, 200)
+    a, b = platt(raw, (raw < 0).astype(float))
+    assert a == 0.0 and abs(b) < 0.1
+    a, _ = platt(raw, (raw > 0).astype(float))
+    assert a > 0.0
