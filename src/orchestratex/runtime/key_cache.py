@@ -3,7 +3,7 @@
 Positive answers are kept for `ttl_s` (2 s by default), keyed by the key's SHA-256 (the raw key
 is never kept), so a revoked key stops working within that time. Negative answers (an unknown
 key; no key at all, i.e. open mode) are never cached: a new key works, and a first key ends open
-mode, at once.
+mode, at once. Nor is a key with a budget: a changed budget holds from the next request.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ class KeyCache:
             return cached[1]
         async with self._store.sessions() as session:
             found = await authenticate(session, key)
-        if found is not None:
+        if found is not None and found.budget_usd is None:
             if len(self._principals) >= MAX_ENTRIES:
                 self._principals.clear()
             self._principals[digest] = (now + self._ttl, found)

@@ -151,7 +151,7 @@ class Service:
     async def stop(self) -> None:
         """Take no new runs, let runs end or hand them back to be resumed, then close."""
         self._stopping = True
-        await self.runs.stop()
+        await self.runs.stop(self.settings.shutdown_grace_s)
         tasks, self._tasks = self._tasks, []
         for task in tasks:
             task.cancel()

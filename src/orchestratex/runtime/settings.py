@@ -89,6 +89,13 @@ class Settings(BaseSettings):
     worker_concurrency: int = Field(
         default=4, ge=1, le=256, description="runs one `orchestratex worker` executes at once"
     )
+    shutdown_grace_s: float = Field(
+        default=5.0,
+        ge=0.0,
+        le=600.0,
+        description="at a graceful stop, how long runs may go on before the rest are suspended "
+        "and handed back to be resumed from their last complete round",
+    )
     cors_origins: list[str] = Field(default_factory=list)
     routellm_data_dir: Path = Path("../shared/data/routellm")
     mode: Literal["auto", "live", "replay"] = Field(
