@@ -94,7 +94,7 @@ async def test_judge_count_zero_makes_one_call_and_no_score_error() -> None:
 async def test_named_judges_are_deduplicated_and_capped() -> None:
     client = ScriptedClient()
     orchestrator = Orchestrator(client, MODELS, PRICES)
-    judges = ["alpha", "gamma", "delta"] * 50
+    judges = ["alpha", "gamma", "alpha", "delta", "gamma"]
     await orchestrator.run(
         OrchestrationRequest(prompt="Say hi", model="beta", max_rounds=1, judges=judges)
     )

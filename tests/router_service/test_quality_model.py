@@ -14,7 +14,7 @@ from orchestratex.core.orchestration import Preferences
 from orchestratex.engine.analysis import analyze
 from orchestratex.engine.learned_quality import HistoryRow, QualityModel
 from orchestratex.engine.selection import Selector
-from orchestratex.runtime.learned_router import load_quality_model, quality_model_path
+from orchestratex.runtime.quality_model import load_quality_model, quality_model_path
 from orchestratex.store.db import create_engine, create_session_factory, init_db
 from orchestratex.store.tables import Prompt, Response, Thread
 from tests.routing.test_cli import EASY, HARD

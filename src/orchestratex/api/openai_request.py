@@ -198,6 +198,8 @@ def plan(body: ChatCompletionRequest, service: Service) -> Plan:
     prompt, system = to_prompt(body.messages, last_roles=last_roles)
     probe = _probe(opts, turns)
     common: dict[str, object] = {"prompt": prompt, "system": system, "options": opts}
+    # A reply sent whole needs no token-by-token stream from the model (far less parsing).
+    common["stream_answers"] = body.stream
     common["messages"] = turns
     if body.output_tokens is not None:
         common["max_tokens"] = body.output_tokens

@@ -10,7 +10,7 @@ import typer
 
 from orchestratex.core.errors import ConfigurationError
 from orchestratex.engine.learned_quality import DEFAULT_MIN_HISTORY, QualityModel
-from orchestratex.runtime.learned_router import quality_model_path, train_quality_model
+from orchestratex.runtime.quality_model import quality_model_path, train_quality_model
 from orchestratex.runtime.settings import load_settings
 from orchestratex.store.db import create_engine, create_session_factory, init_db
 

@@ -125,6 +125,11 @@ class OrchestrationRequest(BaseModel):
         "`prompt` and `system` still describe it to analysis and the judges",
     )
     options: GenerationOptions = Field(default_factory=GenerationOptions)
+    stream_answers: bool = Field(
+        default=True,
+        description="stream each answer from the model token by token (live chunks); False "
+        "fetches it whole (one chunk event), cheaper when nobody watches it live",
+    )
 
     @field_validator("messages")
     @classmethod

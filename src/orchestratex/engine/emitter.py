@@ -24,6 +24,7 @@ class Emitter:
         if first_seq < 1:
             raise ValueError("first_seq must be at least 1")
         self.thread_id = thread_id
+        self.first_seq = first_seq
         self._next_seq = first_seq
         self._sink = sink
         self._events: list[Event] = []

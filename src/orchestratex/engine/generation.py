@@ -96,9 +96,20 @@ def revise_messages(
 
 
 async def generate(
-    client: ModelClient, model: str, request: CompletionRequest, on_delta: DeltaSink
+    client: ModelClient,
+    model: str,
+    request: CompletionRequest,
+    on_delta: DeltaSink,
+    *,
+    stream: bool = True,
 ) -> Completion:
-    """Stream one answer, awaiting `on_delta` for each piece; return the final `Completion`."""
+    """Stream one answer, awaiting `on_delta` for each piece; return the final `Completion`.
+    With `stream` False the answer is fetched whole and given to `on_delta` in one piece."""
+    if not stream:
+        whole = await client.complete(model, request)
+        if whole.text:
+            await on_delta(whole.text)
+        return whole
     final: Completion | None = None
     async for part in client.stream(model, request):
         if isinstance(part, TextDelta):

@@ -122,7 +122,11 @@ class RoundPlayer:
             chunks: list[str] = []
             try:
                 completion = await generate(
-                    st.client, model, request, partial(self._on_delta, st, n, model, chunks)
+                    st.client,
+                    model,
+                    request,
+                    partial(self._on_delta, st, n, model, chunks),
+                    stream=st.request.stream_answers,
                 )
             except Exception as exc:
                 elapsed = (time.perf_counter() - started) * 1000.0

@@ -40,6 +40,11 @@ class Run:
         """A copy of the events emitted so far (this attempt's, from its first seq)."""
         return self._emitter.events
 
+    @property
+    def first_seq(self) -> int:
+        """The seq this attempt's events start at (earlier ones belong to an earlier attempt)."""
+        return self._emitter.first_seq
+
     def suspend(self) -> None:
         """Stop the run at once without ending it: no terminal event is emitted, so a later
         attempt resumes it from its completed rounds (a graceful shutdown does this)."""

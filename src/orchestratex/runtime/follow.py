@@ -36,6 +36,9 @@ class FollowSources:
     """(thread, after_seq, limit) -> stored events in seq order."""
     is_live: Callable[[str], bool]
     """Whether the run may still emit events."""
+    held_from: Callable[[str], int | None] = lambda _thread_id: None
+    """The first seq `in_memory` holds of a run executed here (None: not here); from it on, the
+    store need not be read."""
 
 
 async def _stored_from(sources: FollowSources, thread_id: str, after: int) -> list[Event]:
@@ -95,9 +98,11 @@ class Follow:
         sources, thread_id = self._sources, self.thread_id
         self._sub = sources.bus.subscribe(lambda e: e.thread_id == thread_id)
         self._was_live = sources.is_live(thread_id)
+        held_from = sources.held_from(thread_id)
         held = {e.seq: e for e in sources.in_memory(thread_id) if e.seq > self._after}
         first_held = min(held, default=None)
-        if first_held is None or first_held > self._after + 1:
+        complete = held_from is not None and held_from <= self._after + 1
+        if not complete and (first_held is None or first_held > self._after + 1):
             for event in await _stored_from(sources, thread_id, self._after):
                 held.setdefault(event.seq, event)
         last = self._after

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import logging
 import os
 import threading
@@ -21,25 +20,21 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from orchestratex.bench.router_io import AnyRouter, load, save
 from orchestratex.bench.routing_bench import DEFAULT_TEST_FRACTION, train_on_split
 from orchestratex.core.catalog import ModelSpec, Price
 from orchestratex.core.errors import ConfigurationError
 from orchestratex.engine.embeddings import default_embedder
-from orchestratex.engine.learned_quality import DEFAULT_MIN_HISTORY, HistoryRow, QualityModel
+from orchestratex.engine.learned_quality import QualityModel
 from orchestratex.engine.orchestrator import Orchestrator
 from orchestratex.engine.router import TrainingStopped
 from orchestratex.engine.selection import Selector
 from orchestratex.engine.semantic_router import FORMAT
 from orchestratex.providers.replay_data import STRONG_MODEL, WEAK_MODEL
+from orchestratex.runtime.quality_model import load_quality_model, quality_model_path
 from orchestratex.runtime.settings import Settings
-from orchestratex.store.tables import Prompt, Response
 
 log = logging.getLogger(__name__)
-QUALITY_MODEL_FILE = "quality-model.json"
 
 TRAIN_SEED = 0
 TRAIN_LIMIT: int | None = None
@@ -105,67 +100,6 @@ def train_and_cache(
     save(router, partial)
     partial.replace(cache)
     return router, size
-
-
-async def judged_history(sessions: async_sessionmaker[AsyncSession]) -> list[HistoryRow]:
-    """Every judged answer in the store, oldest first: prompt, model, score, cost, latency."""
-    query = (
-        select(
-            Prompt.text,
-            Response.model,
-            Response.score,
-            Response.cost_usd,
-            Response.latency_ms,
-        )
-        .join(Prompt, Prompt.thread_id == Response.thread_id)
-        .where(Response.score.is_not(None))
-        .order_by(Response.created_at, Response.id)
-    )
-    async with sessions() as session:
-        rows = (await session.execute(query)).all()
-    return [
-        HistoryRow(prompt=t, model=m, score=float(s), cost_usd=float(c), latency_ms=float(lat))
-        for t, m, s, c, lat in rows
-        if s is not None
-    ]
-
-
-def quality_model_path(data_dir: Path) -> Path:
-    return data_dir / QUALITY_MODEL_FILE
-
-
-def save_quality_model(model: QualityModel, path: Path) -> None:
-    """Write atomically (a partial file is never read as the model)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f"{path.name}.{os.getpid()}.part")
-    partial.write_text(json.dumps(model.to_dict(), separators=(",", ":")), encoding="utf-8")
-    partial.replace(path)
-
-
-def load_quality_model(path: Path) -> QualityModel | None:
-    """The saved quality model, or None when there is none or it is unusable (logged)."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return QualityModel.from_dict(data)
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        log.warning("quality model %s is unusable (%s); selection uses the priors", path, exc)
-        return None
-
-
-async def train_quality_model(
-    sessions: async_sessionmaker[AsyncSession],
-    path: Path,
-    *,
-    min_history: int = DEFAULT_MIN_HISTORY,
-) -> tuple[QualityModel, int]:
-    """Fit on the judged history in the store (in a worker thread) and save; returns the model
-    and how many judged answers it saw."""
-    rows = await judged_history(sessions)
-    model = await asyncio.to_thread(QualityModel.fit, rows, min_history=min_history)
-    await asyncio.to_thread(save_quality_model, model, path)
-    return model, len(rows)
 
 
 class ServiceRouter:

@@ -159,6 +159,11 @@ class RunManager:
         entry = self._active.get(thread_id)
         return entry.run.emitted() if entry is not None else []
 
+    def held_from(self, thread_id: str) -> int | None:
+        """The first seq this process holds in memory for a run it executes (None: not here)."""
+        entry = self._active.get(thread_id)
+        return entry.run.first_seq if entry is not None else None
+
     async def wait(self, thread_id: str) -> str | None:
         """Wait for a run of this process to end; its status (None: not running here)."""
         entry = self._active.get(thread_id)

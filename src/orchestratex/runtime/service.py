@@ -216,9 +216,6 @@ class Service:
         )
         return thread_id
 
-    def active_runs(self) -> dict[str, str | None]:
-        return self.runs.active_runs()
-
     async def execute(self, thread_id: str, *, job: str | None = None) -> str:
         """Run (or resume) a queued thread here and wait for its end (worker role)."""
         return await recovery.execute(
@@ -289,6 +286,7 @@ class Service:
             in_memory=self.runs.in_memory,
             stored=self.store.events_after,
             is_live=self.runs.is_live,
+            held_from=self.runs.held_from,
         )
 
     def follow(self, thread_id: str, after_seq: int = 0) -> AsyncGenerator[Event, None]:
