@@ -8,17 +8,12 @@ usual exceptions (`BadRequestError`, `NotFoundError`, `AuthenticationError`, ...
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Coroutine
 from typing import Any
 
-from fastapi import Request, Response
-from fastapi.exceptions import RequestValidationError
+from fastapi import Response
 from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from orchestratex.api.openai_errors import OpenAIError, from_exception
-from orchestratex.core.errors import OrchestrateXError
+from orchestratex.api.openai_errors import OpenAIError, OpenAIRoute
 
 log = logging.getLogger(__name__)
 
@@ -49,25 +44,9 @@ def from_openai(error: OpenAIError) -> dict[str, Any]:
     return error_body(error.status, error.message)
 
 
-class AnthropicRoute(APIRoute):
+class AnthropicRoute(OpenAIRoute):
     """A route whose failures answer in the Anthropic error shape."""
 
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def handle(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except (
-                OpenAIError,
-                RequestValidationError,
-                StarletteHTTPException,
-                OrchestrateXError,
-            ) as exc:
-                error, headers = from_exception(exc)
-                return JSONResponse(from_openai(error), status_code=error.status, headers=headers)
-            except Exception:
-                log.exception("unexpected error on %s %s", request.method, request.url.path)
-                return JSONResponse(error_body(500, "internal error"), status_code=500)
-
-        return handle
+    @staticmethod
+    def render(error: OpenAIError, headers: dict[str, str] | None) -> Response:
+        return JSONResponse(from_openai(error), status_code=error.status, headers=headers)

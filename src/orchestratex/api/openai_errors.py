@@ -133,10 +133,18 @@ def from_exception(exc: Exception) -> tuple[OpenAIError, dict[str, str] | None]:
 
 
 class OpenAIRoute(APIRoute):
-    """A route whose failures (validation, auth, domain errors) answer in the OpenAI shape."""
+    """A route whose failures (validation, auth, domain errors) answer in the OpenAI shape.
+
+    Subclasses change only `render` (the shape of the body), e.g. the Anthropic routes.
+    """
+
+    @staticmethod
+    def render(error: OpenAIError, headers: dict[str, str] | None) -> Response:
+        return error.response(headers)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
+        render = self.render
 
         async def handle(request: Request) -> Response:
             try:
@@ -146,17 +154,15 @@ class OpenAIRoute(APIRoute):
                 RequestValidationError,
                 ValidationError,
                 StarletteHTTPException,
+                OrchestrateXError,
             ) as exc:
                 error, headers = from_exception(exc)
-                return error.response(headers)
-            except OrchestrateXError as exc:
-                error, headers = from_exception(exc)
-                return error.response(headers)
+                return render(error, headers)
             except Exception:
                 log.exception("unexpected error on %s %s", request.method, request.url.path)
                 error = OpenAIError(
                     500, "internal error", type_="server_error", code="internal_error"
                 )
-                return error.response()
+                return render(error, None)
 
         return handle
