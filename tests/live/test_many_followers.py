@@ -7,14 +7,12 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
@@ -22,6 +20,7 @@ from orchestratex.api.app import create_app
 from orchestratex.runtime.settings import Settings
 from orchestratex.testing.fake_catalog import fake_catalog
 from orchestratex.testing.fake_provider import FakeProviderOptions, run_fake_provider
+from tests.live.served import uvicorn_on_loopback
 
 WORDS = 1200  # the fake streams six words a chunk: 200 chunks
 FOLLOWERS = 20
@@ -32,21 +31,8 @@ async def served(tmp_path: Path) -> AsyncIterator[str]:
     # Half the latency goes before the first byte, half is spread over the 200 chunks.
     async with run_fake_provider(FakeProviderOptions(seed=1, latency_ms=3000)) as fake:
         app = create_app(Settings(data_dir=tmp_path), catalog=fake_catalog(fake.openai_base_url))
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-        config = uvicorn.Config(app, log_config=None, log_level="warning", access_log=False)
-        server = uvicorn.Server(config)
-        task = asyncio.create_task(server.serve(sockets=[sock]))
-        try:
-            while not server.started:
-                assert not task.done(), "the server stopped before it started"
-                await asyncio.sleep(0.01)
-            yield f"127.0.0.1:{port}"
-        finally:
-            server.should_exit = True
-            await asyncio.wait_for(task, 10)
-            sock.close()
+        async with uvicorn_on_loopback(app) as address:
+            yield address
 
 
 async def _ws(base: str, thread_id: str) -> list[dict[str, Any]]:

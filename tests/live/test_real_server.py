@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
@@ -21,27 +19,15 @@ from orchestratex.runtime.settings import Settings
 from orchestratex.runtime.ws_hub import MAX_FRAME_BYTES
 from orchestratex.testing.fake_catalog import fake_catalog
 from orchestratex.testing.fake_provider import FakeProviderOptions, run_fake_provider
+from tests.live.served import uvicorn_on_loopback
 
 
 @pytest.fixture
 async def served(tmp_path: Path) -> AsyncIterator[tuple[str, Service]]:
     async with run_fake_provider(FakeProviderOptions(seed=1, latency_ms=100)) as fake:
         app = create_app(Settings(data_dir=tmp_path), catalog=fake_catalog(fake.openai_base_url))
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-        config = uvicorn.Config(app, log_config=None, log_level="warning", access_log=False)
-        server = uvicorn.Server(config)
-        task = asyncio.create_task(server.serve(sockets=[sock]))
-        try:
-            while not server.started:
-                assert not task.done(), "the server stopped before it started"
-                await asyncio.sleep(0.01)
-            yield f"127.0.0.1:{port}", app.state.service
-        finally:
-            server.should_exit = True
-            await asyncio.wait_for(task, 10)
-            sock.close()
+        async with uvicorn_on_loopback(app) as address:
+            yield address, app.state.service
 
 
 async def _submit(http: httpx.AsyncClient) -> str:
