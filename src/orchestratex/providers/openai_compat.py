@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx2
 import openai
 
 from orchestratex.core.catalog import ProviderSpec
@@ -94,6 +96,59 @@ def _finish(reason: str | None) -> str:
     return "tool_calls" if reason == "function_call" else reason or "stop"
 
 
+def _count(usage: dict[str, Any], name: str, ctx: CallContext) -> int:
+    value = usage.get(name)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise malformed(ctx, f"the answer's usage has no valid {name}")
+    return value
+
+
+def _calls(message: dict[str, Any], ctx: CallContext) -> list[ToolCall]:
+    calls: list[ToolCall] = []
+    for call in message.get("tool_calls") or []:
+        if not isinstance(call, dict) or call.get("type", "function") != "function":
+            continue
+        fn = call.get("function")
+        if not isinstance(fn, dict) or not isinstance(call.get("id"), str):
+            raise malformed(ctx, "a tool call has no id or function")
+        name, arguments = fn.get("name"), fn.get("arguments")
+        if not isinstance(name, str) or not isinstance(arguments, str | None):
+            raise malformed(ctx, "a tool call has no valid name or arguments")
+        calls.append(ToolCall(id=call["id"], name=name, arguments=arguments or "{}"))
+    return calls
+
+
+def parse_completion(data: Any, model_id: str, ctx: CallContext) -> RawCompletion:
+    """A chat.completion reply (JSON) as a RawCompletion; MalformedResponseError when a part
+    the service needs is missing or of the wrong type."""
+    if not isinstance(data, dict):
+        raise malformed(ctx, "the answer is not a JSON object")
+    choices = data.get("choices")
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        raise malformed(ctx, "the answer has no choices")
+    usage = data.get("usage")
+    if not isinstance(usage, dict):
+        raise malformed(ctx, "the answer has no token usage")
+    message = choices[0].get("message")
+    if not isinstance(message, dict):
+        raise malformed(ctx, "the answer's choice has no message")
+    content = message.get("content")
+    if not isinstance(content, str | None):
+        raise malformed(ctx, "the answer's content is not text")
+    reason = choices[0].get("finish_reason")
+    served = data.get("model")
+    return RawCompletion(
+        text=content or "",
+        usage=TokenUsage(
+            input_tokens=_count(usage, "prompt_tokens", ctx),
+            output_tokens=_count(usage, "completion_tokens", ctx),
+        ),
+        finish_reason=_finish(reason if isinstance(reason, str) else None),
+        provider_model=served if isinstance(served, str) and served else model_id,
+        tool_calls=_calls(message, ctx),
+    )
+
+
 class OpenAICompatAdapter:
     """One `openai.AsyncOpenAI` client for one provider; SDK retries are off (the gateway's)."""
 
@@ -134,31 +189,23 @@ class OpenAICompatAdapter:
         return params
 
     async def complete(self, model_id: str, request: CompletionRequest) -> RawCompletion:
+        """One whole reply. Sent through the SDK's client (its auth, base URL, timeouts and
+        error mapping) as a raw response, and read from its JSON: building the SDK's typed
+        models of the request and reply cost more CPU than the rest of a passthrough call."""
         ctx = self._ctx(model_id)
+        params = self._params(model_id, request)
+        timeout = params.pop("timeout")
         try:
-            response = await self._client.chat.completions.create(**self._params(model_id, request))
-            if not response.choices:
-                raise malformed(ctx, "the answer has no choices")
-            choice = response.choices[0]
-            if response.usage is None:
-                raise malformed(ctx, "the answer has no token usage")
-            calls = [
-                ToolCall(id=c.id, name=c.function.name, arguments=c.function.arguments or "{}")
-                for c in choice.message.tool_calls or []
-                if c.type == "function"
-            ]
-            return RawCompletion(
-                text=choice.message.content or "",
-                usage=TokenUsage(
-                    input_tokens=response.usage.prompt_tokens,
-                    output_tokens=response.usage.completion_tokens,
-                ),
-                finish_reason=_finish(choice.finish_reason),
-                provider_model=response.model or model_id,
-                tool_calls=calls,
+            response = await self._client.post(
+                "/chat/completions",
+                cast_to=httpx2.Response,
+                body=params,
+                options={"timeout": timeout},
             )
+            data = json.loads(response.content)
         except Exception as exc:
             raise_mapped(exc, _ERRORS, ctx)
+        return parse_completion(data, model_id, ctx)
 
     async def stream(
         self, model_id: str, request: CompletionRequest
