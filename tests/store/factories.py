@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal, cast
 
 from orchestratex.core.events import (
     AnalysisEvent,
     CompletedEvent,
     EvaluationEvent,
     Event,
+    EventBase,
+    FailedEvent,
     ImprovementEvent,
     ModelCallEvent,
     ResponseChunkEvent,
@@ -236,3 +238,109 @@ async def feed(sessions: SessionFactory, events: list[Event]) -> None:
     writer = StoreWriter(sessions)
     for event in events:
         await writer.handle(event)
+
+
+def passthrough_events(
+    thread_id: str,
+    *,
+    start: datetime,
+    user_id: str | None = None,
+    model: str = "gpt-x",
+    chunks: int = 2,
+    failed: bool = False,
+) -> list[Event]:
+    """Events of a passthrough run as the engine emits them (a named model, no judge, one
+    round): streamed chunks, the call, the answer, an empty evaluation and the end; `failed`:
+    the call fails and the run ends failed without an answer."""
+    events: list[Event] = []
+
+    def add(cls: type[EventBase], **fields: Any) -> None:
+        seq = len(events) + 1
+        at = start + timedelta(seconds=seq)
+        events.append(cast(Event, cls(thread_id=thread_id, seq=seq, ts=at, **fields)))
+
+    request = OrchestrationRequest(
+        prompt="Say hi.", system="Be brief.", model=model, judge_count=0, max_rounds=1
+    )
+    add(StartedEvent, request=request, user_id=user_id)
+    analysis = Analysis(domain=Domain.GENERAL, complexity=0.1, domain_scores={Domain.GENERAL: 1})
+    add(AnalysisEvent, analysis=analysis)
+    decision = SelectionDecision(
+        model=model, reasons=["forced by the request"], candidates=[], strategy="forced"
+    )
+    add(SelectionEvent, decision=decision)
+    if failed:
+        add(
+            ModelCallEvent,
+            round=1,
+            model=model,
+            provider="prov",
+            purpose="generate",
+            usage=TokenUsage(),
+            cost_usd=0.0,
+            latency_ms=12.0,
+            success=False,
+            error="boom",
+        )
+        result = OrchestrationResult(
+            thread_id=thread_id,
+            status="failed",
+            stop_reason="failed",
+            answer=None,
+            best_round=None,
+            score=None,
+            analysis=analysis,
+            selection=decision,
+            error=f"generation with {model} failed: boom",
+        )
+        add(FailedEvent, error=result.error, code="provider_error", result=result)
+        return events
+    for i in range(chunks):
+        add(ResponseChunkEvent, round=1, model=model, text=f"piece {i} ")
+    text = "".join(f"piece {i} " for i in range(chunks))
+    add(
+        ModelCallEvent,
+        round=1,
+        model=model,
+        provider="prov",
+        purpose="generate",
+        usage=GEN_USAGE,
+        cost_usd=0.002,
+        latency_ms=12.0,
+    )
+    add(
+        ResponseEvent,
+        round=1,
+        model=model,
+        kind="initial",
+        text=text,
+        usage=GEN_USAGE,
+        cost_usd=0.002,
+        latency_ms=12.0,
+        finish_reason="stop",
+    )
+    add(EvaluationEvent, round=1, model=model, verdicts=[], score=None)
+    answer = RoundResult(
+        round=1,
+        model=model,
+        answer=text,
+        kind="initial",
+        cost_usd=0.002,
+        usage=GEN_USAGE,
+        latency_ms=12.0,
+    )
+    result = OrchestrationResult(
+        thread_id=thread_id,
+        status="completed",
+        stop_reason="max_rounds",
+        answer=text,
+        best_round=1,
+        score=None,
+        analysis=analysis,
+        selection=decision,
+        rounds=[answer],
+        total_cost_usd=0.002,
+        usage=GEN_USAGE,
+    )
+    add(CompletedEvent, result=result)
+    return events

@@ -2,8 +2,10 @@
 
 Every event goes to the event log (response chunks included), idempotently per (thread_id,
 seq): `INSERT ... ON CONFLICT DO NOTHING RETURNING` tells which events are new, and only those
-derive rows (rounds.py). Thread counters move by deltas (`x = x + :delta`), so two writers of
-the same thread never overwrite each other. A terminal event closes the run (outcomes.py).
+derive rows (rounds.py); a run the batch holds whole from its start to its end, unjudged,
+is written directly instead (whole_runs.py). Thread counters move by deltas
+(`x = x + :delta`), so two writers of the same thread never overwrite each other. A terminal
+event closes the run (outcomes.py).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from orchestratex.core.events import (
     FailedEvent,
     ModelCallEvent,
 )
-from orchestratex.store import rounds
+from orchestratex.store import rounds, whole_runs
 from orchestratex.store.outcomes import finish_runs
 from orchestratex.store.sql import EVENTS, THREADS, upsert
 
@@ -121,16 +123,18 @@ async def apply_batch(session: AsyncSession, events: Sequence[Event]) -> list[Ev
 
     The caller owns the transaction (and commits it).
     """
-    batch = _unique(events)
+    whole, batch = whole_runs.split(_unique(events))
+    stored, taken = await whole_runs.write(session, whole)
+    batch = sorted([*batch, *taken], key=lambda e: (e.thread_id, e.seq))
     if not batch:
-        return []
+        return stored
     await _ensure_threads(session, batch)
     fresh = await _log(session, batch)
     if not fresh:
-        return []
+        return stored
     await rounds.derive(session, fresh)
     await _move_counters(session, fresh)
     await finish_runs(
         session, [e for e in fresh if isinstance(e, CompletedEvent | FailedEvent | CancelledEvent)]
     )
-    return fresh
+    return stored + fresh
