@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from orchestratex.core.events import Event
 from orchestratex.store import whole_runs
@@ -122,3 +123,34 @@ async def test_a_thread_already_stored_goes_the_general_way(sessions: SessionFac
         )
     assert thread is not None and thread.status == "completed"
     assert logged == len(events) and usage == 1
+
+
+async def test_a_held_run_is_written_whole_once_it_ends(
+    engine: AsyncEngine, sessions: SessionFactory
+) -> None:
+    statements: list[str] = []
+
+    def seen(*args: Any) -> None:
+        statements.append(args[2].lstrip().upper())
+
+    writer = EventWriter(sessions, flush_interval_s=0.01)
+    await writer.start()
+    events = passthrough_events("t-held", start=START)
+    writer.hold("t-held")
+    event.listen(engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        for e in events[:-1]:
+            writer.add(e)
+        assert writer.buffered("t-held") == events[:-1]
+        writer.add(events[-1])
+        await writer.settled("t-held")
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", seen)
+        await writer.aclose()
+    writes = [s for s in statements if not s.startswith(("BEGIN", "COMMIT", "SAVEPOINT"))]
+    assert not [s for s in writes if s.startswith("SELECT")], writes
+    assert len(writes) <= 8, writes
+    assert writer.buffered("t-held") == []
+    async with sessions() as session:
+        thread = await session.get(Thread, "t-held")
+    assert thread is not None and thread.status == "completed" and thread.last_seq == len(events)

@@ -57,12 +57,14 @@ class RunManager:
         queues_runs: bool,
         flush: Flush,
         ledger_for: LedgerFor,
+        settle: Flush | None = None,
     ) -> None:
         self._store = store
         self.instance_id = instance_id
         self._links = links
         self.queues_runs = queues_runs
         self._flush = flush
+        self._settle = settle or flush
         self._ledger_for = ledger_for
         self._orchestrator: Orchestrator | None = None
         self._active: dict[str, Active] = {}
@@ -118,9 +120,10 @@ class RunManager:
         except Exception:
             log.exception("run %s ended with an unexpected error", thread_id)
         finally:
-            # Keep the run (and its events in memory) until they are all stored.
+            # Keep the run (and its events in memory) until they are all stored, at the
+            # writer's pace (its terminal event already asked for a write if one is due).
             with contextlib.suppress(Exception):
-                await self._flush(thread_id)
+                await self._settle(thread_id)
             self._active.pop(thread_id, None)
 
     async def launch(self, point: Resume, job: str | None = None) -> Run:

@@ -70,12 +70,8 @@ class Service:
         )
         parts, self.env = self.parts, env
         self.mode, self.replay, self.catalog = parts.mode, parts.replay, parts.catalog
-        self.links, self.bus, self.store, self.quotas = (
-            parts.links,
-            parts.bus,
-            parts.store,
-            parts.quotas,
-        )
+        self.links, self.bus = parts.links, parts.bus
+        self.store, self.quotas = parts.store, parts.quotas
         self.keys = KeyCache(self.store)
         self.writer = EventWriter(self.store.sessions)
         self.runs = RunManager(
@@ -83,8 +79,9 @@ class Service:
             self.instance_id,
             links=self.links,
             queues_runs=self.queues_runs,
-            flush=self.flush,
             ledger_for=self._ledger_for,
+            flush=self.flush,
+            settle=self.writer.settled,
         )
         self._gateway: Gateway | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -211,6 +208,8 @@ class Service:
         models = answering_models(self.parts)
         await self.quotas.check_affordable(request, user, models, self.catalog.prices)
         thread_id = uuid.uuid4().hex
+        if not durable and request.model and request.judge_count == 0:
+            self.writer.hold(thread_id)  # a passthrough: stored whole once it ends
         await self.runs.submit(
             request, thread_id, user.user_id, self.quotas.ledger(user), durable=durable
         )

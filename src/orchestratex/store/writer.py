@@ -7,6 +7,11 @@ queued events at a time and writes them in one transaction (batch.py): at most
 `evaluation` event), a run ends (completed, failed, cancelled), or someone calls `flush`.
 Every event is stored, response chunks included; rewriting a stored event changes nothing.
 
+A run that is `hold`-ed (a passthrough: one round, no judge) is not written piece by piece: its
+events wait in memory (`buffered` has them) until its end, then join the queue together, without
+asking for a write at once, so that the batch holds it whole (whole_runs.py writes it directly)
+and runs that end close together share one transaction. `flush` of such a run writes it at once.
+
 A batch that fails is retried with backoff, for as long as the database does not answer. When
 the database answers and the batch still fails, it is written thread by thread, then event by
 event, so one bad event costs only itself (it is logged and dropped); the others are kept.
@@ -27,7 +32,7 @@ from itertools import count
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
-from orchestratex.core.events import Event
+from orchestratex.core.events import TERMINAL_TYPES, Event
 from orchestratex.store.batch import apply_batch
 from orchestratex.store.db import SessionFactory
 
@@ -68,6 +73,7 @@ class EventWriter:
         self._queue: deque[tuple[int, float, Event]] = deque()
         self._unsaved: dict[str, dict[int, Event]] = {}
         self._last_index: dict[str, int] = {}
+        self._holding: dict[str, list[Event]] = {}
         self._numbers = count(1)
         self._added = 0
         self._done = 0
@@ -87,20 +93,42 @@ class EventWriter:
             self._task = asyncio.create_task(self._run(), name="orchestratex-event-writer")
             self._task.add_done_callback(self._stopped)
 
+    def hold(self, thread_id: str) -> None:
+        """Keep the thread's events in memory until its terminal event, then queue them all,
+        with no write asked for at once (see the module's docstring)."""
+        self._holding.setdefault(thread_id, [])
+
     def add(self, event: Event) -> None:
         """Queue the event; never waits. A (thread, seq) already waiting is ignored."""
         pending = self._unsaved.setdefault(event.thread_id, {})
         if event.seq in pending:
             return
         pending[event.seq] = event
+        held = self._holding.get(event.thread_id)
+        if held is not None:
+            held.append(event)
+            if event.type in TERMINAL_TYPES:
+                self._release(event.thread_id, urgent=False)
+            return
+        self._enqueue(event, urgent=event.type in BOUNDARY_TYPES)
+        self._has_work.set()
+
+    def _enqueue(self, event: Event, *, urgent: bool) -> None:
         index = next(self._numbers)
         self._added = index
         self._last_index[event.thread_id] = index
         self._queue.append((index, time.monotonic(), event))
-        if event.type in BOUNDARY_TYPES or len(self._queue) >= self._max_batch:
+        if urgent or len(self._queue) >= self._max_batch:
             self._urgent_upto = index
             self._kick.set()
-        self._has_work.set()
+
+    def _release(self, thread_id: str, *, urgent: bool) -> None:
+        """Queue a held thread's events (they stop being held)."""
+        events = self._holding.pop(thread_id, [])
+        for event in events:
+            self._enqueue(event, urgent=urgent)
+        if events:
+            self._has_work.set()
 
     def buffered(self, thread_id: str, after_seq: int = 0) -> list[Event]:
         """Events added and not yet committed, seq > after_seq, in seq order.
@@ -115,6 +143,17 @@ class EventWriter:
     async def flush(self, thread_id: str | None = None) -> None:
         """Return once everything added before the call (of `thread_id`, if given) is committed
         (or, refused by the database, dropped and logged)."""
+        await self._wait(thread_id, urgent=True)
+
+    async def settled(self, thread_id: str) -> None:
+        """Return once the thread's events added so far are committed, without asking for a
+        write sooner than the writer's own pace (a held thread is released)."""
+        await self._wait(thread_id, urgent=False)
+
+    async def _wait(self, thread_id: str | None, *, urgent: bool) -> None:
+        for held in [thread_id] if thread_id is not None else list(self._holding):
+            if held in self._holding:
+                self._release(held, urgent=urgent)
         target = self._added if thread_id is None else self._last_index.get(thread_id, 0)
         if target <= self._done:
             return
@@ -122,14 +161,17 @@ class EventWriter:
             raise RuntimeError("the event writer is not running (call start())")
         waiter = asyncio.get_running_loop().create_future()
         self._waiters.append((target, waiter))
-        self._urgent_upto = max(self._urgent_upto, target)
-        self._kick.set()
+        if urgent:
+            self._urgent_upto = max(self._urgent_upto, target)
+            self._kick.set()
         self._has_work.set()
         await asyncio.shield(waiter)
 
     async def aclose(self) -> None:
         """Write everything queued, then stop the task: a clean stop loses nothing."""
         await self.start()
+        for thread_id in list(self._holding):
+            self._release(thread_id, urgent=True)
         self._closing = True
         self._kick.set()
         self._has_work.set()
