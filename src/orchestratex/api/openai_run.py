@@ -27,6 +27,7 @@ from orchestratex.core.orchestration import (
     RoundResult,
 )
 from orchestratex.core.types import ToolCall
+from orchestratex.engine.run import Run
 from orchestratex.runtime.auth import Principal
 from orchestratex.runtime.bus import SubscriberLagged
 from orchestratex.runtime.follow import Follow
@@ -99,23 +100,35 @@ class FollowedRun:
 
 
 class RunFeed:
-    """A run started through the service, with its events delivered through a queue."""
+    """A run started through the service, with its events delivered through a queue.
 
-    def __init__(self, follower: Follow, run: FollowedRun) -> None:
+    A reply sent whole (`live=False`) of a run going on in this process does not follow it:
+    it waits for the run's end and reads its events from the run itself."""
+
+    def __init__(self, follower: Follow | None, run: FollowedRun, local: Run | None = None):
         self._follower = follower
+        self._local = local
         self.run = run
         self._queue: asyncio.Queue[Event | None] = asyncio.Queue()
-        self._pump = asyncio.create_task(self._forward(), name=f"openai-feed-{run.thread_id}")
+        self._pump = (
+            asyncio.create_task(self._forward(), name=f"openai-feed-{run.thread_id}")
+            if follower is not None
+            else None
+        )
 
     @classmethod
     async def start(
-        cls, service: Service, request: OrchestrationRequest, user: Principal
+        cls, service: Service, request: OrchestrationRequest, user: Principal, *, live: bool = True
     ) -> RunFeed:
         thread_id = await service.submit(request, user=user, durable=False)
+        local = None if live else service.runs.run_of(thread_id)
+        if local is not None:
+            return cls(None, FollowedRun(thread_id), local)
         follower = await service.follower(thread_id).open()
         return cls(follower, FollowedRun(thread_id))
 
     async def _forward(self) -> None:
+        assert self._follower is not None
         try:
             async for event in self._follower.events():
                 await self._queue.put(event)
@@ -144,12 +157,26 @@ class RunFeed:
 
     async def finish(self) -> FollowedRun:
         """Consume every remaining event and return what was learned."""
+        if self._local is not None:
+            try:
+                await self._local.result()
+            except asyncio.CancelledError:
+                me = asyncio.current_task()
+                if me is not None and me.cancelling():
+                    raise
+            for event in self._local.emitted():
+                self.run.note(event)
+            if self.run.terminal is None:
+                self.run.lost = "the service stopped during the run"
+            return self.run
         async for _ in self.events():
             pass
         return self.run
 
     async def close(self) -> None:
-        self._follower.close()
-        self._pump.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._pump
+        if self._follower is not None:
+            self._follower.close()
+        if self._pump is not None:
+            self._pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pump

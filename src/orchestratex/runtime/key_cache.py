@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from orchestratex.runtime.auth import Principal, auth_enabled, authenticate, hash_key
+from orchestratex.runtime.auth import Principal, authenticate, hash_key
 from orchestratex.store.facade import Store
 
 DEFAULT_TTL_S = 2.0
@@ -37,8 +37,7 @@ class KeyCache:
         now = self._clock()
         if self._enabled is not None and self._enabled[0] > now:
             return self._enabled[1]
-        async with self._store.sessions() as session:
-            value = await auth_enabled(session)
+        value = await self._store.any_active_key()
         self._enabled = (now + self._ttl, value) if value else None
         return value
 

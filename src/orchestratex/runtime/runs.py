@@ -158,6 +158,11 @@ class RunManager:
     def watch_remote(self, thread_id: str) -> None:
         self._remote_live.add(thread_id)
 
+    def run_of(self, thread_id: str) -> Run | None:
+        """The run, when it goes on in this process."""
+        entry = self._active.get(thread_id)
+        return entry.run if entry is not None else None
+
     def in_memory(self, thread_id: str) -> list[Event]:
         entry = self._active.get(thread_id)
         return entry.run.emitted() if entry is not None else []

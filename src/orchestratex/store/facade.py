@@ -15,7 +15,7 @@ from sqlalchemy import func, select, text, update
 
 from orchestratex.core.events import Event
 from orchestratex.core.orchestration import OrchestrationRequest, RoundResult
-from orchestratex.store import leases, repository
+from orchestratex.store import keys, leases, repository
 from orchestratex.store.db import SessionFactory, create_engine, create_session_factory, init_db
 from orchestratex.store.tables import ACTIVE_STATUSES, Thread, UsageRecord, User, utc_now
 from orchestratex.store.views import ThreadDetail, ThreadPage
@@ -52,6 +52,10 @@ class Store:
 
     async def aclose(self) -> None:
         await self.engine.dispose()
+
+    async def any_active_key(self) -> bool:
+        """Whether any usable API key exists (else the service is in open mode)."""
+        return await keys.any_active_key_on(self.engine)
 
     async def ping(self) -> bool:
         try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 
 from sqlalchemy import ColumnElement, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from orchestratex.store.tables import User
 
@@ -24,6 +24,16 @@ async def any_active_key(session: AsyncSession) -> bool:
     """True once any usable key exists."""
     stmt = select(func.count()).select_from(User).where(_active())
     return bool((await session.execute(stmt)).scalar_one())
+
+
+_ANY_ACTIVE = select(User.id).where(_active()).limit(1)
+
+
+async def any_active_key_on(engine: AsyncEngine) -> bool:
+    """`any_active_key` on a pooled connection, without an ORM session: the check open mode
+    makes on every request, so it is kept to one cached statement."""
+    async with engine.connect() as connection:
+        return (await connection.execute(_ANY_ACTIVE)).first() is not None
 
 
 async def user_by_key_hash(session: AsyncSession, digest: str) -> User | None:

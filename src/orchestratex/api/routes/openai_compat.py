@@ -24,7 +24,7 @@ import time
 from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, Response
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import StreamingResponse
 
 from orchestratex.api.deps import CurrentUser, ServiceDep
 from orchestratex.api.openai_errors import OpenAIError, OpenAIRoute, error_type
@@ -147,11 +147,11 @@ async def list_models(service: ServiceDep, user: CurrentUser) -> ModelList:
 @router.post("/chat/completions", response_model=None)
 async def chat_completions(
     body: ChatCompletionRequest, service: ServiceDep, user: CurrentUser
-) -> ChatCompletion | Response:
+) -> Response:
     """Answer a conversation with an orchestration; `stream` gives chat.completion.chunk SSE."""
     planned = plan(body, service)
     fmt = None if planned.named else planned.request.options.response_format
-    feed = await RunFeed.start(service, planned.request, user)
+    feed = await RunFeed.start(service, planned.request, user, live=bool(body.stream))
     completion_id = f"chatcmpl-{feed.run.thread_id}"
     created = int(time.time())
     headers = replay_headers(service)
@@ -182,9 +182,9 @@ async def chat_completions(
         usage=_usage(result),
         orchestratex=extension(run, result, chosen, replay=is_replay(service)),
     )
-    if not headers:
-        return completion
-    return JSONResponse(completion.model_dump(mode="json", exclude_none=False), headers=headers)
+    return Response(
+        completion.model_dump_json(by_alias=True), media_type="application/json", headers=headers
+    )
 
 
 def _call_out(call: ToolCall) -> ToolCallOut:
