@@ -48,7 +48,8 @@ def _unauthorized(message: str) -> ApiError:
     return ApiError(401, "unauthorized", message, headers={"WWW-Authenticate": "Bearer"})
 
 
-def get_service(request: Request) -> Service:
+async def get_service(request: Request) -> Service:
+    """The running service (async: a plain function would cost a thread hop per request)."""
     service: Service = request.app.state.service
     return service
 

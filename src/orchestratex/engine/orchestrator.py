@@ -261,6 +261,8 @@ class Orchestrator:
         """The round's judges: the named ones (de-duplicated, never the answer's own model
         while another is named) or the selector's, at most MAX_JUDGES either way."""
         req = st.request
+        if not req.judges and req.judge_count == 0:
+            return []
         if req.judges:
             named = list(dict.fromkeys(req.judges))
             others = [j for j in named if j != answer_model]

@@ -3,14 +3,17 @@
 `EventWriter.add` never waits: it appends the event to an in-memory queue. One task (the only
 writer of the process, which on SQLite with WAL avoids lock fights) takes up to `max_batch`
 queued events at a time and writes them in one transaction (batch.py): at most
-`flush_interval_s` after the oldest was added, and at once when a round ends (a `response` or
-`evaluation` event), a run ends (completed, failed, cancelled), or someone calls `flush`.
-Every event is stored, response chunks included; rewriting a stored event changes nothing.
+`flush_interval_s` (50 ms) after the oldest was added, and at once when a round ends (a
+`response` or `evaluation` event), a run ends (completed, failed, cancelled), or someone calls
+`flush`. Every event is stored, response chunks included; rewriting a stored event changes
+nothing.
 
 A run that is `hold`-ed (a passthrough: one round, no judge) is not written piece by piece: its
-events wait in memory (`buffered` has them) until its end, then join the queue together, without
-asking for a write at once, so that the batch holds it whole (whole_runs.py writes it directly)
-and runs that end close together share one transaction. `flush` of such a run writes it at once.
+events wait in memory (`buffered` has them) until its end, then join the queue together, to be
+written within `held_interval_s` (0.25 s) and without asking for a write at once, so that the
+batch holds the run whole (whole_runs.py writes it directly) and the passthroughs that end
+within that time share one transaction. A crash loses at most that interval of finished
+passthroughs. `flush` of such a run writes it at once.
 
 A batch that fails is retried with backoff, for as long as the database does not answer. When
 the database answers and the batch still fails, it is written thread by thread, then event by
@@ -65,10 +68,18 @@ class EventWriter:
     """Buffers events per thread and writes them in batches from one task."""
 
     def __init__(
-        self, sessions: SessionFactory, *, flush_interval_s: float = 0.05, max_batch: int = 1000
+        self,
+        sessions: SessionFactory,
+        *,
+        flush_interval_s: float = 0.05,
+        held_interval_s: float = 0.25,
+        max_batch: int = 1000,
     ) -> None:
         self._sessions = sessions
         self._interval = flush_interval_s
+        self._held_interval = held_interval_s
+        self._due = float("inf")
+        """When the earliest queued event is due to be written."""
         self._max_batch = max(1, max_batch)
         self._queue: deque[tuple[int, float, Event]] = deque()
         self._unsaved: dict[str, dict[int, Event]] = {}
@@ -113,11 +124,15 @@ class EventWriter:
         self._enqueue(event, urgent=event.type in BOUNDARY_TYPES)
         self._has_work.set()
 
-    def _enqueue(self, event: Event, *, urgent: bool) -> None:
+    def _enqueue(self, event: Event, *, urgent: bool, interval: float | None = None) -> None:
         index = next(self._numbers)
         self._added = index
         self._last_index[event.thread_id] = index
-        self._queue.append((index, time.monotonic(), event))
+        due = time.monotonic() + (self._interval if interval is None else interval)
+        if due < self._due:
+            self._due = due
+            self._kick.set()  # a lingering writer recomputes its wait
+        self._queue.append((index, due, event))
         if urgent or len(self._queue) >= self._max_batch:
             self._urgent_upto = index
             self._kick.set()
@@ -126,7 +141,7 @@ class EventWriter:
         """Queue a held thread's events (they stop being held)."""
         events = self._holding.pop(thread_id, [])
         for event in events:
-            self._enqueue(event, urgent=urgent)
+            self._enqueue(event, urgent=urgent, interval=self._held_interval)
         if events:
             self._has_work.set()
 
@@ -197,13 +212,14 @@ class EventWriter:
                 continue
             await self._linger()
             batch = [self._queue.popleft() for _ in range(min(self._max_batch, len(self._queue)))]
+            self._due = min((due for _, due, _ in self._queue), default=float("inf"))
             await self._persist([event for _, _, event in batch])
             self._settle(batch[-1][0], [event for _, _, event in batch])
 
     async def _linger(self) -> None:
-        """Wait for the oldest queued event's interval to pass, unless a write is wanted now."""
+        """Wait until the earliest queued event is due, unless a write is wanted now."""
         while not self._closing and self._urgent_upto <= self._done:
-            remaining = self._queue[0][1] + self._interval - time.monotonic()
+            remaining = self._due - time.monotonic()
             if remaining <= 0 or len(self._queue) >= self._max_batch:
                 return
             self._kick.clear()
