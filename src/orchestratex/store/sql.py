@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Table
+from typing import Any
+
+from sqlalchemy import JSON, Table, TypeDecorator, bindparam
 from sqlalchemy.dialects.postgresql import Insert as PgInsert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from orchestratex.store.tables import Base
@@ -28,3 +31,19 @@ def upsert(session: AsyncSession, table: Table) -> PgInsert | SqliteInsert:
     if session.get_bind().dialect.name == "postgresql":
         return pg_insert(table)
     return sqlite_insert(table)
+
+
+class JsonText(TypeDecorator[Any]):
+    """A JSON column bound from text already serialised (by pydantic's `model_dump_json`):
+    sent as it is, not encoded a second time. None is SQL NULL."""
+
+    impl = JSON
+    cache_ok = True
+
+    def bind_processor(self, dialect: Dialect) -> None:
+        return None
+
+
+def json_text(name: str) -> Any:
+    """A bind parameter `name` for serialised JSON (see JsonText)."""
+    return bindparam(name, type_=JsonText())

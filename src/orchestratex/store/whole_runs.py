@@ -15,9 +15,10 @@ an earlier batch) is not whole here: its events go the general way.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -42,6 +43,7 @@ from orchestratex.store.sql import (
     SELECTIONS,
     THREADS,
     USAGE,
+    json_text,
     upsert,
 )
 
@@ -61,10 +63,9 @@ _ALLOWED = (
 
 @dataclass
 class WholeRun:
-    """The events of one run, all in one batch, and their log payloads (dumped once)."""
+    """The events of one run, all in one batch."""
 
     events: list[Event]
-    payloads: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def thread_id(self) -> str:
@@ -113,24 +114,21 @@ def split(batch: Sequence[Event]) -> tuple[list[WholeRun], list[Event]]:
 
 
 def _log_rows(runs: list[WholeRun]) -> list[dict[str, Any]]:
-    rows = []
-    for run in runs:
-        run.payloads = [e.model_dump(mode="json") for e in run.events]
-        rows += [
-            {
-                "thread_id": e.thread_id,
-                "seq": e.seq,
-                "type": e.type,
-                "payload": payload,
-                "created_at": e.ts,
-            }
-            for e, payload in zip(run.events, run.payloads, strict=True)
-        ]
-    return rows
+    return [
+        {
+            "thread_id": e.thread_id,
+            "seq": e.seq,
+            "type": e.type,
+            "payload": e.model_dump_json(),
+            "created_at": e.ts,
+        }
+        for run in runs
+        for e in run.events
+    ]
 
 
 def _thread_row(run: WholeRun) -> dict[str, Any]:
-    events, payloads = run.events, run.payloads
+    events = run.events
     started = events[0]
     end = events[-1]
     assert isinstance(started, StartedEvent) and isinstance(end, CompletedEvent | FailedEvent)
@@ -157,8 +155,8 @@ def _thread_row(run: WholeRun) -> dict[str, Any]:
         "input_tokens": sum(c.usage.input_tokens for c in calls),
         "output_tokens": sum(c.usage.output_tokens for c in calls),
         "error": error or (result.error if result is not None else None),
-        "request": payloads[0]["request"],
-        "result": payloads[-1].get("result"),
+        "request": started.request.model_dump_json(),
+        "result": result.model_dump_json() if result is not None else None,
         "created_at": started.ts,
         "updated_at": max(e.ts for e in events),
         "completed_at": end.ts,
@@ -184,21 +182,13 @@ def _rows(runs: list[WholeRun]) -> dict[str, list[dict[str, Any]]]:
     for run in runs:
         started = run.events[0]
         assert isinstance(started, StartedEvent)
-        analysis_payload = next(
-            (
-                p["analysis"]
-                for e, p in zip(run.events, run.payloads, strict=True)
-                if e.type == "analysis"
-            ),
-            None,
-        )
         analysis = next((e.analysis for e in run.events if isinstance(e, AnalysisEvent)), None)
         rows["prompts"].append(
             {
                 "thread_id": run.thread_id,
                 "text": started.request.prompt,
                 "system": started.request.system,
-                "analysis": analysis_payload,
+                "analysis": analysis.model_dump_json() if analysis is not None else None,
                 "domain": analysis.domain.value if analysis is not None else None,
                 "complexity": analysis.complexity if analysis is not None else None,
             }
@@ -209,7 +199,7 @@ def _rows(runs: list[WholeRun]) -> dict[str, list[dict[str, Any]]]:
             if isinstance(end, CompletedEvent | FailedEvent) and end.result
             else None
         )
-        for e, payload in zip(run.events, run.payloads, strict=True):
+        for e in run.events:
             if isinstance(e, SelectionEvent):
                 rows["selections"].append(
                     {
@@ -217,8 +207,10 @@ def _rows(runs: list[WholeRun]) -> dict[str, list[dict[str, Any]]]:
                         "round": e.round,
                         "model": e.decision.model,
                         "strategy": e.decision.strategy,
-                        "reasons": payload["decision"]["reasons"],
-                        "candidates": payload["decision"]["candidates"],
+                        "reasons": json.dumps(e.decision.reasons),
+                        "candidates": "["
+                        + ",".join(c.model_dump_json() for c in e.decision.candidates)
+                        + "]",
                         "kept_without_escalation": True,
                         "threshold_round": None,
                         "final_score": final,
@@ -317,6 +309,7 @@ async def write(session: AsyncSession, runs: list[WholeRun]) -> tuple[list[Event
         .on_conflict_do_nothing(index_elements=["id"])
         .returning(THREADS.c.id)
     )
+    statement = statement.values(request=json_text("request"), result=json_text("result"))
     inserted = set((await session.execute(statement, [_thread_row(r) for r in runs])).scalars())
     fresh = [r for r in runs if r.thread_id in inserted]
     taken = [e for r in runs if r.thread_id not in inserted for e in r.events]
@@ -324,10 +317,13 @@ async def write(session: AsyncSession, runs: list[WholeRun]) -> tuple[list[Event
         return [], taken
     if len(fresh) < len(runs):
         log = [row for row in log if row["thread_id"] in inserted]
-    await session.execute(EVENTS.insert(), log)
+    await session.execute(EVENTS.insert().values(payload=json_text("payload")), log)
     rows = _rows(fresh)
-    await session.execute(PROMPTS.insert(), rows["prompts"])
-    for table, name in ((SELECTIONS, "selections"), (USAGE, "usage"), (RESPONSES, "responses")):
+    await session.execute(PROMPTS.insert().values(analysis=json_text("analysis")), rows["prompts"])
+    if rows["selections"]:
+        raw = {"reasons": json_text("reasons"), "candidates": json_text("candidates")}
+        await session.execute(SELECTIONS.insert().values(raw), rows["selections"])
+    for table, name in ((USAGE, "usage"), (RESPONSES, "responses")):
         if rows[name]:
             await session.execute(table.insert(), rows[name])
     await _count_calls(session, fresh)
