@@ -1,7 +1,8 @@
 """The emitter: numbers a thread's events without gaps, stamps them and fans them out.
 
 Every event is kept for the run's lifetime so a late subscriber first receives the earlier
-events, then the live ones. An optional external sink is awaited for each event, in order.
+events, then the live ones. An optional external sink is given each event, in order: it either
+takes it at once (returns None) or returns an awaitable that is awaited to its end.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any, TypeVar, cast
 
 from orchestratex.core.events import Event, EventBase, utc_now
 
-EventSink = Callable[[Event], Awaitable[None]]
+EventSink = Callable[[Event], Awaitable[None] | None]
 E = TypeVar("E", bound=EventBase)
 
 log = logging.getLogger(__name__)
@@ -59,9 +60,17 @@ class Emitter:
             return event
 
     async def _deliver(self, event: Event) -> None:
-        """Await the sink; if the caller is cancelled meanwhile, finish delivery, then re-raise."""
+        """Give the event to the sink; if it returns an awaitable and the caller is cancelled
+        meanwhile, finish delivery, then re-raise."""
         assert self._sink is not None
-        delivery = asyncio.ensure_future(self._sink(event))
+        try:
+            pending = self._sink(event)
+        except Exception:
+            log.exception("event sink failed on %s #%d", event.thread_id, event.seq)
+            return
+        if pending is None:
+            return
+        delivery = asyncio.ensure_future(pending)
         try:
             await asyncio.shield(delivery)
         except asyncio.CancelledError:

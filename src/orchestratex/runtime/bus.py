@@ -64,7 +64,14 @@ class EventBus:
     def subscriber_count(self) -> int:
         return len(self._subs)
 
+    in_process = True
+    """Whether `publish_now` reaches every subscriber (not so for a bus across instances)."""
+
     async def publish(self, event: Event) -> None:
+        self.publish_now(event)
+
+    def publish_now(self, event: Event) -> None:
+        """`publish` without awaiting: an in-process bus hands the event over at once."""
         for sub in tuple(self._subs):
             sub.offer(event)
 

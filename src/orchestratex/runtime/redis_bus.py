@@ -62,6 +62,8 @@ async def listen(
 class RedisEventBus(EventBus):
     """An EventBus whose events travel through Redis, so every instance sees every run."""
 
+    in_process = False
+
     def __init__(self, client: Redis, channel: str = EVENTS_CHANNEL) -> None:
         super().__init__()
         self._client = client

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Mapping
 from typing import Any, Literal
 
 from orchestratex.core.events import Event
@@ -165,11 +165,14 @@ class Service:
         await self.writer.aclose()
         await self.store.aclose()
 
-    async def _sink(self, event: Event) -> None:
+    def _sink(self, event: Event) -> Awaitable[None] | None:
         """Every event: to the writer's buffer (stored within its flush interval, at once at a
-        round's or run's end) and to the bus; nothing here waits for the database."""
+        round's or run's end) and to the bus (at once in process); no database wait here."""
         self.writer.add(event)
-        await self.bus.publish(event)
+        if self.bus.in_process:
+            self.bus.publish_now(event)
+            return None
+        return self.bus.publish(event)
 
     async def ping_db(self) -> bool:
         return await self.store.ping()
