@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
@@ -46,6 +47,11 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await service.start()
+        # What start-up built lives as long as the process: move it out of the collector's
+        # reach, so its full passes (which otherwise walk every module, schema and model, a
+        # millisecond or more per request under load) see only what requests allocate.
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:
