@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email.utils
 import time
+from typing import Any
 
 import pytest
 
@@ -11,14 +12,15 @@ from orchestratex.core.errors import (
     BadRequestError,
     CircuitOpenError,
     ConfigurationError,
+    MalformedResponseError,
     ProviderUnavailableError,
     RateLimitedError,
 )
 from orchestratex.core.types import ChatMessage, ResponseFormat
 from orchestratex.providers.anthropic_wire import AnthropicAdapter, extract_json, split_messages
 from orchestratex.providers.breaker import CircuitBreaker
-from orchestratex.providers.errors import parse_retry_after
-from orchestratex.providers.openai_compat import OpenAICompatAdapter
+from orchestratex.providers.errors import CallContext, parse_retry_after
+from orchestratex.providers.openai_compat import OpenAICompatAdapter, parse_completion
 from orchestratex.providers.registry import adapter_factory
 from orchestratex.providers.replay import ReplayAdapter
 from orchestratex.providers.retry import RetryPolicy
@@ -119,3 +121,52 @@ def test_extract_json_drops_fences_and_prose() -> None:
     assert extract_json('Sure! {"a": {"b": 2}} Hope it helps.') == '{"a": {"b": 2}}'
     assert extract_json("no json here") == "no json here"
     assert extract_json("{broken") == "{broken"
+
+
+def _reply(**changes: Any) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": "hi"}
+    reply: dict[str, Any] = {
+        "id": "c1",
+        "model": "served-m",
+        "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 7, "completion_tokens": 3},
+    }
+    return reply | changes
+
+
+CTX = CallContext("prov", "m", ())
+
+
+def test_a_whole_reply_is_read_from_its_json() -> None:
+    calls = [
+        {"id": "call_1", "type": "function", "function": {"name": "f", "arguments": '{"a":1}'}},
+        {"id": "call_2", "type": "function", "function": {"name": "g", "arguments": None}},
+    ]
+    message = {"role": "assistant", "content": None, "tool_calls": calls}
+    choice = {"index": 0, "message": message, "finish_reason": "function_call"}
+    raw = parse_completion(_reply(choices=[choice]), "m", CTX)
+    assert raw.text == "" and raw.finish_reason == "tool_calls"
+    assert (raw.usage.input_tokens, raw.usage.output_tokens) == (7, 3)
+    assert raw.provider_model == "served-m"
+    assert [(c.id, c.name, c.arguments) for c in raw.tool_calls] == [
+        ("call_1", "f", '{"a":1}'),
+        ("call_2", "g", "{}"),
+    ]
+    assert parse_completion(_reply(model=None), "m", CTX).provider_model == "m"
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        [],
+        _reply(choices=[]),
+        _reply(usage=None),
+        _reply(usage={"prompt_tokens": -1, "completion_tokens": 3}),
+        _reply(usage={"prompt_tokens": True, "completion_tokens": 3}),
+        _reply(choices=[{"message": {"content": 5}}]),
+        _reply(choices=[{"message": {"content": None, "tool_calls": [{"id": "x"}]}}]),
+    ],
+)
+def test_a_reply_missing_what_the_service_needs_is_malformed(reply: Any) -> None:
+    with pytest.raises(MalformedResponseError):
+        parse_completion(reply, "m", CTX)
