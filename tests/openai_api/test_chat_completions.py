@@ -9,7 +9,7 @@ import openai
 import pytest
 from sqlalchemy import func, select
 
-from orchestratex.api.routes import openai_compat
+from orchestratex.api import answer_parts
 from orchestratex.store.tables import Thread, UsageRecord
 from orchestratex.testing.fake_provider import FakeProviderServer
 from tests.openai_api.conftest import Served
@@ -213,7 +213,7 @@ async def test_streaming_auto_streams_live(served: Served, fake: FakeProviderSer
 async def test_keepalive_comments_while_refining(
     served: Served, fake: FakeProviderServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(openai_compat, "KEEPALIVE_S", 0.05)
+    monkeypatch.setattr(answer_parts, "KEEPALIVE_S", 0.05)
     fake.options.latency_ms = 150
     body = {
         "model": "orchestratex/refine",

@@ -11,6 +11,7 @@ header) or `Authorization: Bearer`. Replayed answers carry `X-OrchestrateX-Repla
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
@@ -19,6 +20,14 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from orchestratex.api.answer_parts import (
+    Answer,
+    Failed,
+    Keepalive,
+    Text,
+    answer_parts,
+    answer_round,
+)
 from orchestratex.api.anthropic_errors import AnthropicRoute, from_openai
 from orchestratex.api.anthropic_schema import (
     MessageResponse,
@@ -35,23 +44,16 @@ from orchestratex.api.deps import (
     user_for,
 )
 from orchestratex.api.errors import ApiError
-from orchestratex.api.openai_errors import OpenAIError
 from orchestratex.api.openai_request import plan
-from orchestratex.api.openai_run import RunFeed, Tick
+from orchestratex.api.openai_run import RunFeed
 from orchestratex.api.openai_schema import REFINE_MODEL
-from orchestratex.api.routes.openai_compat import (
-    KEEPALIVE_S,
-    answer_round,
-    extension,
-    is_replay,
-    replay_headers,
-)
-from orchestratex.core.events import ResponseChunkEvent
+from orchestratex.api.routes.openai_compat import extension, is_replay, replay_headers
 from orchestratex.core.types import ResponseFormat, ToolCall
 from orchestratex.runtime.auth import Principal
 from orchestratex.runtime.service import Service
 
 router = APIRouter(prefix="/v1", tags=["anthropic"], route_class=AnthropicRoute)
+TEXT_BLOCK: dict[str, Any] = {"type": "text", "text": ""}
 _bearer = HTTPBearer(auto_error=False)
 
 
@@ -139,7 +141,6 @@ async def _events(
     service: Service,
 ) -> AsyncIterator[str]:
     """The Messages stream; `live` streams round 1's text as it is generated."""
-    run = feed.run
     head: dict[str, Any] = {
         "id": message_id,
         "type": "message",
@@ -150,65 +151,54 @@ async def _events(
         "stop_sequence": None,
         "usage": {"input_tokens": 0, "output_tokens": 0},
     }
+    text_block = _sse("content_block_start", {"index": 0, "content_block": TEXT_BLOCK})
     text_open = False
-    sent: list[str] = []
-    try:
-        yield _sse("message_start", {"message": head})
-        async for event in feed.events(KEEPALIVE_S):
-            if isinstance(event, Tick):
+    yield _sse("message_start", {"message": head})
+    async with contextlib.aclosing(answer_parts(feed, live=live, fmt=fmt)) as parts:
+        async for part in parts:
+            if isinstance(part, Keepalive):
                 yield _sse("ping", {})
-            elif (
-                live
-                and isinstance(event, ResponseChunkEvent)
-                and event.round == 1
-                and run.models.get(1) == event.model
-            ):
+            elif isinstance(part, Text):
                 if not text_open:
-                    block: dict[str, Any] = {"type": "text", "text": ""}
-                    yield _sse("content_block_start", {"index": 0, "content_block": block})
+                    yield text_block
                     text_open = True
-                sent.append(event.text)
-                delta = {"type": "text_delta", "text": event.text}
+                delta = {"type": "text_delta", "text": part.text}
                 yield _sse("content_block_delta", {"index": 0, "delta": delta})
-        try:
-            result, chosen = answer_round(run, fmt)
-        except OpenAIError as error:
-            yield _sse("error", {"error": from_openai(error)["error"]})
-            return
-        calls = run.calls_of(chosen)
-        if not text_open and (chosen.answer or not calls):
-            block = {"type": "text", "text": ""}
-            yield _sse("content_block_start", {"index": 0, "content_block": block})
-            text_open = True
-            pieces = run.best_pieces() if chosen.round == result.best_round else [chosen.answer]
-            for piece in pieces:
-                if piece:
-                    delta = {"type": "text_delta", "text": piece}
-                    yield _sse("content_block_delta", {"index": 0, "delta": delta})
-        if text_open:
-            yield _sse("content_block_stop", {"index": 0})
-        for offset, call in enumerate(calls):
-            index = offset + (1 if text_open else 0)
-            tool_block = {**_tool_block(call), "input": {}}
-            yield _sse("content_block_start", {"index": index, "content_block": tool_block})
-            delta = {"type": "input_json_delta", "partial_json": call.arguments}
-            yield _sse("content_block_delta", {"index": index, "delta": delta})
-            yield _sse("content_block_stop", {"index": index})
-        ext = extension(run, result, chosen, replay=is_replay(service))
-        yield _sse(
+            elif isinstance(part, Failed):
+                yield _sse("error", {"error": from_openai(part.error)["error"]})
+            else:
+                if not text_open and (part.chosen.answer or not part.calls):
+                    yield text_block
+                    text_open = True
+                for event in _closing_events(feed, part, text_open=text_open, service=service):
+                    yield event
+
+
+def _closing_events(feed: RunFeed, part: Answer, *, text_open: bool, service: Service) -> list[str]:
+    """The end of a Messages stream: the text block's stop, one block per tool call, the
+    stop reason with the usage and the extension, and message_stop."""
+    events = [_sse("content_block_stop", {"index": 0})] if text_open else []
+    for offset, call in enumerate(part.calls):
+        index = offset + (1 if text_open else 0)
+        tool_block = {**_tool_block(call), "input": {}}
+        delta = {"type": "input_json_delta", "partial_json": call.arguments}
+        events += [
+            _sse("content_block_start", {"index": index, "content_block": tool_block}),
+            _sse("content_block_delta", {"index": index, "delta": delta}),
+            _sse("content_block_stop", {"index": index}),
+        ]
+    ext = extension(feed.run, part.result, part.chosen, replay=is_replay(service))
+    usage = part.result.usage
+    stop = {"stop_reason": stop_reason(part.finish_reason), "stop_sequence": None}
+    events.append(
+        _sse(
             "message_delta",
             {
-                "delta": {
-                    "stop_reason": stop_reason(run.finish_reason(chosen)),
-                    "stop_sequence": None,
-                },
-                "usage": {
-                    "input_tokens": result.usage.input_tokens,
-                    "output_tokens": result.usage.output_tokens,
-                },
+                "delta": stop,
+                "usage": {"input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens},
                 "orchestratex": ext.model_dump(mode="json"),
             },
         )
-        yield _sse("message_stop", {})
-    finally:
-        await feed.close()
+    )
+    events.append(_sse("message_stop", {}))
+    return events

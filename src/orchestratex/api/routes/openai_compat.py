@@ -19,6 +19,7 @@ started through /api/orchestrate.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import AsyncIterator
@@ -26,11 +27,17 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter, Response
 from fastapi.responses import StreamingResponse
 
+from orchestratex.api.answer_parts import (
+    Failed,
+    Keepalive,
+    Text,
+    answer_parts,
+    answer_round,
+)
 from orchestratex.api.deps import CurrentUser, ServiceDep
-from orchestratex.api.openai_errors import OpenAIError, OpenAIRoute, error_type
-from orchestratex.api.openai_format import best_conforming, format_problem
+from orchestratex.api.openai_errors import OpenAIRoute
 from orchestratex.api.openai_request import plan
-from orchestratex.api.openai_run import FollowedRun, RunFeed, Tick
+from orchestratex.api.openai_run import FollowedRun, RunFeed
 from orchestratex.api.openai_schema import (
     AUTO_MODEL,
     REFINE_MODEL,
@@ -49,15 +56,12 @@ from orchestratex.api.openai_schema import (
     ToolCallOut,
     Usage,
 )
-from orchestratex.core.events import ResponseChunkEvent
 from orchestratex.core.orchestration import OrchestrationResult, RoundResult
 from orchestratex.core.types import ResponseFormat, ToolCall
 from orchestratex.runtime.service import Service
 
 router = APIRouter(prefix="/v1", tags=["openai"], route_class=OpenAIRoute)
 
-KEEPALIVE_S = 10.0
-"""Seconds of silence after which a stream gets a keep-alive comment."""
 OWNER = "orchestratex"
 REPLAY_FINGERPRINT = "orchestratex-replay"
 REPLAY_HEADER = "X-OrchestrateX-Replay"
@@ -96,40 +100,6 @@ def extension(
         judge_cost_usd=sum(v.cost_usd for v in verdicts),
         replay=replay,
     )
-
-
-def answer_round(
-    run: FollowedRun, fmt: ResponseFormat | None
-) -> tuple[OrchestrationResult, RoundResult]:
-    """The result and the round whose answer is returned: the best round, or with `fmt` the
-    best round that satisfies it; raises the OpenAI-shaped error when there is none."""
-    result = outcome(run)
-    best = run.best_round()
-    chosen = best_conforming(result, fmt) if fmt is not None else best
-    if chosen is None:
-        problem = format_problem(fmt, result.answer or "") if fmt is not None else None
-        raise OpenAIError(
-            502,
-            f"no round's answer satisfied the response_format ({problem or 'no answer'})",
-            type_="server_error",
-            code="response_format_unmet",
-        )
-    return result, chosen
-
-
-def outcome(run: FollowedRun) -> OrchestrationResult:
-    """The completed result, or the OpenAI-shaped error for a run that gave no answer."""
-    result = run.result
-    if result is not None and result.status == "completed" and result.answer is not None:
-        return result
-    if run.lost is not None:
-        raise OpenAIError(503, run.lost, type_="server_error", code="unavailable")
-    if result is not None and result.status == "cancelled":
-        raise OpenAIError(503, "the run was cancelled", type_="server_error", code="cancelled")
-    message = (result.error if result is not None else None) or "the run failed"
-    code = getattr(run.terminal, "code", "failed")
-    status = 402 if code == "budget_exceeded" else 502
-    raise OpenAIError(status, message, type_=error_type(status), code=code)
 
 
 @router.get("/models")
@@ -244,47 +214,29 @@ async def _stream(
             choices=[ChunkChoice(delta=delta, finish_reason=finish)],
         )
 
-    run = feed.run
-    sent: list[str] = []
-    try:
-        yield _sse(chunk(Delta(role="assistant", content="")))
-        async for event in feed.events(KEEPALIVE_S):
-            if isinstance(event, Tick):
+    yield _sse(chunk(Delta(role="assistant", content="")))
+    async with contextlib.aclosing(answer_parts(feed, live=live, fmt=fmt)) as parts:
+        async for part in parts:
+            if isinstance(part, Keepalive):
                 yield ": keep-alive\n\n"
-            elif (
-                live
-                and isinstance(event, ResponseChunkEvent)
-                and event.round == 1
-                and run.models.get(1) == event.model
-            ):
-                sent.append(event.text)
-                yield _sse(chunk(Delta(content=event.text)))
-        try:
-            result, chosen = answer_round(run, fmt)
-        except OpenAIError as error:
-            yield f"data: {json.dumps(error.body())}\n\n"
-            yield "data: [DONE]\n\n"
-            return
-        if not sent:
-            pieces = run.best_pieces() if chosen.round == result.best_round else [chosen.answer]
-            for piece in pieces:
-                if piece:
-                    yield _sse(chunk(Delta(content=piece)))
-        for delta in _call_deltas(run.calls_of(chosen)):
-            yield _sse(chunk(delta))
-        final = chunk(Delta(), run.finish_reason(chosen))
-        final.orchestratex = extension(run, result, chosen, replay=replay)
-        yield _sse(final)
-        if body.include_usage:
-            usage_chunk = ChatCompletionChunk(
-                id=completion_id,
-                created=created,
-                model=body.model,
-                system_fingerprint=fingerprint,
-                choices=[],
-                usage=_usage(result),
-            )
-            yield _sse(usage_chunk)
-        yield "data: [DONE]\n\n"
-    finally:
-        await feed.close()
+            elif isinstance(part, Text):
+                yield _sse(chunk(Delta(content=part.text)))
+            elif isinstance(part, Failed):
+                yield f"data: {json.dumps(part.error.body())}\n\n"
+            else:
+                for delta in _call_deltas(part.calls):
+                    yield _sse(chunk(delta))
+                final = chunk(Delta(), part.finish_reason)
+                final.orchestratex = extension(feed.run, part.result, part.chosen, replay=replay)
+                yield _sse(final)
+                if body.include_usage:
+                    usage_chunk = ChatCompletionChunk(
+                        id=completion_id,
+                        created=created,
+                        model=body.model,
+                        system_fingerprint=fingerprint,
+                        choices=[],
+                        usage=_usage(part.result),
+                    )
+                    yield _sse(usage_chunk)
+    yield "data: [DONE]\n\n"

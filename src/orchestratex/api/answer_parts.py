@@ -1,0 +1,121 @@
+"""The answer of a /v1 run as parts: the one loop both client-compatible streams run.
+
+`answer_parts` follows a run's feed and yields, in order: `KEEPALIVE` after each silence of
+`KEEPALIVE_S`; `Text` pieces (live: round 1's text by the model selected for it, as it is
+generated; otherwise the returned round's answer once the run has ended); then one `Answer` with
+the returned round, or one `Failed` when the run gave none. `routes/openai_compat.py` renders
+them as chat.completion.chunk events, `routes/anthropic_compat.py` as Messages events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass
+
+from orchestratex.api.openai_errors import OpenAIError, error_type
+from orchestratex.api.openai_format import best_conforming, format_problem
+from orchestratex.api.openai_run import FollowedRun, RunFeed, Tick
+from orchestratex.core.events import ResponseChunkEvent
+from orchestratex.core.orchestration import OrchestrationResult, RoundResult
+from orchestratex.core.types import ResponseFormat, ToolCall
+
+KEEPALIVE_S = 10.0
+"""Seconds of silence after which a stream gets a keep-alive."""
+
+
+class Keepalive:
+    """Nothing happened for a while: the stream sends a keep-alive."""
+
+
+KEEPALIVE = Keepalive()
+
+
+@dataclass(frozen=True)
+class Text:
+    text: str
+
+
+@dataclass(frozen=True)
+class Failed:
+    error: OpenAIError
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The run's end: the result, the round returned, its tool calls and why it ended."""
+
+    result: OrchestrationResult
+    chosen: RoundResult
+    calls: list[ToolCall]
+    finish_reason: str
+
+
+Part = Keepalive | Text | Failed | Answer
+
+
+def outcome(run: FollowedRun) -> OrchestrationResult:
+    """The completed result, or the OpenAI-shaped error for a run that gave no answer."""
+    result = run.result
+    if result is not None and result.status == "completed" and result.answer is not None:
+        return result
+    if run.lost is not None:
+        raise OpenAIError(503, run.lost, type_="server_error", code="unavailable")
+    if result is not None and result.status == "cancelled":
+        raise OpenAIError(503, "the run was cancelled", type_="server_error", code="cancelled")
+    message = (result.error if result is not None else None) or "the run failed"
+    code = getattr(run.terminal, "code", "failed")
+    status = 402 if code == "budget_exceeded" else 502
+    raise OpenAIError(status, message, type_=error_type(status), code=code)
+
+
+def answer_round(
+    run: FollowedRun, fmt: ResponseFormat | None
+) -> tuple[OrchestrationResult, RoundResult]:
+    """The result and the round whose answer is returned: the best round, or with `fmt` the
+    best round that satisfies it; raises the OpenAI-shaped error when there is none."""
+    result = outcome(run)
+    best = run.best_round()
+    chosen = best_conforming(result, fmt) if fmt is not None else best
+    if chosen is None:
+        problem = format_problem(fmt, result.answer or "") if fmt is not None else None
+        raise OpenAIError(
+            502,
+            f"no round's answer satisfied the response_format ({problem or 'no answer'})",
+            type_="server_error",
+            code="response_format_unmet",
+        )
+    return result, chosen
+
+
+async def answer_parts(
+    feed: RunFeed, *, live: bool, fmt: ResponseFormat | None
+) -> AsyncGenerator[Part, None]:
+    """The parts of the run's answer (see the module's docstring); closes the feed at the end.
+    Iterate it under `contextlib.aclosing`, so a client that goes away closes the feed."""
+    run = feed.run
+    streamed = False
+    try:
+        async for event in feed.events(KEEPALIVE_S):
+            if isinstance(event, Tick):
+                yield KEEPALIVE
+            elif (
+                live
+                and isinstance(event, ResponseChunkEvent)
+                and event.round == 1
+                and run.models.get(1) == event.model
+            ):
+                streamed = True
+                yield Text(event.text)
+        try:
+            result, chosen = answer_round(run, fmt)
+        except OpenAIError as error:
+            yield Failed(error)
+            return
+        if not streamed:
+            pieces = run.best_pieces() if chosen.round == result.best_round else [chosen.answer]
+            for piece in pieces:
+                if piece:
+                    yield Text(piece)
+        yield Answer(result, chosen, run.calls_of(chosen), run.finish_reason(chosen))
+    finally:
+        await feed.close()
