@@ -79,13 +79,14 @@ def create_app(
             allow_headers=["Authorization", "Content-Type"],
         )
 
+    # The client-compatible routes first: the hot path, matched before the others are tried.
+    app.include_router(openai_compat.router)
+    app.include_router(anthropic_compat.router)
     app.include_router(health.router)
     app.include_router(orchestrate.router)
     app.include_router(threads.router)
     app.include_router(ws.router)
     app.include_router(sse.router)
-    app.include_router(openai_compat.router)
-    app.include_router(anthropic_compat.router)
     app.include_router(analytics.router)
     app.include_router(metrics.router)
     app.include_router(demo.router)
