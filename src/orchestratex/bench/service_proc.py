@@ -1,7 +1,8 @@
 """The service as the benchmarks run it: `python -m orchestratex.bench.service_proc`.
 
 The same app as `orchestratex serve` (settings from ORX_CONFIG and ORX_*), served by uvicorn in
-this process on a free loopback port, printed on stdout once listening. Two differences, both so
+this process on a free loopback port, printed on stdout once listening (and, as `serve` does,
+with start-up's objects frozen out of the garbage collector's reach). Two differences, both so
 that the service itself is measured: the per-user request limit is raised to
 `--requests-per-minute`, and provider keys come from an empty environment (only providers that
 need no key, such as the fake provider, are usable, so no real model is ever called).
@@ -22,7 +23,7 @@ from orchestratex.runtime.settings import load_settings
 
 async def _serve(requests_per_minute: int) -> None:
     settings = load_settings().model_copy(update={"requests_per_minute": requests_per_minute})
-    app = create_app(settings, env={})
+    app = create_app(settings, env={}, freeze_gc=True)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]

@@ -101,7 +101,7 @@ def serve(
             "only. Create a key with `orchestratex keys create --name NAME --admin`."
         )
     try:
-        app = create_app(settings)
+        app = create_app(settings, freeze_gc=True)
     except ConfigurationError as exc:
         typer.echo(f"configuration error: {exc.message}", err=True)
         raise typer.Exit(code=2) from None
