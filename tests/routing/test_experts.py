@@ -94,7 +94,7 @@ def test_the_router_sends_each_kind_to_its_expert_and_round_trips(bank: FeatureB
     assert all(v.expert in (k, None) for v, k in zip(found, kinds, strict=True))
     gsm8k = np.flatnonzero(np.asarray(kinds) == "gsm8k")
     assert all(found[r].expert == "gsm8k" for r in gsm8k)
-    perfect = _apgr(bank, gsm8k, [bank.items[r].gain for r in gsm8k])
+    perfect = _apgr(bank, gsm8k, [bank.items[r].target for r in gsm8k])
     assert _apgr(bank, gsm8k, [found[r].score for r in gsm8k]) == pytest.approx(perfect)
     data = json.loads(json.dumps(router.to_dict()))
     again = SemanticRouter.from_dict(data, None)
@@ -141,7 +141,6 @@ def test_shared_fold_work_scores_like_a_fresh_fit() -> None:
         ana=ana,
         names=["a", "b", "c"],
         embedding_model="test",
-        gain=np.asarray([it.gain for it in items]),
         need=np.asarray([it.target for it in items]),
     )
     rows = np.arange(200)
@@ -158,6 +157,6 @@ def test_shared_fold_work_scores_like_a_fresh_fit() -> None:
         RouterConfig("knn", k=7),
         RouterConfig("blend", alpha=10.0, k=20),
     ):
-        model = fit_model(emb[train], (ana[train] - mean) / std, bank.gain[train], config)
+        model = fit_model(emb[train], (ana[train] - mean) / std, bank.need[train], config)
         fresh = raw_scores(model, emb[test], (ana[test] - mean) / std)
         assert work.scores(config) == pytest.approx(fresh), config.label

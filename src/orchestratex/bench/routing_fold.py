@@ -44,7 +44,7 @@ class FoldWork:
         mean, std = standardisation(bank.ana[train])
         self._ana_train = (bank.ana[train] - mean) / std
         self._ana_test = (bank.ana[test] - mean) / std
-        self._target = bank.gain[train]
+        self._target = bank.need[train]
         self._ridge: dict[bool, tuple[FloatArray, FloatArray, FloatArray, FloatArray]] = {}
         self._neighbours: IntArray | None = None
 

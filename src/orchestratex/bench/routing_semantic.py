@@ -46,7 +46,7 @@ def fit_rows(
         bank.emb_rows(rows),
         bank.ana[rows],
         bank.names,
-        bank.gain[rows],
+        bank.need[rows],
         bank.need[rows],
         fold_ids,
         config,

@@ -3,8 +3,8 @@
 Features: the prompt's sentence embedding (engine/embeddings.py, optional extra) and the
 prompt-analysis features (log-scaled, standardised). No hashed words: they name the topic, so a
 router built on them learns which topics the strong model wins and routes new topics backwards.
-The model is a `RouterConfig` (engine/semantic_model.py) fitted on the strong-minus-weak quality
-target; its raw score is calibrated (Platt) into P(strong model needed) on out-of-fold scores.
+The model is a `RouterConfig` (engine/semantic_model.py) fitted on how much the strong model is
+needed; its raw score is calibrated (Platt) into P(strong model needed) on out-of-fold scores.
 Kinds of prompt that held-out folds showed are ranked better by a model of their own (GSM8K-like
 math word problems in the recorded data) have an `Expert` (engine/semantic_kinds.py): a gate
 names the prompt's kind, and that kind's expert, with its own calibration, gives the score.

@@ -90,9 +90,9 @@ def fit_semantic(
 ) -> SemanticRouter:
     """A calibrated router fitted on all rows.
 
-    `target` is the strong-minus-weak quality (regression target), `need` the 0..1 chance the
-    strong model is needed (what the calibrated score estimates). `kinds` names each row's kind
-    (needed with `experts`).
+    `target` is the regression target (the benchmark passes `need` itself), `need` the 0..1
+    chance the strong model is needed (what the calibrated score estimates). `kinds` names each
+    row's kind (needed with `experts`).
     """
     if len(target) == 0:
         raise ValueError("no training rows")
