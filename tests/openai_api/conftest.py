@@ -26,6 +26,7 @@ from orchestratex.testing.fake_provider import (
     run_fake_provider,
 )
 from tests.databases import assert_backend, on_both_backends
+from tests.waiting import uvicorn_started
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -84,9 +85,7 @@ async def served(
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
-        while not server.started:
-            assert not task.done(), "the service stopped before it started"
-            await asyncio.sleep(0.01)
+        await uvicorn_started(server, task)
         service: Service = app.state.service
         assert_backend(service, database_url)
         async with service.sessions() as session:
