@@ -16,9 +16,10 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
+
+from tests.waiting import until_sync
 
 
 def free_port() -> int:
@@ -105,11 +106,13 @@ def redis_server() -> Iterator[str | None]:
     with (root / "log").open("wb") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 10
-        while not _pong(port):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"redis-server did not start: {(root / 'log').read_text()}")
-            time.sleep(0.05)
+
+        def answers() -> bool:
+            if process.poll() is not None:
+                raise RuntimeError(f"redis-server exited: {(root / 'log').read_text()}")
+            return _pong(port)
+
+        until_sync(answers, what="redis-server answering", timeout_s=10)
         yield f"redis://127.0.0.1:{port}/0"
     finally:
         process.kill()

@@ -11,6 +11,7 @@ import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -25,6 +26,7 @@ from orchestratex.runtime.settings import Settings
 from orchestratex.testing.fake_catalog import fake_catalog
 from orchestratex.testing.fake_provider import FakeProviderOptions, run_fake_provider
 from orchestratex.web.routes import BUNDLE
+from tests.waiting import status_ended, uvicorn_started
 
 CHROMIUM = Path(os.environ.get("ORX_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -37,7 +39,6 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-TERMINAL = ("completed", "failed", "cancelled", "interrupted")
 
 
 @dataclass
@@ -57,16 +58,8 @@ class LiveService:
         thread_id: str = response.json()["thread_id"]
         return thread_id
 
-    async def wait_finished(self, thread_id: str, timeout_s: float = 20.0) -> dict[str, object]:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout_s
-        while True:
-            response = await self.client.get(f"/api/orchestrate/status/{thread_id}")
-            body: dict[str, object] = response.json()
-            if body["status"] in TERMINAL and not body["live"]:
-                return body
-            assert loop.time() < deadline, f"thread still {body['status']}"
-            await asyncio.sleep(0.05)
+    async def wait_finished(self, thread_id: str, timeout_s: float = 20.0) -> dict[str, Any]:
+        return await status_ended(self.client, thread_id, timeout_s=timeout_s)
 
 
 def _loopback_socket() -> socket.socket:
@@ -91,9 +84,7 @@ async def live(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[LiveSe
         server = uvicorn.Server(config)
         task = asyncio.create_task(server.serve(sockets=[sock]), name="browser-test-service")
         try:
-            while not server.started:
-                assert not task.done(), "the service stopped before it started"
-                await asyncio.sleep(0.02)
+            await uvicorn_started(server, task)
             async with service.sessions() as session:
                 key = await create_key(session, name="browser-admin", is_admin=True)
             port = sock.getsockname()[1]

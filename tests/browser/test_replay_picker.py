@@ -21,6 +21,7 @@ from orchestratex.runtime.auth import create_key
 from orchestratex.runtime.service import Service
 from orchestratex.runtime.settings import Settings
 from tests.browser.conftest import LiveService, _loopback_socket, screenshot, sign_in
+from tests.waiting import uvicorn_started
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 
@@ -47,9 +48,7 @@ async def replay(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Live
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]), name="replay-browser-service")
     try:
-        while not server.started:
-            assert not task.done(), "the service stopped before it started"
-            await asyncio.sleep(0.02)
+        await uvicorn_started(server, task)
         async with service.sessions() as session:
             key = await create_key(session, name="replay-admin", is_admin=True)
         base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"

@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 import pytest
 import uvicorn
 import yaml
+from fastapi import FastAPI
 
 from orchestratex.api.app import create_app
 from orchestratex.providers.catalog import load_catalog
@@ -35,6 +36,7 @@ from orchestratex.testing.fake_provider import (
     FakeProviderServer,
     run_fake_provider,
 )
+from tests.waiting import uvicorn_started
 
 T = TypeVar("T")
 
@@ -123,10 +125,8 @@ class RunningServer:
     fake: FakeProviderServer
 
 
-async def _serve(
-    stack: AsyncExitStack, settings: Settings, fake: FakeProviderServer
-) -> RunningServer:
-    app = create_app(settings, catalog=fake_catalog(fake.openai_base_url))
+async def serve_app(stack: AsyncExitStack, app: FastAPI) -> str:
+    """Serve `app` on a free loopback port until `stack` closes; returns its base URL."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.bind(("127.0.0.1", 0))
     stack.callback(sock.close)
@@ -139,13 +139,15 @@ async def _serve(
         await task
 
     stack.push_async_callback(stop)
-    while not server.started:
-        if task.done():
-            task.result()
-            raise RuntimeError("the server stopped before it started")
-        await asyncio.sleep(0.01)
-    port = sock.getsockname()[1]
-    return RunningServer(f"http://127.0.0.1:{port}", app.state.service, fake)
+    await uvicorn_started(server, task)
+    return f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+async def _serve(
+    stack: AsyncExitStack, settings: Settings, fake: FakeProviderServer
+) -> RunningServer:
+    app = create_app(settings, catalog=fake_catalog(fake.openai_base_url))
+    return RunningServer(await serve_app(stack, app), app.state.service, fake)
 
 
 @pytest.fixture

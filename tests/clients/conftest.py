@@ -27,6 +27,7 @@ from orchestratex.testing.fake_provider import (
     FakeProviderServer,
     run_fake_provider,
 )
+from tests.waiting import uvicorn_started
 
 
 @dataclass
@@ -58,9 +59,7 @@ async def serve(app: FastAPI) -> tuple[uvicorn.Server, asyncio.Task[None], socke
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:
-        assert not task.done(), "the service stopped before it started"
-        await asyncio.sleep(0.01)
+    await uvicorn_started(server, task)
     return server, task, sock, int(sock.getsockname()[1])
 
 

@@ -10,6 +10,8 @@ from collections.abc import AsyncIterator
 import uvicorn
 from fastapi import FastAPI
 
+from tests.waiting import uvicorn_started
+
 
 @contextlib.asynccontextmanager
 async def uvicorn_on_loopback(app: FastAPI) -> AsyncIterator[str]:
@@ -21,9 +23,7 @@ async def uvicorn_on_loopback(app: FastAPI) -> AsyncIterator[str]:
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
-        while not server.started:
-            assert not task.done(), "the server stopped before it started"
-            await asyncio.sleep(0.01)
+        await uvicorn_started(server, task)
         yield f"127.0.0.1:{port}"
     finally:
         server.should_exit = True

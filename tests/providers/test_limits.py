@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 
 import pytest
 
@@ -27,6 +28,20 @@ class FakeTime:
         await asyncio.sleep(0)
 
 
+def _heal_then_sleep(
+    fake: FakeProviderServer, waits: list[float]
+) -> Callable[[float], Awaitable[None]]:
+    """The gateway's backoff sleep: it records the wait, heals the provider, then really
+    sleeps, because the gap between the two requests the provider sees is what is tested."""
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        fake.options.fail_rate = 0.0
+        await asyncio.sleep(seconds)
+
+    return sleep
+
+
 async def test_retry_after_is_honoured(
     make_gateway: GatewayFactory, fake: FakeProviderServer
 ) -> None:
@@ -34,13 +49,7 @@ async def test_retry_after_is_honoured(
     fake.options.fail_rate = 1.0
     fake.options.retry_after_s = 0.4
     waits: list[float] = []
-
-    async def heal_and_sleep(seconds: float) -> None:
-        waits.append(seconds)
-        fake.options.fail_rate = 0.0
-        await asyncio.sleep(seconds)
-
-    gateway = make_gateway(sleep=heal_and_sleep)
+    gateway = make_gateway(sleep=_heal_then_sleep(fake, waits))
     done = await gateway.complete("fake-claude", ask())
     assert done.attempts == 2
     assert waits == [pytest.approx(0.4)]
@@ -55,13 +64,7 @@ async def test_retry_after_is_capped(
     fake.options.fail_rate = 1.0
     fake.options.retry_after_s = 30.0
     waits: list[float] = []
-
-    async def heal_and_sleep(seconds: float) -> None:
-        waits.append(seconds)
-        fake.options.fail_rate = 0.0
-        await asyncio.sleep(seconds)
-
-    gateway = make_gateway(sleep=heal_and_sleep, max_retry_after_s=0.1)
+    gateway = make_gateway(sleep=_heal_then_sleep(fake, waits), max_retry_after_s=0.1)
     start = time.monotonic()
     await gateway.complete("fake-gpt", ask())
     assert waits == [pytest.approx(0.1)]

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
 from typing import Any
 
 import httpx
@@ -14,6 +12,7 @@ from websockets.asyncio.client import connect
 
 from orchestratex.store.db import create_session_factory
 from orchestratex.store.tables import EventRecord, Response, Thread
+from tests.waiting import until
 
 ENDED = ("completed", "failed", "cancelled", "interrupted")
 
@@ -49,17 +48,19 @@ async def answers(engine: AsyncEngine, thread_id: str) -> dict[int, str]:
 
 
 async def wait_for(engine: AsyncEngine, thread_id: str, check: Any, timeout_s: float) -> None:
-    """Poll until `check(thread, events)` holds."""
-    deadline = time.monotonic() + timeout_s
-    while True:
+    """Poll until `check(thread, events)` holds; on time-out, say what was last seen."""
+    last: list[object] = [None, []]
+
+    async def holds() -> bool:
         thread = await thread_row(engine, thread_id)
         events = await event_types(engine, thread_id)
-        if thread is not None and check(thread, events):
-            return
-        if time.monotonic() > deadline:
-            status = thread.status if thread else None
-            raise AssertionError(f"timed out: status {status}, events {events[-5:]}")
-        await asyncio.sleep(0.05)
+        last[:] = [thread.status if thread else None, events[-5:]]
+        return thread is not None and bool(check(thread, events))
+
+    try:
+        await until(holds, what=f"thread {thread_id}", timeout_s=timeout_s, every_s=0.05)
+    except AssertionError:
+        raise AssertionError(f"timed out: status {last[0]}, events {last[1]}") from None
 
 
 async def wait_ended(engine: AsyncEngine, thread_id: str, timeout_s: float) -> str:

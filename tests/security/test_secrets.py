@@ -31,6 +31,7 @@ from orchestratex.core.types import Domain
 from orchestratex.testing.fake_provider import FakeProviderOptions
 from tests.hostile.server import ENDED, bearer, serve
 from tests.security.test_keys_cors import read_tree
+from tests.waiting import uvicorn_started
 
 SENTINELS = {
     "OPENAI_API_KEY": "sentinel-openai-7Qx2Lm9Vb4",
@@ -57,9 +58,7 @@ async def echo_url() -> AsyncIterator[str]:
     sock.bind(("127.0.0.1", 0))
     server = uvicorn.Server(uvicorn.Config(app, log_config=None, log_level="warning"))
     task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:
-        assert not task.done(), "the echo provider did not start"
-        await asyncio.sleep(0.01)
+    await uvicorn_started(server, task)
     yield f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
     server.should_exit = True
     await asyncio.wait_for(task, 10)
