@@ -37,7 +37,7 @@ async def test_tool_call_passthrough_is_stored_with_its_options(
 
         async def stored() -> dict[str, Any] | None:
             found: dict[str, Any] = (await http.get(f"/api/threads/{thread_id}")).json()
-            return found if found.get("status") == "completed" else None
+            return found if found["thread"]["status"] == "completed" else None
 
         # The store writes in batches: wait (with a deadline) for the stored thread.
         detail = await until(stored, what="the thread stored as completed", timeout_s=15)
