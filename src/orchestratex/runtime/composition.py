@@ -30,7 +30,7 @@ from orchestratex.runtime.replay_mode import REPLAY_LOG_LINE, REPLAY_POLICY, Mod
 from orchestratex.runtime.scaleout import RedisLinks
 from orchestratex.runtime.settings import Settings
 from orchestratex.store.facade import Store
-from orchestratex.store.performance import SqlPerformanceSource
+from orchestratex.store.performance import SqlJudgeRecords, SqlPerformanceSource
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +120,7 @@ async def start_orchestrator(
         parts.catalog.prices,
         policy=REPLAY_POLICY if parts.replay is not None else None,
         performance=SqlPerformanceSource(parts.store.sessions),
+        judge_records=SqlJudgeRecords(parts.store.sessions),
         health=gateway,
         sink=sink,
         selector=selector,
