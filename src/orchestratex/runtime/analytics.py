@@ -7,8 +7,10 @@ store's, re-exported here so `api` and `cli` need not import the store.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, TypeVar
 
 from orchestratex.runtime.settings import Settings
 from orchestratex.store import analytics
@@ -35,6 +37,9 @@ __all__ = [
 ]
 
 
+T = TypeVar("T")
+
+
 @dataclass(frozen=True)
 class Scope:
     """Whose runs (None: everyone's) and which period (`until` exclusive) the figures cover."""
@@ -48,43 +53,26 @@ class Analytics:
     def __init__(self, store: Store) -> None:
         self._store = store
 
-    async def models(self, scope: Scope) -> list[ModelStatsRow]:
+    async def _ask(self, query: Callable[..., Awaitable[T]], scope: Scope, **more: Any) -> T:
         async with self._store.sessions() as session:
-            return await analytics.models(
-                session=session, user_id=scope.user_id, since=scope.since, until=scope.until
+            return await query(
+                session=session, user_id=scope.user_id, since=scope.since, until=scope.until, **more
             )
+
+    async def models(self, scope: Scope) -> list[ModelStatsRow]:
+        return await self._ask(analytics.models, scope)
 
     async def costs(self, scope: Scope, bucket: Bucket) -> CostReport:
-        async with self._store.sessions() as session:
-            return await analytics.costs(
-                session=session,
-                user_id=scope.user_id,
-                bucket=bucket,
-                since=scope.since,
-                until=scope.until,
-            )
+        return await self._ask(analytics.costs, scope, bucket=bucket)
 
     async def selection_accuracy(self, scope: Scope) -> SelectionAccuracy:
-        async with self._store.sessions() as session:
-            return await analytics.selection_accuracy(
-                session=session, user_id=scope.user_id, since=scope.since, until=scope.until
-            )
+        return await self._ask(analytics.selection_accuracy, scope)
 
     async def usage(self, scope: Scope) -> UsageReport:
-        async with self._store.sessions() as session:
-            return await analytics.usage(
-                session=session, user_id=scope.user_id, since=scope.since, until=scope.until
-            )
+        return await self._ask(analytics.usage, scope)
 
     async def dashboard(self, scope: Scope, bucket: Bucket) -> Dashboard:
-        async with self._store.sessions() as session:
-            return await analytics.dashboard(
-                session=session,
-                user_id=scope.user_id,
-                bucket=bucket,
-                since=scope.since,
-                until=scope.until,
-            )
+        return await self._ask(analytics.dashboard, scope, bucket=bucket)
 
 
 async def local_dashboard(settings: Settings, scope: Scope, bucket: Bucket) -> Dashboard:

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from orchestratex.core.performance import JudgeRecord, PerformanceStats
 from orchestratex.core.types import Domain
@@ -34,18 +35,25 @@ def _stats(row: ModelPerformance) -> PerformanceStats:
     )
 
 
-class _Cached(Generic[T]):
-    """A table read at most once per `max_age_s`: the request path then does no I/O, and what
-    a run taught is seen a moment later."""
+class _TableSource(Generic[T]):
+    """A table read at most once per `max_age_s` (1 s by default): the request path then does
+    no I/O, and what a run taught is seen a moment later."""
 
     def __init__(
-        self, read: Callable[[], Awaitable[T]], max_age_s: float, clock: Callable[[], float]
+        self,
+        session_factory: SessionFactory,
+        *,
+        max_age_s: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._read = read
+        self._sessions = session_factory
         self._max_age_s = max_age_s
         self._clock = clock
         self._cached: tuple[float, T] | None = None
         self._lock = asyncio.Lock()
+
+    async def _read(self, session: AsyncSession) -> T:
+        raise NotImplementedError
 
     def _fresh(self) -> T | None:
         cached = self._cached
@@ -53,7 +61,7 @@ class _Cached(Generic[T]):
             return cached[1]
         return None
 
-    async def get(self) -> T:
+    async def _get(self) -> T:
         found = self._fresh()
         if found is not None:
             return found
@@ -61,60 +69,36 @@ class _Cached(Generic[T]):
             found = self._fresh()
             if found is not None:
                 return found
-            value = await self._read()
+            async with self._sessions() as session:
+                value = await self._read(session)
             self._cached = (self._clock(), value)
             return value
 
 
-class SqlPerformanceSource:
-    """core.performance.PerformanceSource over the store (sample variance from Welford's m2),
-    read at most once per `max_age_s` (1 s by default)."""
+class SqlPerformanceSource(_TableSource[list[PerformanceStats]]):
+    """core.performance.PerformanceSource over the store (sample variance from Welford's m2)."""
 
-    def __init__(
-        self,
-        session_factory: SessionFactory,
-        *,
-        max_age_s: float = 1.0,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._sessions = session_factory
-        self._cache = _Cached(self._read, max_age_s, clock)
-
-    async def _read(self) -> list[PerformanceStats]:
-        async with self._sessions() as session:
-            rows = await session.scalars(
-                select(ModelPerformance).order_by(ModelPerformance.model, ModelPerformance.domain)
-            )
-            return [_stats(row) for row in rows if row.domain in _DOMAINS]
+    async def _read(self, session: AsyncSession) -> list[PerformanceStats]:
+        rows = await session.scalars(
+            select(ModelPerformance).order_by(ModelPerformance.model, ModelPerformance.domain)
+        )
+        return [_stats(row) for row in rows if row.domain in _DOMAINS]
 
     async def performance(self) -> Sequence[PerformanceStats]:
-        return await self._cache.get()
+        return await self._get()
 
 
-class SqlJudgeRecords:
-    """core.performance.JudgeRecordSource over the store, read at most once per `max_age_s`."""
+class SqlJudgeRecords(_TableSource[list[JudgeRecord]]):
+    """core.performance.JudgeRecordSource over the store."""
 
-    def __init__(
-        self,
-        session_factory: SessionFactory,
-        *,
-        max_age_s: float = 1.0,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._sessions = session_factory
-        self._cache = _Cached(self._read, max_age_s, clock)
-
-    async def _read(self) -> list[JudgeRecord]:
-        async with self._sessions() as session:
-            rows = await session.scalars(
-                select(JudgeReliabilityRecord).order_by(JudgeReliabilityRecord.judge)
-            )
-            return [
-                JudgeRecord(
-                    judge=r.judge, verdicts=r.verdicts, agreement_sum=max(0.0, r.agreement_sum)
-                )
-                for r in rows
-            ]
+    async def _read(self, session: AsyncSession) -> list[JudgeRecord]:
+        rows = await session.scalars(
+            select(JudgeReliabilityRecord).order_by(JudgeReliabilityRecord.judge)
+        )
+        return [
+            JudgeRecord(judge=r.judge, verdicts=r.verdicts, agreement_sum=max(0.0, r.agreement_sum))
+            for r in rows
+        ]
 
     async def judge_records(self) -> Sequence[JudgeRecord]:
-        return await self._cache.get()
+        return await self._get()
