@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-import uvicorn
 import yaml
 from fastapi import FastAPI
 
@@ -36,7 +35,7 @@ from orchestratex.testing.fake_provider import (
     FakeProviderServer,
     run_fake_provider,
 )
-from tests.waiting import uvicorn_started
+from tests.servers import uvicorn_on_loopback
 
 T = TypeVar("T")
 
@@ -127,20 +126,7 @@ class RunningServer:
 
 async def serve_app(stack: AsyncExitStack, app: FastAPI) -> str:
     """Serve `app` on a free loopback port until `stack` closes; returns its base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.bind(("127.0.0.1", 0))
-    stack.callback(sock.close)
-    config = uvicorn.Config(app, log_config=None, log_level="warning", access_log=False)
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-
-    async def stop() -> None:
-        server.should_exit = True
-        await task
-
-    stack.push_async_callback(stop)
-    await uvicorn_started(server, task)
-    return f"http://127.0.0.1:{sock.getsockname()[1]}"
+    return f"http://{await stack.enter_async_context(uvicorn_on_loopback(app))}"
 
 
 async def _serve(

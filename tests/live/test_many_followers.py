@@ -20,7 +20,7 @@ from orchestratex.api.app import create_app
 from orchestratex.runtime.settings import Settings
 from orchestratex.testing.fake_catalog import fake_catalog
 from orchestratex.testing.fake_provider import FakeProviderOptions, run_fake_provider
-from tests.live.served import uvicorn_on_loopback
+from tests.servers import uvicorn_on_loopback
 from tests.waiting import status_ended
 
 WORDS = 1200  # the fake streams six words a chunk: 200 chunks

@@ -19,7 +19,7 @@ from orchestratex.runtime.settings import Settings
 from orchestratex.runtime.ws_hub import MAX_FRAME_BYTES
 from orchestratex.testing.fake_catalog import fake_catalog
 from orchestratex.testing.fake_provider import FakeProviderOptions, run_fake_provider
-from tests.live.served import uvicorn_on_loopback
+from tests.servers import uvicorn_on_loopback
 from tests.waiting import until
 
 
