@@ -14,6 +14,7 @@ from orchestratex.core.events import (
     AnalysisEvent,
     CancelledEvent,
     CompletedEvent,
+    Event,
     FailedEvent,
     ImprovementEvent,
     SelectionEvent,
@@ -25,14 +26,20 @@ from orchestratex.core.orchestration import (
     RoundResult,
     SelectionDecision,
 )
-from orchestratex.core.performance import HealthSource, ModelHealth, PerformanceSource
+from orchestratex.core.performance import (
+    HealthSource,
+    JudgeRecordSource,
+    ModelHealth,
+    PerformanceSource,
+)
 from orchestratex.core.protocols import ModelClient
 from orchestratex.engine.admission import CallGate, GatedClient, Ledger
 from orchestratex.engine.analysis import analyze
 from orchestratex.engine.emitter import Emitter, EventSink
-from orchestratex.engine.evaluation import JudgeReliability, describe_error
+from orchestratex.engine.evaluation import describe_error
 from orchestratex.engine.generation import initial_messages, revise_messages
 from orchestratex.engine.improvement import ImprovementPolicy
+from orchestratex.engine.reliability import JudgeReliability
 from orchestratex.engine.rounds import Kind, RoundPlayer
 from orchestratex.engine.run import Run
 from orchestratex.engine.selection import Selector
@@ -45,7 +52,12 @@ MAX_JUDGES = 5
 
 
 class Orchestrator:
-    """Runs orchestrations. One instance serves many runs; judge reliability is shared."""
+    """Runs orchestrations. One instance serves many runs.
+
+    Judges are weighted by their records from `judge_records` (the store's in the service).
+    Without one, `reliability` keeps the records in memory and learns from this orchestrator's
+    own evaluation events, before they reach `sink`.
+    """
 
     def __init__(
         self,
@@ -58,18 +70,27 @@ class Orchestrator:
         sink: EventSink | None = None,
         policy: ImprovementPolicy | None = None,
         reliability: JudgeReliability | None = None,
+        judge_records: JudgeRecordSource | None = None,
         selector: Selector | None = None,
     ) -> None:
         self._client = client
         self._selector = selector if selector is not None else Selector(models, prices)
         self._performance = performance
         self._health = health
-        self._sink = sink
         self.policy = policy or ImprovementPolicy()
         self.reliability = reliability or JudgeReliability()
+        if judge_records is None:
+            judge_records = self.reliability
+            sink = _learning_first(self.reliability, sink)
+        self._sink = sink
         self._prices = prices
         self._player = RoundPlayer(
-            client, self.reliability, self._judges, self._select, self._substitute_judge
+            client,
+            self.reliability,
+            judge_records,
+            self._judges,
+            self._select,
+            self._substitute_judge,
         )
 
     @property
@@ -304,3 +325,14 @@ class Orchestrator:
             )
         except OrchestrateXError:
             return None
+
+
+def _learning_first(reliability: JudgeReliability, sink: EventSink | None) -> EventSink:
+    """A sink that lets the in-memory record learn from each event, then passes it on."""
+
+    async def deliver(event: Event) -> None:
+        await reliability.learn(event)
+        if sink is not None:
+            await sink(event)
+
+    return deliver

@@ -20,6 +20,7 @@ from orchestratex.engine.orchestrator import Orchestrator
 from orchestratex.providers.catalog import Catalog
 from orchestratex.providers.gateway import Gateway
 from orchestratex.runtime import recovery
+from orchestratex.runtime.analytics import Analytics
 from orchestratex.runtime.auth import Principal
 from orchestratex.runtime.budgets import BudgetLedger
 from orchestratex.runtime.composition import (
@@ -40,7 +41,7 @@ from orchestratex.store.db import SessionFactory
 from orchestratex.store.views import ThreadDetail, ThreadPage
 from orchestratex.store.writer import EventWriter
 
-__all__ = ["Service", "ServiceNotRunningError", "ThreadStatus"]
+__all__ = ["Service", "ServiceNotRunningError", "ThreadDetail", "ThreadPage", "ThreadStatus"]
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,7 @@ class Service:
             parts.store,
             parts.quotas,
         )
-        self.keys = KeyCache(self.store)
+        self.keys, self.analytics = KeyCache(self.store), Analytics(self.store)
         self.writer = EventWriter(self.store.sessions)
         self.runs = RunManager(
             self.store,
