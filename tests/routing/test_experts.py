@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import random
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from orchestratex.bench.router_io import load
 from orchestratex.bench.routing_data import RoutingItem
 from orchestratex.bench.routing_experts import MIN_EXPERT_ROWS, select_experts
 from orchestratex.bench.routing_features import FeatureBank, build_bank
@@ -103,7 +105,7 @@ def test_the_router_sends_each_kind_to_its_expert_and_round_trips(bank: FeatureB
     assert again.assess(prompts[2]).expert == "gsm8k"
 
 
-def test_a_router_saved_before_experts_still_loads(bank: FeatureBank) -> None:
+def test_a_router_saved_before_experts_still_loads(bank: FeatureBank, tmp_path: Path) -> None:
     rows = np.arange(len(bank.items))
     router, _ = train_semantic(bank, rows)
     data = router.to_dict()
@@ -112,6 +114,10 @@ def test_a_router_saved_before_experts_still_loads(bank: FeatureBank) -> None:
     data["format"] = OLD_FORMATS[0]
     old = SemanticRouter.from_dict(data, None)
     assert not old.experts and old.assess(bank.items[0].prompt).expert is None
+    path = tmp_path / "old-router.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    loaded = load(path)
+    assert isinstance(loaded, SemanticRouter) and not loaded.experts
 
 
 def test_the_gate_weighs_a_small_kind_as_much_as_a_large_one() -> None:
