@@ -5,7 +5,7 @@ standardisation, the ridge Gram matrix (the same for every penalty) and the near
 search (the same for every k). `FoldWork` does each once: the Gram matrix is diagonalised, so
 each penalty costs one small product, and the test rows' neighbours are sorted once up to the
 largest k asked. The scores equal `fit_model` + `raw_scores` on the same rows up to rounding
-(tests/routing/test_semantic.py checks it).
+(tests/routing/test_experts.py checks it).
 """
 
 from __future__ import annotations
