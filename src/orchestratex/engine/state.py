@@ -19,6 +19,7 @@ from orchestratex.core.orchestration import (
 from orchestratex.core.performance import PerformanceStats
 from orchestratex.core.protocols import ModelClient
 from orchestratex.core.types import TokenUsage
+from orchestratex.engine.admission import CallGate
 from orchestratex.engine.emitter import Emitter
 from orchestratex.engine.evaluation import CallRecord
 
@@ -51,6 +52,8 @@ class RunState:
     emitter: Emitter
     client: ModelClient
     """The run's gated client: every call it makes passes the run's admission gate."""
+    gate: CallGate | None = None
+    """That admission gate (to ask whether a call could be admitted before planning it)."""
     started_at: float = field(default_factory=time.monotonic)
     rounds: list[RoundResult] = field(default_factory=list)
     resumed: int = 0

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from orchestratex.core.catalog import ModelSpec
+from orchestratex.engine.cascade import CascadeSettings
 from orchestratex.engine.emitter import EventSink
 from orchestratex.engine.orchestrator import Orchestrator
 from orchestratex.providers.catalog import Catalog
@@ -126,5 +127,9 @@ async def start_orchestrator(
         health=gateway,
         sink=sink,
         selector=selector,
+        cascade=CascadeSettings(
+            band=parts.settings.cascade_band,
+            min_confidence=parts.settings.cascade_min_confidence,
+        ),
     )
     return orchestrator, router
