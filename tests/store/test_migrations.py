@@ -22,6 +22,7 @@ TABLES = {
     "usage_records",
     "selection_decisions",
     "events",
+    "learned_models",
 }
 
 
@@ -35,7 +36,7 @@ async def test_schema_matches_the_models(engine: AsyncEngine) -> None:
         version = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar()
     assert names == TABLES | {"alembic_version"}
     assert set(Base.metadata.tables) == TABLES
-    assert version == "0003"
+    assert version == "0004"
     await init_db(engine)
     async with engine.connect() as conn:
         assert await conn.run_sync(_table_names) == TABLES | {"alembic_version"}

@@ -27,8 +27,10 @@ from orchestratex.runtime.bus import EventBus
 from orchestratex.runtime.catalog_setup import catalog_from_settings
 from orchestratex.runtime.learned_router import ServiceRouter
 from orchestratex.runtime.provider_limits import RedisProviderLimits
+from orchestratex.runtime.quality_model import quality_model_path
 from orchestratex.runtime.quotas import Quotas
 from orchestratex.runtime.replay_mode import REPLAY_LOG_LINE, REPLAY_POLICY, Mode, resolve_mode
+from orchestratex.runtime.retrain import Retrainer
 from orchestratex.runtime.scaleout import RedisLinks
 from orchestratex.runtime.settings import Settings
 from orchestratex.store.facade import Store
@@ -133,3 +135,21 @@ async def start_orchestrator(
         ),
     )
     return orchestrator, router
+
+
+def start_retrainer(
+    parts: Parts, instance_id: str, router: ServiceRouter, orchestrator: Orchestrator
+) -> Retrainer | None:
+    """The scheduled retraining of the learned quality model (None when it is off); every
+    model it trains or loads goes to `orchestrator`'s selection."""
+    settings = parts.settings
+    if settings.retrain_interval_s is None:
+        return None
+    return Retrainer(
+        parts.store.sessions,
+        instance_id=instance_id,
+        interval_s=settings.retrain_interval_s,
+        min_new=settings.retrain_min_new,
+        path=quality_model_path(settings.data_dir),
+        on_model=lambda model: router.use_quality_model(model, orchestrator),
+    )

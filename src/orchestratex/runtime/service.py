@@ -28,11 +28,13 @@ from orchestratex.runtime.composition import (
     default_instance_id,
     start_gateway,
     start_orchestrator,
+    start_retrainer,
 )
 from orchestratex.runtime.defaults import check_named_models, with_defaults
 from orchestratex.runtime.follow import Follow, FollowSources, follow
 from orchestratex.runtime.key_cache import KeyCache
 from orchestratex.runtime.replay_mode import replay_request
+from orchestratex.runtime.retrain import Retrainer
 from orchestratex.runtime.runs import RunManager, ServiceNotRunningError
 from orchestratex.runtime.settings import Settings
 from orchestratex.runtime.visibility import ThreadStatus, thread_status, visible
@@ -70,12 +72,8 @@ class Service:
         )
         parts, self.env = self.parts, env
         self.mode, self.replay, self.catalog = parts.mode, parts.replay, parts.catalog
-        self.links, self.bus, self.store, self.quotas = (
-            parts.links,
-            parts.bus,
-            parts.store,
-            parts.quotas,
-        )
+        self.links, self.bus = parts.links, parts.bus
+        self.store, self.quotas = parts.store, parts.quotas
         self.keys = KeyCache(self.store)
         self.writer = EventWriter(self.store.sessions)
         self.runs = RunManager(
@@ -87,6 +85,7 @@ class Service:
             ledger_for=self._ledger_for,
         )
         self._gateway: Gateway | None = None
+        self.retrainer: Retrainer | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
 
@@ -137,6 +136,9 @@ class Service:
         self._spawn(recovery.keep_leases(self.runs, self.store, self.links, ttl), "leases")
         if router.needs_training:
             self._spawn(router.train_in(orchestrator), "router")
+        self.retrainer = start_retrainer(self.parts, self.instance_id, router, orchestrator)
+        if self.retrainer is not None:
+            self._spawn(self.retrainer.run(), "retrain")
         if self.links is None:
             await recovery.recover_local(self.runs, self.store, ttl)
             self._spawn(recovery.watch_local(self.runs, self.store, ttl), "recovery")
