@@ -183,7 +183,7 @@ async def test_router_train_command_reaches_a_running_service(
 
 
 async def test_retraining_off(tmp_path: Path, fake_provider: FakeProviderServer) -> None:
-    async with running(tmp_path, fake_provider, retrain_interval_s=None) as service:
+    async with running(tmp_path, fake_provider, retrain_interval_s=0) as service:
         assert service.retrainer is None
         app = create_app(service.settings)
         app.state.service = service

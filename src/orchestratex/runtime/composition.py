@@ -143,7 +143,7 @@ def start_retrainer(
     """The scheduled retraining of the learned quality model (None when it is off); every
     model it trains or loads goes to `orchestrator`'s selection."""
     settings = parts.settings
-    if settings.retrain_interval_s is None:
+    if settings.retrain_interval_s <= 0.0:
         return None
     return Retrainer(
         parts.store.sessions,

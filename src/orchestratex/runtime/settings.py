@@ -137,12 +137,12 @@ class Settings(BaseSettings):
         "its own token confidence (geometric-mean token probability, from the log-probabilities "
         "of models marked `logprobs`) is under this; 0: the judges alone decide",
     )
-    retrain_interval_s: float | None = Field(
+    retrain_interval_s: float = Field(
         default=3600.0,
-        ge=0.1,
+        ge=0.0,
         le=30 * 86400.0,
         description="how often the service retrains the learned per-model quality model from "
-        "the judged history (one instance at a time when scaled out); unset (null): never, "
+        "the judged history (one instance at a time when scaled out); 0: never, "
         "`orchestratex router train` only",
     )
     retrain_min_new: int = Field(
