@@ -274,7 +274,11 @@ class Orchestrator:
         live = (self._health_map() or {}).get(model)
         if live is not None and live.score <= 0.0:
             return f"{model} is unhealthy ({live.circuit})"
-        request = completion_request(st.request, initial_messages(st.request), "revise")
+        first = st.rounds[0]
+        messages = revise_messages(
+            st.request, first.answer, first.verdicts, first.score, escalate=True
+        )
+        request = completion_request(st.request, messages, "revise")
         if st.gate is not None and not st.gate.affordable(model, request):
             return f"{model} is not allowed or not affordable within the budget"
         return None
