@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from typer.testing import CliRunner
 
 from orchestratex.bench.cascade_unsure import (
     Scored,
@@ -13,6 +16,8 @@ from orchestratex.bench.cascade_unsure import (
     prompt_costs,
 )
 from orchestratex.bench.routing_data import RoutingItem
+from orchestratex.cli.main import app
+from tests.routing.test_cli import fake_data
 
 
 def _scored(n: int = 40, unknown: int | None = 7) -> list[Scored]:
@@ -73,3 +78,22 @@ def test_report_and_table() -> None:
     )
     assert "| threshold | router $/prompt |" in text and "cascade band 0.10" in text
     assert "upper bound" in text
+
+
+def test_cli_on_a_tiny_data_folder(tmp_path: Path) -> None:
+    runner = CliRunner()
+    root = fake_data(tmp_path / "data")
+    args = ["bench", "cascade-unsure", "--data", str(root), "--no-embeddings"]
+    result = runner.invoke(app, [*args, "--json", "--band", "0.1", "--band", "0.3"])
+    assert result.exit_code == 0, result.output
+    report = UnsureReport.model_validate_json(result.output)
+    assert [b.benchmark for b in report.benchmarks] == ["mt_bench", "gsm8k"]
+    assert report.bands == [0.1, 0.3] and report.features == "analysis"
+    for bench in report.benchmarks:
+        assert bench.prompts == 59  # one of 60 is listed as contaminated
+        assert all(set(row.cascade) == {"0.10", "0.30"} for row in bench.rows)
+        assert bench.always_weak.quality < bench.always_strong.quality
+    table = runner.invoke(app, [*args, "--show", "0.3"])
+    assert table.exit_code == 0 and "cascade band 0.30" in table.output
+    missing = runner.invoke(app, ["bench", "cascade-unsure", "--data", str(tmp_path / "none")])
+    assert missing.exit_code == 2

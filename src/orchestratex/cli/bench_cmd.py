@@ -180,7 +180,10 @@ def cascade_unsure(
         typer.Option("--band", min=0.0, max=0.5, help="Cascade band(s) (default 0.05 0.1 0.2)."),
     ] = None,
     show: Annotated[
-        float | None, typer.Option("--show", help="The band the table shows (default: middle).")
+        float | None,
+        typer.Option(
+            "--show", min=0.0, max=0.5, help="The band the table shows (default: the middle one)."
+        ),
     ] = None,
     embeddings: Annotated[
         bool,
@@ -205,10 +208,11 @@ def cascade_unsure(
     except FileNotFoundError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=2) from exc
+    bands = set(band or DEFAULT_BANDS) | ({show} if show is not None else set())
     report = run_unsure(
         sets,
         seed=seed,
-        bands=tuple(band) if band else DEFAULT_BANDS,
+        bands=tuple(sorted(bands)),
         embedder=default_embedder() if embeddings else None,
         cache_dir=cache_dir,
         limit=limit,
