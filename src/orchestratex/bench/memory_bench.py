@@ -1,12 +1,17 @@
 """Memory per concurrent orchestration: many runs at once against a slow fake provider.
 
-A fresh service process is warmed up (a few complete runs), its resident memory is read, then
-`runs` orchestrations are submitted through POST /api/orchestrate/prompt. The fake provider
-answers after `latency_ms`, so the runs overlap. RSS (from /proc) and the service's own
-active-run gauge are sampled throughout, until every submitted run was seen active (bounded)
-and a few seconds more; the result is the growth of RSS at its peak divided by the most runs
-seen active at once, scaled to 1,000. The service is then stopped, which
-interrupts the runs still going (they are not waited for).
+A fresh service process is warmed up (two runs that reach their model call) and its resident
+memory is read. Then `runs` orchestrations are submitted through POST /api/orchestrate/prompt;
+the fake provider answers after `latency_ms`, so the runs overlap. RSS (from /proc) and the
+service's active-run gauge are sampled until every submitted run was seen active (bounded) and
+a few seconds more. The result is the growth of RSS at its peak divided by the most runs seen
+active at once, scaled to 1,000.
+
+The fake provider's `max_in_flight` says how many of those runs had their model call open at
+once. A run waiting before its call holds far less than one whose call is in flight, so the
+figure compares only between measurements with the same share in flight. The default latency
+(60 s) keeps every run's first call open until the measurement ends. The service is then
+stopped, which interrupts the runs still going (they are not waited for).
 """
 
 from __future__ import annotations
@@ -20,14 +25,14 @@ from pathlib import Path
 import httpx
 from pydantic import BaseModel
 
-from orchestratex.api.openai_schema import AUTO_MODEL
 from orchestratex.bench import loadgen, procs
-from orchestratex.bench.service_probe import PROMPTS, active_runs, chat_body
+from orchestratex.bench.service_probe import PROMPTS, active_runs
 
 SAMPLE_EVERY_S = 0.25
 AFTER_SUBMIT_S = 3.0
 STARTED_LIMIT_S = 30.0
 SUBMIT_CONCURRENCY = 32
+WARM_UP_RUNS = 2
 
 
 class MemoryResult(BaseModel):
@@ -38,6 +43,8 @@ class MemoryResult(BaseModel):
     submit_wall_s: float
     fake_latency_ms: float
     peak_active_runs: int
+    peak_upstream_in_flight: int
+    """Most model calls open at once at the fake provider."""
     rss_base_mib: float
     rss_peak_mib: float
     mib_per_1000_runs: float
@@ -75,17 +82,20 @@ async def _all_started(peaks: dict[str, float], submitted: int, *, limit_s: floa
         await asyncio.sleep(SAMPLE_EVERY_S)
 
 
-async def _settle(client: httpx.AsyncClient, service: procs.Child, limit_s: float) -> None:
-    """Wait (bounded) until the service has no active run."""
+async def _active_at_least(
+    client: httpx.AsyncClient, service: procs.Child, wanted: int, limit_s: float
+) -> None:
+    """Wait (bounded) until the service has at least `wanted` active runs."""
     deadline = time.monotonic() + limit_s
-    for _ in range(int(limit_s / 0.2) + 1):
-        if time.monotonic() > deadline or await active_runs(client, service.url) == 0:
-            return
+    while time.monotonic() < deadline:
+        with contextlib.suppress(httpx.HTTPError):
+            if await active_runs(client, service.url) >= wanted:
+                return
         await asyncio.sleep(0.2)
 
 
 async def measure_memory(
-    workdir: Path, *, runs: int = 1000, latency_ms: float = 2000.0, limit_s: float = 60.0
+    workdir: Path, *, runs: int = 1000, latency_ms: float = 60_000.0, limit_s: float = 60.0
 ) -> MemoryResult:
     """Submit `runs` orchestrations at once (submission bounded by `limit_s`) and measure RSS."""
     async with (
@@ -95,16 +105,16 @@ async def measure_memory(
             fake.url, workdir, requests_per_minute=10 * runs + 1000, name="memory-service"
         ) as service,
     ):
-        chat = service.url + "/v1/chat/completions"
-        for i in range(2):
-            await loadgen.post_json(chat, chat_body(AUTO_MODEL, i))(client, i)
-        await _settle(client, service, limit_s=30.0)
+        submit = service.url + "/api/orchestrate/prompt"
+        # Warm-up: runs that reach their model call, so what loads on first use is in the base.
+        for i in range(WARM_UP_RUNS):
+            await loadgen.post_json(submit, {"prompt": PROMPTS[i]}, expect=202)(client, i)
+        await _active_at_least(client, service, WARM_UP_RUNS, limit_s=30.0)
         await asyncio.sleep(1.0)
         base = procs.rss_mib(service.pid)
         peaks = {"rss": base, "active": 0.0}
         stop = asyncio.Event()
         sampler = asyncio.create_task(_sample(client, service, peaks, stop))
-        submit = service.url + "/api/orchestrate/prompt"
 
         async def one(c: httpx.AsyncClient, index: int) -> None:
             body = {"prompt": PROMPTS[index % len(PROMPTS)]}
@@ -119,6 +129,7 @@ async def measure_memory(
         finally:
             stop.set()
             await sampler
+        in_flight = (await client.get(fake.url + "/stats")).json()["max_in_flight"]
     active = int(peaks["active"])
     growth = peaks["rss"] - base
     return MemoryResult(
@@ -129,6 +140,7 @@ async def measure_memory(
         submit_wall_s=stats.wall_s,
         fake_latency_ms=latency_ms,
         peak_active_runs=active,
+        peak_upstream_in_flight=int(in_flight),
         rss_base_mib=round(base, 1),
         rss_peak_mib=round(peaks["rss"], 1),
         mib_per_1000_runs=round(growth / active * 1000.0, 1) if active else 0.0,
@@ -142,7 +154,8 @@ def format_memory(result: MemoryResult) -> str:
             f"{r.runs_submitted} of {r.runs_requested} orchestrations submitted in "
             f"{r.submit_wall_s:.1f} s ({r.submit_errors} errors {r.submit_error_kinds or ''}), "
             f"fake provider at {r.fake_latency_ms:g} ms",
-            f"peak {r.peak_active_runs} runs active at once; RSS {r.rss_base_mib:.1f} -> "
+            f"peak {r.peak_active_runs} runs active at once, "
+            f"{r.peak_upstream_in_flight} model calls open at once; RSS {r.rss_base_mib:.1f} -> "
             f"{r.rss_peak_mib:.1f} MiB: {r.mib_per_1000_runs:.1f} MiB per 1,000 runs",
         ]
     )

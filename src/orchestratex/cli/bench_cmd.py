@@ -296,8 +296,13 @@ def memory(
         int, typer.Option("--runs", min=1, help="Orchestrations started at once.")
     ] = 1000,
     latency_ms: Annotated[
-        float, typer.Option("--latency-ms", min=0, help="Fake provider delay per answer.")
-    ] = 2000.0,
+        float,
+        typer.Option(
+            "--latency-ms",
+            min=0,
+            help="Fake provider delay per answer (long enough that every run's call stays open).",
+        ),
+    ] = 60_000.0,
 ) -> None:
     """Service memory per 1,000 concurrent orchestrations (RSS growth / peak active runs)."""
 
