@@ -65,7 +65,7 @@ class Service:
     ) -> None:
         self.settings = settings
         self.role: Role = role
-        self.train_router = train_router  # False for one-shot runs (ask); a cache still loads
+        self.train_router = train_router  # False for one-shot runs (ask): no training
         self.instance_id = settings.instance_id or default_instance_id()
         self.parts = build_parts(
             settings, catalog=catalog, env=env, requests_per_minute=requests_per_minute
@@ -130,13 +130,13 @@ class Service:
             train_router=self.train_router and not self.queues_runs,
         )
         self.runs.attach(orchestrator)
-        self.runs.stopping = False
-        self._stopping = False
+        self.runs.stopping = self._stopping = False
         ttl = self.settings.lease_ttl_s
         self._spawn(recovery.keep_leases(self.runs, self.store, self.links, ttl), "leases")
         if router.needs_training:
             self._spawn(router.train_in(orchestrator), "router")
-        self.retrainer = start_retrainer(self.parts, self.instance_id, router, orchestrator)
+        if self.train_router:  # not in one-shot runs (ask): they use the saved model as it is
+            self.retrainer = start_retrainer(self.parts, self.instance_id, router, orchestrator)
         if self.retrainer is not None:
             self._spawn(self.retrainer.run(), "retrain")
         if self.links is None:
