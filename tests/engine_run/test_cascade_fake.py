@@ -7,7 +7,13 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from orchestratex.core.events import Event, ImprovementEvent, ResponseEvent, SelectionEvent
+from orchestratex.core.events import (
+    CompletedEvent,
+    Event,
+    ImprovementEvent,
+    ResponseEvent,
+    SelectionEvent,
+)
 from orchestratex.core.orchestration import OrchestrationRequest, OrchestrationResult, Preferences
 from orchestratex.engine import Orchestrator
 from orchestratex.engine.cascade import CascadeSettings
@@ -113,6 +119,14 @@ async def test_a_passing_confident_answer_stands() -> None:
     assert [r.model for r in result.rounds] == ["fake-llama"]
     assert result.stop_reason == "threshold" and result.score == 9.0
     assert not any(isinstance(e, ImprovementEvent) for e in events)
+    assert result.stop_detail == (
+        "cascade: the judges scored the answer of fake-llama 9.00, token confidence 0.95: the "
+        "cheaper answer stands; score 9.00 reached the threshold 8.0"
+    )
+    completed = events[-1]
+    assert isinstance(completed, CompletedEvent) and completed.result.stop_detail == (
+        result.stop_detail
+    )
 
 
 async def test_a_passing_answer_the_model_itself_doubts_escalates() -> None:

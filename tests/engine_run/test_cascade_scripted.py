@@ -74,7 +74,11 @@ async def test_an_escalation_target_gone_unhealthy_is_not_tried() -> None:
         ("gamma", "revision"),
     ]
     improvement = next(e for e in events if isinstance(e, ImprovementEvent))
-    assert improvement.strategy == "revise" and not improvement.reason.startswith("cascade")
+    assert improvement.strategy == "revise"
+    assert improvement.reason.startswith(
+        "cascade: the judges scored the answer of gamma 5.00, under the threshold 8.0, but "
+        "alpha is unhealthy (open): no escalation; score 5.00 is under the threshold"
+    )
     assert not [c for c in client.calls if c.model == "alpha"]
 
 
@@ -97,4 +101,5 @@ async def test_a_budget_that_cannot_pay_the_stronger_model_keeps_the_cheaper_one
     ]
     improvement = next(e for e in events if isinstance(e, ImprovementEvent))
     assert improvement.strategy == "revise"
+    assert "but alpha is not allowed or not affordable within the budget" in improvement.reason
     assert not [c for c in client.calls if c.model == "alpha"]

@@ -239,6 +239,9 @@ class OrchestrationResult(BaseModel):
     thread_id: str
     status: Literal["completed", "failed", "cancelled"]
     stop_reason: StopReason
+    stop_detail: str | None = Field(
+        default=None, description="why the run stopped, in words (e.g. the score that did it)"
+    )
     answer: str | None
     best_round: int | None
     score: float | None

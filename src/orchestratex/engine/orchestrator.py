@@ -6,6 +6,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from functools import partial
 
 from orchestratex.core.catalog import ModelSpec, Price
@@ -243,31 +244,27 @@ class Orchestrator:
         spec = self._selector.spec(model)
         return plan is not None and first and model == plan.start and bool(spec and spec.logprobs)
 
-    def _cascade_step(self, st: RunState) -> Decision | None:
-        """After a cascade's cheaper first answer: escalate to the stronger model when the
-        verdict or the answer's own confidence calls for it; None leaves it to the policy."""
+    def _cascade_step(self, st: RunState) -> tuple[Decision | None, str | None]:
+        """After a cascade's cheaper first answer: the escalation to the stronger model when
+        the verdict or the answer's own confidence calls for it (else None: the policy decides),
+        and a note of why not, for the policy's decision."""
         plan = st.selection.cascade if st.selection is not None else None
         if plan is None or not pending(plan, st.rounds):
-            return None
+            return None, None
         req = st.request
         stop = self.policy.stop_reason(req, st.rounds, spent_usd=st.cost, elapsed_s=st.elapsed_s)
         if stop is not None and stop[0] != "threshold":
-            return None
-        first = st.rounds[0]
-        escalate, why = needs_escalation(first, req.threshold, self.cascade.min_confidence)
+            return None, None
+        escalate, why = needs_escalation(st.rounds[0], req.threshold, self.cascade.min_confidence)
         if not escalate:
-            log.debug("run %s: cascade keeps %s: %s", st.thread_id, plan.start, why)
-            return None
+            return None, f"cascade: {why}: the cheaper answer stands"
         blocked = self._cannot_escalate(st, plan.escalate_to)
         if blocked is not None:
-            log.info("run %s: cascade cannot escalate: %s", st.thread_id, blocked)
-            return None
+            return None, f"cascade: {why}, but {blocked}: no escalation"
+        reason = f"cascade: {why}; escalating from {plan.start} to {plan.escalate_to}"
         return Decision(
-            stop=None,
-            strategy="escalate",
-            to_model=plan.escalate_to,
-            reason=f"cascade: {why}; escalating from {plan.start} to {plan.escalate_to}",
-        )
+            stop=None, strategy="escalate", to_model=plan.escalate_to, reason=reason
+        ), None
 
     def _cannot_escalate(self, st: RunState, model: str) -> str | None:
         """Why a call of `model` could not be made now (unhealthy, not admitted), or None."""
@@ -291,15 +288,19 @@ class Orchestrator:
             return st.result("failed", "failed", error=st.error)
         while True:
             last = st.rounds[-1]
-            decision = self._cascade_step(st) or self.policy.decide(
-                req,
-                st.rounds,
-                spent_usd=st.cost,
-                elapsed_s=st.elapsed_s,
-                escalation_target=partial(self._escalation, st, last.model),
-            )
+            decision, note = self._cascade_step(st)
+            if decision is None:
+                decision = self.policy.decide(
+                    req,
+                    st.rounds,
+                    spent_usd=st.cost,
+                    elapsed_s=st.elapsed_s,
+                    escalation_target=partial(self._escalation, st, last.model),
+                )
+                if note is not None:
+                    decision = replace(decision, reason=f"{note}; {decision.reason}")
             if decision.stop is not None:
-                return st.result("completed", decision.stop)
+                return st.result("completed", decision.stop, detail=decision.reason)
             n = len(st.rounds) + 1
             await st.emitter.emit(
                 ImprovementEvent,

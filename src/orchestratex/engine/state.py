@@ -113,6 +113,7 @@ class RunState:
         stop_reason: StopReason,
         *,
         error: str | None = None,
+        detail: str | None = None,
     ) -> OrchestrationResult:
         rounds = [*self.rounds, *([self.pending] if self.pending is not None else [])]
         best = best_round(rounds)
@@ -123,6 +124,7 @@ class RunState:
             thread_id=self.thread_id,
             status=status,
             stop_reason=stop_reason,
+            stop_detail=detail,
             answer=best.answer if best else None,
             best_round=best.round if best else None,
             score=best.score if best else None,
