@@ -15,6 +15,7 @@ from orchestratex.core.events import (
     AnalysisEvent,
     CancelledEvent,
     CompletedEvent,
+    Event,
     FailedEvent,
     ImprovementEvent,
     SelectionEvent,
@@ -26,15 +27,21 @@ from orchestratex.core.orchestration import (
     RoundResult,
     SelectionDecision,
 )
-from orchestratex.core.performance import HealthSource, ModelHealth, PerformanceSource
+from orchestratex.core.performance import (
+    HealthSource,
+    JudgeRecordSource,
+    ModelHealth,
+    PerformanceSource,
+)
 from orchestratex.core.protocols import ModelClient
 from orchestratex.engine.admission import CallGate, GatedClient, Ledger
 from orchestratex.engine.analysis import analyze
 from orchestratex.engine.cascade import CascadeSettings, needs_escalation, pending
 from orchestratex.engine.emitter import Emitter, EventSink
-from orchestratex.engine.evaluation import JudgeReliability, describe_error
+from orchestratex.engine.evaluation import describe_error
 from orchestratex.engine.generation import completion_request, initial_messages, revise_messages
 from orchestratex.engine.improvement import Decision, ImprovementPolicy
+from orchestratex.engine.reliability import JudgeReliability
 from orchestratex.engine.rounds import Kind, RoundPlayer
 from orchestratex.engine.run import Run
 from orchestratex.engine.selection import Selector
@@ -47,7 +54,12 @@ MAX_JUDGES = 5
 
 
 class Orchestrator:
-    """Runs orchestrations. One instance serves many runs; judge reliability is shared."""
+    """Runs orchestrations. One instance serves many runs.
+
+    Judges are weighted by their records from `judge_records` (the store's in the service).
+    Without one, `reliability` keeps the records in memory and learns from this orchestrator's
+    own evaluation events, before they reach `sink`.
+    """
 
     def __init__(
         self,
@@ -60,6 +72,7 @@ class Orchestrator:
         sink: EventSink | None = None,
         policy: ImprovementPolicy | None = None,
         reliability: JudgeReliability | None = None,
+        judge_records: JudgeRecordSource | None = None,
         selector: Selector | None = None,
         cascade: CascadeSettings | None = None,
     ) -> None:
@@ -72,13 +85,17 @@ class Orchestrator:
         )
         self._performance = performance
         self._health = health
-        self._sink = sink
         self.policy = policy or ImprovementPolicy()
         self.reliability = reliability or JudgeReliability()
+        if judge_records is None:
+            judge_records = self.reliability
+            sink = _learning_first(self.reliability, sink)
+        self._sink = sink
         self._prices = prices
         self._player = RoundPlayer(
             client,
             self.reliability,
+            judge_records,
             self._judges,
             self._select,
             self._substitute_judge,
@@ -368,3 +385,14 @@ class Orchestrator:
             )
         except OrchestrateXError:
             return None
+
+
+def _learning_first(reliability: JudgeReliability, sink: EventSink | None) -> EventSink:
+    """A sink that lets the in-memory record learn from each event, then passes it on."""
+
+    async def deliver(event: Event) -> None:
+        await reliability.learn(event)
+        if sink is not None:
+            await sink(event)
+
+    return deliver

@@ -18,10 +18,12 @@ from orchestratex.core.events import (
     SelectionEvent,
 )
 from orchestratex.core.orchestration import JudgeVerdict, RoundResult, SelectionDecision
+from orchestratex.core.performance import JudgeRecordSource
 from orchestratex.core.protocols import ModelClient
 from orchestratex.core.types import ChatMessage, Completion
-from orchestratex.engine.evaluation import CallRecord, JudgeReliability, describe_error, evaluate
+from orchestratex.engine.evaluation import CallRecord, describe_error, evaluate
 from orchestratex.engine.generation import completion_request, generate
+from orchestratex.engine.reliability import JudgeReliability
 from orchestratex.engine.state import RunState
 
 log = logging.getLogger(__name__)
@@ -40,6 +42,9 @@ class RoundPlayer:
 
     client: ModelClient
     reliability: JudgeReliability
+    """How a judge's record becomes its weight."""
+    judge_records: JudgeRecordSource
+    """The judges' records (read once per evaluation)."""
     judges: Callable[[RunState, str], list[str]]
     """The judges for an answer by the given model."""
     reselect: Callable[[RunState, Sequence[str]], SelectionDecision]
@@ -84,12 +89,13 @@ class RoundPlayer:
         verdicts: list[JudgeVerdict] = []
         score: float | None = None
         if judges:
+            weight = self.reliability.weigher(await self.judge_records.judge_records())
             verdicts, score = await evaluate(
                 st.client,
                 judges,
                 prompt=st.request.prompt,
                 answer=completion.text,
-                reliability=self.reliability,
+                weight=weight,
                 on_call=partial(self._on_call, st, n, "judge"),
                 substitute=None if st.request.judges else partial(self.substitute, st),
                 answer_model=completion.model,

@@ -20,6 +20,7 @@ from orchestratex.engine.orchestrator import Orchestrator
 from orchestratex.providers.catalog import Catalog
 from orchestratex.providers.gateway import Gateway
 from orchestratex.runtime import recovery
+from orchestratex.runtime.analytics import Analytics
 from orchestratex.runtime.auth import Principal
 from orchestratex.runtime.budgets import BudgetLedger
 from orchestratex.runtime.composition import (
@@ -42,7 +43,7 @@ from orchestratex.store.db import SessionFactory
 from orchestratex.store.views import ThreadDetail, ThreadPage
 from orchestratex.store.writer import EventWriter
 
-__all__ = ["Service", "ServiceNotRunningError", "ThreadStatus"]
+__all__ = ["Service", "ServiceNotRunningError", "ThreadDetail", "ThreadPage", "ThreadStatus"]
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +75,7 @@ class Service:
         self.mode, self.replay, self.catalog = parts.mode, parts.replay, parts.catalog
         self.links, self.bus = parts.links, parts.bus
         self.store, self.quotas = parts.store, parts.quotas
-        self.keys = KeyCache(self.store)
+        self.keys, self.analytics = KeyCache(self.store), Analytics(self.store)
         self.writer = EventWriter(self.store.sessions)
         self.runs = RunManager(
             self.store,
@@ -135,9 +136,8 @@ class Service:
         self._spawn(recovery.keep_leases(self.runs, self.store, self.links, ttl), "leases")
         if router.needs_training:
             self._spawn(router.train_in(orchestrator), "router")
-        if self.train_router:  # not in one-shot runs (ask): they use the saved model as it is
-            self.retrainer = start_retrainer(self.parts, self.instance_id, router, orchestrator)
-        if self.retrainer is not None:
+        self.retrainer = start_retrainer(self.parts, self.instance_id, router, orchestrator)
+        if self.retrainer is not None and self.train_router:  # not in one-shot runs (ask)
             self._spawn(self.retrainer.run(), "retrain")
         if self.links is None:
             await recovery.recover_local(self.runs, self.store, ttl)

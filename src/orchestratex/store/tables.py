@@ -1,5 +1,5 @@
-"""The tables: nine for the product's records, an event log for replay, and the learned models
-(trained from the records, shared by every instance).
+"""The tables: nine for the product's records, the judges' reliability records, an event log for
+replay, and the learned models (trained from the records, shared by every instance).
 
 Timestamps are stored as UTC and read back timezone-aware on every backend.
 """
@@ -190,6 +190,17 @@ class ModelPerformance(Base):
     failures: Mapped[int] = mapped_column(Integer, default=0)
     mean_latency_ms: Mapped[float] = mapped_column(Float, default=0.0)
     mean_cost_usd: Mapped[float] = mapped_column(Float, default=0.0)
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class JudgeReliabilityRecord(Base):
+    """Each judge's agreement record (core.performance.JudgeRecord), learned at each run's end."""
+
+    __tablename__ = "judge_reliability"
+
+    judge: Mapped[str] = mapped_column(String(200), primary_key=True)
+    verdicts: Mapped[int] = mapped_column(Integer, default=0)
+    agreement_sum: Mapped[float] = mapped_column(Float, default=0.0)
     updated_at: Mapped[datetime] = mapped_column(default=utc_now)
 
 
