@@ -51,6 +51,8 @@ class RoundPlayer:
     """Another model when generation failed, excluding those tried."""
     substitute: Callable[[RunState, set[str]], str | None]
     """Another judge when one failed, not among the given models."""
+    logprobs: Callable[[RunState, str, bool], bool] = lambda st, model, first: False
+    """Whether to ask `model` for token log-probabilities (True: the run's first answer)."""
 
     async def play(
         self, st: RunState, n: int, model: str, kind: Kind, messages: list[ChatMessage]
@@ -71,6 +73,7 @@ class RoundPlayer:
             latency_ms=completion.latency_ms,
             finish_reason=completion.finish_reason,
             tool_calls=completion.tool_calls,
+            confidence=completion.confidence,
         )
         st.pending = RoundResult(
             round=n,
@@ -80,6 +83,7 @@ class RoundPlayer:
             cost_usd=completion.cost_usd,
             usage=completion.usage,
             latency_ms=(time.perf_counter() - started) * 1000.0,
+            confidence=completion.confidence,
         )
         judges = self.judges(st, completion.model)
         verdicts: list[JudgeVerdict] = []
@@ -126,11 +130,12 @@ class RoundPlayer:
             tried.append(model)
             started = time.perf_counter()
             chunks: list[str] = []
+            wants = self.logprobs(st, model, kind == "initial" and n == 1)
             try:
                 completion = await generate(
                     st.client,
                     model,
-                    request,
+                    request.model_copy(update={"logprobs": True}) if wants else request,
                     partial(self._on_delta, st, n, model, chunks),
                     stream=st.request.stream_answers,
                 )

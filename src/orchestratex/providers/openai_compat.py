@@ -19,6 +19,7 @@ from orchestratex.core.types import (
 )
 from orchestratex.providers.base import effective_timeout
 from orchestratex.providers.errors import CallContext, SdkErrorTypes, malformed, raise_mapped
+from orchestratex.providers.logprobs import TokenLogprobs
 
 _ERRORS = SdkErrorTypes(
     base=openai.APIError,
@@ -131,6 +132,8 @@ class OpenAICompatAdapter:
         if response_format is not None:
             params["response_format"] = response_format
         params.update(tool_params(request))
+        if request.logprobs:
+            params["logprobs"] = True
         return params
 
     async def complete(self, model_id: str, request: CompletionRequest) -> RawCompletion:
@@ -147,6 +150,9 @@ class OpenAICompatAdapter:
                 for c in choice.message.tool_calls or []
                 if c.type == "function"
             ]
+            logprobs = TokenLogprobs()
+            if request.logprobs:
+                logprobs.add(choice.logprobs)
             return RawCompletion(
                 text=choice.message.content or "",
                 usage=TokenUsage(
@@ -156,6 +162,7 @@ class OpenAICompatAdapter:
                 finish_reason=_finish(choice.finish_reason),
                 provider_model=response.model or model_id,
                 tool_calls=calls,
+                confidence=logprobs.confidence(),
             )
         except Exception as exc:
             raise_mapped(exc, _ERRORS, ctx)
@@ -169,6 +176,7 @@ class OpenAICompatAdapter:
         params["stream_options"] = {"include_usage": True}
         parts: list[str] = []
         calls = _CallParts()
+        logprobs = TokenLogprobs()
         usage: TokenUsage | None = None
         finish = "stop"
         served = model_id
@@ -187,6 +195,8 @@ class OpenAICompatAdapter:
                     for choice in chunk.choices:
                         if choice.finish_reason:
                             finish = _finish(choice.finish_reason)
+                        if request.logprobs:
+                            logprobs.add(choice.logprobs)
                         if choice.delta is None:
                             continue
                         text = choice.delta.content
@@ -217,6 +227,7 @@ class OpenAICompatAdapter:
             finish_reason=finish,
             provider_model=served,
             tool_calls=tool_calls,
+            confidence=logprobs.confidence(),
         )
 
     async def aclose(self) -> None:

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from orchestratex.core.catalog import ModelSpec
+from orchestratex.engine.cascade import CascadeSettings
 from orchestratex.engine.emitter import EventSink
 from orchestratex.engine.orchestrator import Orchestrator
 from orchestratex.providers.catalog import Catalog
@@ -25,8 +26,10 @@ from orchestratex.runtime.bus import EventBus
 from orchestratex.runtime.catalog_setup import mode_and_catalog
 from orchestratex.runtime.learned_router import ServiceRouter
 from orchestratex.runtime.provider_limits import RedisProviderLimits
+from orchestratex.runtime.quality_model import quality_model_path
 from orchestratex.runtime.quotas import Quotas
 from orchestratex.runtime.replay_mode import REPLAY_LOG_LINE, REPLAY_POLICY, Mode
+from orchestratex.runtime.retrain import Retrainer
 from orchestratex.runtime.scaleout import RedisLinks
 from orchestratex.runtime.settings import Settings
 from orchestratex.store.facade import Store
@@ -124,5 +127,27 @@ async def start_orchestrator(
         health=gateway,
         sink=sink,
         selector=selector,
+        cascade=CascadeSettings(
+            band=parts.settings.cascade_band,
+            min_confidence=parts.settings.cascade_min_confidence,
+        ),
     )
     return orchestrator, router
+
+
+def start_retrainer(
+    parts: Parts, instance_id: str, router: ServiceRouter, orchestrator: Orchestrator
+) -> Retrainer | None:
+    """The scheduled retraining of the learned quality model (None when it is off); every
+    model it trains or loads goes to `orchestrator`'s selection."""
+    settings = parts.settings
+    if settings.retrain_interval_s <= 0.0:
+        return None
+    return Retrainer(
+        parts.store.sessions,
+        instance_id=instance_id,
+        interval_s=settings.retrain_interval_s,
+        min_new=settings.retrain_min_new,
+        path=quality_model_path(settings.data_dir),
+        on_model=lambda model: router.use_quality_model(model, orchestrator),
+    )

@@ -116,6 +116,7 @@ class ServiceRouter:
         self._prices: Mapping[str, Price | None] = {}
         self._train_into: Path | None = None
         self._stop = threading.Event()
+        self._router: AnyRouter | None = None
         self.quality_model: QualityModel | None = None
 
     @property
@@ -125,6 +126,7 @@ class ServiceRouter:
 
     def selector(self, router: AnyRouter) -> Selector:
         assert self.pair is not None
+        self._router = router
         return Selector(
             self._models,
             self._prices,
@@ -132,13 +134,26 @@ class ServiceRouter:
             router_models=self.pair,
             router_threshold=self.settings.router_threshold,
             quality_model=self.quality_model,
+            cascade_band=self.settings.cascade_band,
         )
 
     def _weighted(self) -> Selector | None:
         """The weighted selector with the learned quality model, or None (the default one)."""
         if self.quality_model is None:
             return None
-        return Selector(self._models, self._prices, quality_model=self.quality_model)
+        return Selector(
+            self._models,
+            self._prices,
+            quality_model=self.quality_model,
+            cascade_band=self.settings.cascade_band,
+        )
+
+    def use_quality_model(self, model: QualityModel, orchestrator: Orchestrator) -> None:
+        """Select with a newly trained quality model from now on (with the router, if any)."""
+        self.quality_model = model
+        selector = self.selector(self._router) if self._router is not None else self._weighted()
+        if selector is not None:
+            orchestrator.use_selector(selector)
 
     async def initial(
         self, models: Sequence[ModelSpec], prices: Mapping[str, Price | None], *, train: bool

@@ -29,11 +29,13 @@ from orchestratex.runtime.composition import (
     default_instance_id,
     start_gateway,
     start_orchestrator,
+    start_retrainer,
 )
 from orchestratex.runtime.defaults import check_named_models, with_defaults
 from orchestratex.runtime.follow import Follow, FollowSources, follow
 from orchestratex.runtime.key_cache import KeyCache
 from orchestratex.runtime.replay_mode import replay_request
+from orchestratex.runtime.retrain import Retrainer
 from orchestratex.runtime.runs import RunManager, ServiceNotRunningError
 from orchestratex.runtime.settings import Settings
 from orchestratex.runtime.visibility import ThreadStatus, thread_status, visible
@@ -64,19 +66,15 @@ class Service:
     ) -> None:
         self.settings = settings
         self.role: Role = role
-        self.train_router = train_router  # False for one-shot runs (ask); a cache still loads
+        self.train_router = train_router  # False for one-shot runs (ask): no training
         self.instance_id = settings.instance_id or default_instance_id()
         self.parts = build_parts(
             settings, catalog=catalog, env=env, requests_per_minute=requests_per_minute
         )
         parts, self.env = self.parts, env
         self.mode, self.replay, self.catalog = parts.mode, parts.replay, parts.catalog
-        self.links, self.bus, self.store, self.quotas = (
-            parts.links,
-            parts.bus,
-            parts.store,
-            parts.quotas,
-        )
+        self.links, self.bus = parts.links, parts.bus
+        self.store, self.quotas = parts.store, parts.quotas
         self.keys, self.analytics = KeyCache(self.store), Analytics(self.store)
         self.writer = EventWriter(self.store.sessions)
         self.runs = RunManager(
@@ -88,6 +86,7 @@ class Service:
             ledger_for=self._ledger_for,
         )
         self._gateway: Gateway | None = None
+        self.retrainer: Retrainer | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
 
@@ -132,12 +131,14 @@ class Service:
             train_router=self.train_router and not self.queues_runs,
         )
         self.runs.attach(orchestrator)
-        self.runs.stopping = False
-        self._stopping = False
+        self.runs.stopping = self._stopping = False
         ttl = self.settings.lease_ttl_s
         self._spawn(recovery.keep_leases(self.runs, self.store, self.links, ttl), "leases")
         if router.needs_training:
             self._spawn(router.train_in(orchestrator), "router")
+        self.retrainer = start_retrainer(self.parts, self.instance_id, router, orchestrator)
+        if self.retrainer is not None and self.train_router:  # not in one-shot runs (ask)
+            self._spawn(self.retrainer.run(), "retrain")
         if self.links is None:
             await recovery.recover_local(self.runs, self.store, ttl)
             self._spawn(recovery.watch_local(self.runs, self.store, ttl), "recovery")

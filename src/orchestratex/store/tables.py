@@ -1,5 +1,5 @@
-"""The tables: nine for the product's records, the judges' reliability records, and an event log
-for replay.
+"""The tables: nine for the product's records, the judges' reliability records, an event log for
+replay, and the learned models (trained from the records, shared by every instance).
 
 Timestamps are stored as UTC and read back timezone-aware on every backend.
 """
@@ -263,3 +263,19 @@ class EventRecord(Base):
     type: Mapped[str] = mapped_column(String(32))
     payload: Mapped[dict[str, Any]]
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class LearnedModel(Base):
+    """A model learned from the judged history (e.g. "quality"): its latest trained form, and
+    the lease of the one instance that retrains it on a schedule."""
+
+    __tablename__ = "learned_models"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    body: Mapped[str | None] = mapped_column(Text)
+    """The trained model as JSON (engine/learned_quality.py `to_dict`); None before any."""
+    judged_answers: Mapped[int] = mapped_column(Integer, default=0)
+    trained_at: Mapped[datetime | None] = mapped_column()
+    trained_by: Mapped[str | None] = mapped_column(String(64))
+    trainer_id: Mapped[str | None] = mapped_column(String(64))
+    trainer_until: Mapped[datetime | None] = mapped_column()
