@@ -3,11 +3,13 @@
 `postgres_cluster()` yields a server URL: ORX_TEST_POSTGRES_URL when set, else a cluster
 started in a temp directory when the server binaries are installed, else None.
 `redis_server()` yields a redis:// URL of a server on a free loopback port without persistence,
-or None when redis-server is not installed.
+or None when redis-server is not installed. `uvicorn_on_loopback(app)` serves an ASGI app on a
+free loopback port in the test's own event loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import glob
 import os
@@ -16,15 +18,37 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from tests.waiting import until_sync, uvicorn_started
 
 
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@contextlib.asynccontextmanager
+async def uvicorn_on_loopback(app: Any) -> AsyncIterator[str]:
+    """Serve the ASGI `app` until the block ends; yields "127.0.0.1:<port>"."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(app, log_config=None, log_level="warning", access_log=False)
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        await uvicorn_started(server, task)
+        yield f"127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 10)
+        sock.close()
 
 
 def postgres_bindir() -> Path | None:
@@ -105,11 +129,13 @@ def redis_server() -> Iterator[str | None]:
     with (root / "log").open("wb") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 10
-        while not _pong(port):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"redis-server did not start: {(root / 'log').read_text()}")
-            time.sleep(0.05)
+
+        def answers() -> bool:
+            if process.poll() is not None:
+                raise RuntimeError(f"redis-server exited: {(root / 'log').read_text()}")
+            return _pong(port)
+
+        until_sync(answers, what="redis-server answering", timeout_s=10)
         yield f"redis://127.0.0.1:{port}/0"
     finally:
         process.kill()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from orchestratex.testing.fake_provider import (
     run_fake_provider,
 )
 from tests.databases import assert_backend, on_both_backends
+from tests.waiting import status_ended
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -75,12 +75,6 @@ async def run_prompt(api: Api, key: NewKey, prompt: str, max_rounds: int) -> str
     )
     assert submitted.status_code == 202, submitted.text
     thread_id: str = submitted.json()["thread_id"]
-    for _ in range(600):
-        status = (
-            await api.client.get(f"/api/orchestrate/status/{thread_id}", headers=bearer(key))
-        ).json()
-        if status["status"] == "completed" and not status["live"]:
-            return thread_id
-        assert status["status"] in ("queued", "running"), status
-        await asyncio.sleep(0.05)
-    raise AssertionError("the run did not finish in time")
+    status = await status_ended(api.client, thread_id, headers=bearer(key))
+    assert status["status"] == "completed", status
+    return thread_id

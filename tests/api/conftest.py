@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
@@ -75,25 +74,3 @@ def api_factory(settings: Settings, fake: FakeProviderServer) -> ApiFactory:
 async def api(api_factory: ApiFactory) -> AsyncIterator[Api]:
     async with api_factory() as opened:
         yield opened
-
-
-TERMINAL = ("completed", "failed", "cancelled", "interrupted")
-
-
-async def wait_finished(
-    client: httpx.AsyncClient,
-    thread_id: str,
-    headers: dict[str, str] | None = None,
-    timeout_s: float = 30.0,
-) -> dict[str, object]:
-    """Poll the status URL until the thread has ended; returns the last status body."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_s
-    while True:
-        response = await client.get(f"/api/orchestrate/status/{thread_id}", headers=headers)
-        assert response.status_code == 200, response.text
-        body: dict[str, object] = response.json()
-        if body["status"] in TERMINAL and not body["live"]:
-            return body
-        assert loop.time() < deadline, f"thread still {body['status']}"
-        await asyncio.sleep(0.05)

@@ -8,7 +8,8 @@ import hashlib
 from sqlalchemy import text
 
 from orchestratex.runtime.auth import NewKey, create_key
-from tests.api.conftest import Api, wait_finished
+from tests.api.conftest import Api
+from tests.waiting import status_ended
 
 
 async def _key(api: Api, name: str, *, admin: bool = False) -> NewKey:
@@ -109,7 +110,7 @@ async def test_users_see_only_their_own_threads(api: Api) -> None:
     listed = (await api.client.get("/api/threads", headers=_bearer(alice))).json()
     assert listed["total"] == 0 and listed["items"] == []
 
-    status = await wait_finished(api.client, thread_id, headers=_bearer(bob))
+    status = await status_ended(api.client, thread_id, headers=_bearer(bob))
     assert status["status"] == "completed", "alice's cancel did not touch bob's run"
     own = (await api.client.get("/api/threads", headers=_bearer(bob))).json()
     assert [t["id"] for t in own["items"]] == [thread_id]

@@ -8,7 +8,8 @@ from sqlalchemy import func, select
 
 from orchestratex.store.tables import Criticism, Evaluation, SelectionRecord, UsageRecord
 from orchestratex.testing.fake_provider import FakeProviderServer
-from tests.api.conftest import Api, ApiFactory, wait_finished
+from tests.api.conftest import Api, ApiFactory
+from tests.waiting import status_ended
 
 
 async def test_prompt_runs_to_completion_with_full_detail(api: Api) -> None:
@@ -21,7 +22,7 @@ async def test_prompt_runs_to_completion_with_full_detail(api: Api) -> None:
     assert body["status_url"] == f"/api/orchestrate/status/{thread_id}"
     assert thread_id in body["events_url"]
 
-    status = await wait_finished(api.client, thread_id)
+    status = await status_ended(api.client, thread_id)
     assert status["status"] == "completed"
     assert isinstance(status["answer"], str) and "fake provider" in status["answer"]
     assert status["rounds"] == 2
@@ -119,7 +120,7 @@ async def test_cancel_stops_a_running_thread(api: Api, fake: FakeProviderServer)
     assert cancelled.status_code == 202
     assert cancelled.json()["status"] == "cancelling"
 
-    status = await wait_finished(api.client, thread_id)
+    status = await status_ended(api.client, thread_id)
     assert status["status"] == "cancelled"
     again = await api.client.post(f"/api/orchestrate/{thread_id}/cancel")
     assert again.status_code == 409
@@ -134,7 +135,7 @@ async def test_thread_list_search_and_paging(api: Api) -> None:
         )
         ids.append(response.json()["thread_id"])
     for thread_id in ids:
-        await wait_finished(api.client, thread_id)
+        await status_ended(api.client, thread_id)
 
     page = (await api.client.get("/api/threads")).json()
     assert page["total"] == 2

@@ -8,7 +8,8 @@ from orchestratex.runtime.auth import create_key
 from orchestratex.runtime.ratelimit import RateLimiter, RequestRateLimitedError
 from orchestratex.store.tables import Thread, User
 from orchestratex.testing.fake_provider import FakeProviderServer
-from tests.api.conftest import ApiFactory, wait_finished
+from tests.api.conftest import ApiFactory
+from tests.waiting import status_ended
 
 
 async def test_threads_left_running_are_interrupted_at_start(api_factory: ApiFactory) -> None:
@@ -41,7 +42,7 @@ async def test_runs_cut_by_shutdown_are_handed_back_and_resumed_at_the_next_star
     fake.options.latency_ms = 0
     async with api_factory() as api:
         # Resumed at once at start (not after the lease times out): it is over within the wait.
-        status = await wait_finished(api.client, thread_id, timeout_s=10)
+        status = await status_ended(api.client, thread_id, timeout_s=10)
         events = await api.service.store.events_after(thread_id, 0, 1000)
     assert status["status"] == "completed"
     assert status["answer"]
@@ -76,7 +77,7 @@ async def test_rate_limit_answers_429(api_factory: ApiFactory) -> None:
         assert second.status_code == 429
         assert second.json()["error"]["code"] == "rate_limited"
         assert int(second.headers["Retry-After"]) >= 1
-        await wait_finished(api.client, first.json()["thread_id"])
+        await status_ended(api.client, first.json()["thread_id"])
 
 
 async def test_budget_caps_runs_then_refuses(api_factory: ApiFactory) -> None:
@@ -89,7 +90,7 @@ async def test_budget_caps_runs_then_refuses(api_factory: ApiFactory) -> None:
         )
         assert first.status_code == 202
         thread_id = first.json()["thread_id"]
-        await wait_finished(api.client, thread_id, headers=headers)
+        await status_ended(api.client, thread_id, headers=headers)
         detail = (await api.client.get(f"/api/threads/{thread_id}", headers=headers)).json()
         assert 0 < detail["thread"]["total_cost_usd"] <= 0.001
 

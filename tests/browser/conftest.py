@@ -9,13 +9,16 @@ import asyncio
 import os
 import socket
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 import pytest_asyncio
 import uvicorn
+from fastapi import FastAPI
 from playwright.async_api import Browser, Page, async_playwright
 
 from orchestratex.api.app import create_app
@@ -25,6 +28,7 @@ from orchestratex.runtime.settings import Settings
 from orchestratex.testing.fake_catalog import fake_catalog
 from orchestratex.testing.fake_provider import FakeProviderOptions, run_fake_provider
 from orchestratex.web.routes import BUNDLE
+from tests.waiting import status_ended, uvicorn_started
 
 CHROMIUM = Path(os.environ.get("ORX_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -37,7 +41,6 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-TERMINAL = ("completed", "failed", "cancelled", "interrupted")
 
 
 @dataclass
@@ -57,16 +60,8 @@ class LiveService:
         thread_id: str = response.json()["thread_id"]
         return thread_id
 
-    async def wait_finished(self, thread_id: str, timeout_s: float = 20.0) -> dict[str, object]:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout_s
-        while True:
-            response = await self.client.get(f"/api/orchestrate/status/{thread_id}")
-            body: dict[str, object] = response.json()
-            if body["status"] in TERMINAL and not body["live"]:
-                return body
-            assert loop.time() < deadline, f"thread still {body['status']}"
-            await asyncio.sleep(0.05)
+    async def wait_finished(self, thread_id: str, timeout_s: float = 20.0) -> dict[str, Any]:
+        return await status_ended(self.client, thread_id, timeout_s=timeout_s)
 
 
 def _loopback_socket() -> socket.socket:
@@ -74,6 +69,28 @@ def _loopback_socket() -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     return sock
+
+
+@asynccontextmanager
+async def served(app: FastAPI, admin: str) -> AsyncIterator[LiveService]:
+    """`app` in a real uvicorn on a free loopback port, with an admin key named `admin`."""
+    service: Service = app.state.service
+    sock = _loopback_socket()
+    config = uvicorn.Config(app, log_config=None, log_level="warning", access_log=False)
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]), name=f"{admin}-service")
+    try:
+        await uvicorn_started(server, task)
+        async with service.sessions() as session:
+            key = await create_key(session, name=admin, is_admin=True)
+        base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        headers = {"Authorization": f"Bearer {key.key}"}
+        async with httpx.AsyncClient(base_url=base_url, headers=headers) as client:
+            yield LiveService(base_url, key.key, client, service)
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -85,26 +102,8 @@ async def live(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[LiveSe
     async with run_fake_provider(options) as fake:
         settings = Settings(data_dir=tmp_path_factory.mktemp("browser-data"))
         app = create_app(settings, catalog=fake_catalog(fake.openai_base_url))
-        service: Service = app.state.service
-        sock = _loopback_socket()
-        config = uvicorn.Config(app, log_config=None, log_level="warning", access_log=False)
-        server = uvicorn.Server(config)
-        task = asyncio.create_task(server.serve(sockets=[sock]), name="browser-test-service")
-        try:
-            while not server.started:
-                assert not task.done(), "the service stopped before it started"
-                await asyncio.sleep(0.02)
-            async with service.sessions() as session:
-                key = await create_key(session, name="browser-admin", is_admin=True)
-            port = sock.getsockname()[1]
-            base_url = f"http://127.0.0.1:{port}"
-            headers = {"Authorization": f"Bearer {key.key}"}
-            async with httpx.AsyncClient(base_url=base_url, headers=headers) as client:
-                yield LiveService(base_url, key.key, client, service)
-        finally:
-            server.should_exit = True
-            await task
-            sock.close()
+        async with served(app, "browser-admin") as live:
+            yield live
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -125,9 +124,9 @@ async def browser() -> AsyncIterator[Browser]:
             await launched.close()
 
 
-@pytest_asyncio.fixture(loop_scope="module")
-async def page(browser: Browser, live: LiveService) -> AsyncIterator[Page]:
-    """A fresh browser context (empty localStorage) on the dashboard; page errors fail the test."""
+@asynccontextmanager
+async def dashboard_page(browser: Browser) -> AsyncIterator[Page]:
+    """A fresh browser context (empty localStorage); page errors fail the test."""
     context = await browser.new_context(viewport={"width": 1360, "height": 900})
     context.set_default_timeout(15_000)
     opened = await context.new_page()
@@ -138,6 +137,13 @@ async def page(browser: Browser, live: LiveService) -> AsyncIterator[Page]:
     finally:
         await context.close()
     assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def page(browser: Browser, live: LiveService) -> AsyncIterator[Page]:
+    """A fresh browser context on the dashboard; page errors fail the test."""
+    async with dashboard_page(browser) as opened:
+        yield opened
 
 
 async def sign_in(page: Page, live: LiveService, path: str = "/") -> None:

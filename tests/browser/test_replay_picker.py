@@ -5,22 +5,17 @@ Skipped only when the shared recordings are absent (../shared/data/routellm from
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import httpx
 import pytest
 import pytest_asyncio
-import uvicorn
 from playwright.async_api import Browser, Page
 
 from orchestratex.api.app import create_app
-from orchestratex.providers.replay_data import ReplayIndex
-from orchestratex.runtime.auth import create_key
-from orchestratex.runtime.service import Service
+from orchestratex.runtime.replay_mode import ReplayIndex
 from orchestratex.runtime.settings import Settings
-from tests.browser.conftest import LiveService, _loopback_socket, screenshot, sign_in
+from tests.browser.conftest import LiveService, dashboard_page, screenshot, served, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 
@@ -40,41 +35,15 @@ async def replay(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Live
     settings = Settings(
         mode="replay", data_dir=tmp_path_factory.mktemp("replay-data"), routellm_data_dir=ROUTELLM
     )
-    app = create_app(settings, env={})
-    service: Service = app.state.service
-    sock = _loopback_socket()
-    config = uvicorn.Config(app, log_config=None, log_level="warning", access_log=False)
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]), name="replay-browser-service")
-    try:
-        while not server.started:
-            assert not task.done(), "the service stopped before it started"
-            await asyncio.sleep(0.02)
-        async with service.sessions() as session:
-            key = await create_key(session, name="replay-admin", is_admin=True)
-        base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-        headers = {"Authorization": f"Bearer {key.key}"}
-        async with httpx.AsyncClient(base_url=base_url, headers=headers) as client:
-            yield LiveService(base_url, key.key, client, service)
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
+    async with served(create_app(settings, env={}), "replay-admin") as live:
+        yield live
 
 
 @pytest_asyncio.fixture(loop_scope="module")
 async def replay_page(browser: Browser, replay: LiveService) -> AsyncIterator[Page]:
     """A fresh browser context on the replay-mode dashboard; page errors fail the test."""
-    context = await browser.new_context(viewport={"width": 1360, "height": 900})
-    context.set_default_timeout(15_000)
-    opened = await context.new_page()
-    errors: list[str] = []
-    opened.on("pageerror", lambda error: errors.append(str(error)))
-    try:
+    async with dashboard_page(browser) as opened:
         yield opened
-    finally:
-        await context.close()
-    assert not errors, f"JavaScript errors on the page: {errors}"
 
 
 async def recordings(replay: LiveService) -> ReplayIndex:

@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-import uvicorn
 import yaml
+from fastapi import FastAPI
 
 from orchestratex.api.app import create_app
 from orchestratex.providers.catalog import load_catalog
@@ -35,6 +35,7 @@ from orchestratex.testing.fake_provider import (
     FakeProviderServer,
     run_fake_provider,
 )
+from tests.servers import uvicorn_on_loopback
 
 T = TypeVar("T")
 
@@ -123,29 +124,16 @@ class RunningServer:
     fake: FakeProviderServer
 
 
+async def serve_app(stack: AsyncExitStack, app: FastAPI) -> str:
+    """Serve `app` on a free loopback port until `stack` closes; returns its base URL."""
+    return f"http://{await stack.enter_async_context(uvicorn_on_loopback(app))}"
+
+
 async def _serve(
     stack: AsyncExitStack, settings: Settings, fake: FakeProviderServer
 ) -> RunningServer:
     app = create_app(settings, catalog=fake_catalog(fake.openai_base_url))
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.bind(("127.0.0.1", 0))
-    stack.callback(sock.close)
-    config = uvicorn.Config(app, log_config=None, log_level="warning", access_log=False)
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-
-    async def stop() -> None:
-        server.should_exit = True
-        await task
-
-    stack.push_async_callback(stop)
-    while not server.started:
-        if task.done():
-            task.result()
-            raise RuntimeError("the server stopped before it started")
-        await asyncio.sleep(0.01)
-    port = sock.getsockname()[1]
-    return RunningServer(f"http://127.0.0.1:{port}", app.state.service, fake)
+    return RunningServer(await serve_app(stack, app), app.state.service, fake)
 
 
 @pytest.fixture

@@ -3,20 +3,17 @@ that names the CLI (not an HTTP route) for any other."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import socket
 from contextlib import AsyncExitStack
 from pathlib import Path
 
 import pytest
-import uvicorn
 from typer.testing import CliRunner
 
 from orchestratex.api.app import create_app
 from orchestratex.cli.main import app
 from orchestratex.runtime.settings import Settings
-from tests.cli.conftest import PROVIDER_KEY_VARS, LoopThread
+from tests.cli.conftest import PROVIDER_KEY_VARS, LoopThread, serve_app
 from tests.replay.conftest import tiny_data  # noqa: F401 (the fixture)
 
 
@@ -97,24 +94,7 @@ def test_ask_a_prompt_shown_by_demo_show(replay_env: Path) -> None:
 
 
 async def _serve_replay(stack: AsyncExitStack, settings: Settings) -> str:
-    app = create_app(settings, env={})
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.bind(("127.0.0.1", 0))
-    stack.callback(sock.close)
-    server = uvicorn.Server(
-        uvicorn.Config(app, log_config=None, log_level="warning", access_log=False)
-    )
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-
-    async def stop() -> None:
-        server.should_exit = True
-        await task
-
-    stack.push_async_callback(stop)
-    while not server.started:
-        assert not task.done(), "the server stopped before it started"
-        await asyncio.sleep(0.01)
-    return f"http://127.0.0.1:{sock.getsockname()[1]}"
+    return await serve_app(stack, create_app(settings, env={}))
 
 
 def test_ask_server_unrecorded_prompt_hints_at_the_cli(

@@ -7,15 +7,12 @@ Sync clients run in a worker thread (`asyncio.to_thread`) so the service keeps s
 
 from __future__ import annotations
 
-import asyncio
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from fastapi import FastAPI
 
 from orchestratex.api.app import create_app
@@ -27,6 +24,7 @@ from orchestratex.testing.fake_provider import (
     FakeProviderServer,
     run_fake_provider,
 )
+from tests.servers import uvicorn_on_loopback
 
 
 @dataclass
@@ -50,30 +48,11 @@ def settings_options() -> dict[str, Any]:
     return {}
 
 
-async def serve(app: FastAPI) -> tuple[uvicorn.Server, asyncio.Task[None], socket.socket, int]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(
-        app, log_config=None, log_level="warning", access_log=False, lifespan="on"
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:
-        assert not task.done(), "the service stopped before it started"
-        await asyncio.sleep(0.01)
-    return server, task, sock, int(sock.getsockname()[1])
-
-
 async def running_service(app: FastAPI) -> AsyncIterator[Running]:
-    server, task, sock, port = await serve(app)
-    try:
+    async with uvicorn_on_loopback(app) as address:
         async with app.state.service.sessions() as session:
             key = await create_key(session, name="client-tests")
-        yield Running(f"http://127.0.0.1:{port}", key.key, app)
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
+        yield Running(f"http://{address}", key.key, app)
 
 
 @pytest.fixture

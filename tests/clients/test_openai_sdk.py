@@ -36,6 +36,13 @@ def client(service: Running) -> openai.AsyncOpenAI:
     return openai.AsyncOpenAI(base_url=f"{service.base_url}/v1", api_key=service.key, max_retries=0)
 
 
+async def streamed_text(service: Running, **create: Any) -> str:
+    """The text of a streamed chat completion, its chunks joined."""
+    async with client(service) as sdk:
+        stream = await sdk.chat.completions.create(stream=True, **create)
+        return "".join([c.choices[0].delta.content or "" async for c in stream if c.choices])
+
+
 def extension(completion: Any) -> dict[str, Any]:
     extra: dict[str, Any] = completion.model_extra or {}
     return dict(extra["orchestratex"])
@@ -78,15 +85,13 @@ async def test_named_model_is_one_upstream_call_with_every_option(
 async def test_streamed_named_model_is_one_call_too(
     service: Running, fake: FakeProviderServer
 ) -> None:
-    async with client(service) as sdk:
-        stream = await sdk.chat.completions.create(
-            model="fake-claude",
-            messages=[{"role": "user", "content": "Stream please"}],
-            stream=True,
-            stream_options={"include_usage": True},
-        )
-        pieces = [c.choices[0].delta.content or "" async for c in stream if c.choices]
-    assert "fake provider" in "".join(pieces)
+    text = await streamed_text(
+        service,
+        model="fake-claude",
+        messages=[{"role": "user", "content": "Stream please"}],
+        stream_options={"include_usage": True},
+    )
+    assert "fake provider" in text
     assert fake.stats.requests_total == 1
     assert fake.stats.by_path == {"/v1/messages": 1}
 
@@ -201,14 +206,12 @@ async def test_json_schema_answers_satisfy_the_schema(
 async def test_json_object_through_auto_streams_the_checked_answer(
     service: Running, fake: FakeProviderServer
 ) -> None:
-    async with client(service) as sdk:
-        stream = await sdk.chat.completions.create(
-            model="orchestratex/auto",
-            messages=[{"role": "user", "content": "Three colours as JSON"}],
-            response_format={"type": "json_object"},
-            stream=True,
-        )
-        text = "".join([c.choices[0].delta.content or "" async for c in stream if c.choices])
+    text = await streamed_text(
+        service,
+        model="orchestratex/auto",
+        messages=[{"role": "user", "content": "Three colours as JSON"}],
+        response_format={"type": "json_object"},
+    )
     assert json.loads(text)["fake_provider"] == "test tool, not a model"
 
 

@@ -5,7 +5,8 @@ import time
 import pytest
 
 from orchestratex.core.orchestration import JudgeVerdict
-from orchestratex.engine.evaluation import CallRecord, JudgeReliability, aggregate, evaluate
+from orchestratex.engine.evaluation import CallRecord, aggregate, evaluate
+from orchestratex.engine.reliability import JudgeReliability
 from orchestratex.testing.scripted_client import ScriptedClient, verdict
 
 
@@ -22,7 +23,7 @@ async def _evaluate(
         judges,
         prompt="Explain recursion.",
         answer="A function calling itself.",
-        reliability=reliability or JudgeReliability(),
+        weight=(reliability or JudgeReliability()).weight,
         on_call=on_call,
     )
     return verdicts, score, calls

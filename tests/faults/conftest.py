@@ -26,6 +26,7 @@ from orchestratex.testing.fake_catalog import fake_catalog
 from orchestratex.testing.fake_provider import FakeProviderOptions
 from tests.databases import assert_backend, on_both_backends
 from tests.faults.tap import TappedProvider, run_tapped_provider
+from tests.waiting import until
 
 TERMINAL = ("completed", "failed", "cancelled", "interrupted")
 TERMINAL_EVENTS = ("completed", "failed", "cancelled")
@@ -68,22 +69,22 @@ def open_service(
 
 
 async def wait_finished(
-    service: Service, thread_id: str, ended: asyncio.Event | None = None, timeout_s: float = 60.0
+    service: Service, thread_id: str, ended: asyncio.Event, timeout_s: float = 60.0
 ) -> str:
-    """Wait until the thread has ended (woken by `ended`, else polling); returns its status."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_s
-    while True:
+    """Wait until the thread has ended; returns its status. Woken by `ended` (its terminal
+    event went by on the bus); the status is re-read each second even so, in case the bus
+    dropped the event for a lagging subscriber."""
+
+    async def finished() -> str | None:
         found = await service.status(thread_id, user=ANONYMOUS)
         assert found is not None
         if found.status in TERMINAL and not found.live:
             return found.status
-        assert loop.time() < deadline, f"thread {thread_id} still {found.status}"
-        if ended is None:
-            await asyncio.sleep(0.1)
-            continue
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(ended.wait(), timeout=1.0)
+        return None
+
+    return await until(finished, what=f"thread {thread_id} ended", timeout_s=timeout_s)
 
 
 async def run_all(

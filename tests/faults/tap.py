@@ -22,6 +22,7 @@ from orchestratex.testing.fake_provider import FakeProviderOptions, FakeStats, F
 from orchestratex.testing.fake_provider.app import build_app
 from orchestratex.testing.fake_provider.faults import quiet_cut_notices
 from orchestratex.testing.fake_provider.state import FakeState
+from tests.waiting import uvicorn_started
 
 COMPLETION_PATHS = ("/v1/chat/completions", "/v1/messages")
 
@@ -198,11 +199,7 @@ async def run_tapped_provider(options: FakeProviderOptions) -> AsyncIterator[Tap
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]), name="tapped-fake-provider")
     try:
-        while not server.started:
-            if task.done():
-                task.result()
-                raise RuntimeError("the tapped fake provider stopped before it started")
-            await asyncio.sleep(0.01)
+        await uvicorn_started(server, task)
         yield TappedProvider(state, int(sock.getsockname()[1]), tap)
     finally:
         state.closing.set()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from pathlib import Path
 
@@ -12,8 +11,9 @@ from orchestratex.api.app import create_app
 from orchestratex.core.orchestration import OrchestrationRequest
 from orchestratex.runtime.settings import Settings
 from orchestratex.testing.fake_catalog import fake_catalog
-from tests.faults.conftest import TERMINAL, ServiceFactory, read_store, run_all
+from tests.faults.conftest import ServiceFactory, read_store, run_all
 from tests.faults.tap import TappedProvider
+from tests.waiting import status_ended
 
 BREAKER_THRESHOLD = 5
 """The gateway's default: consecutive failures that open a model's circuit."""
@@ -74,13 +74,7 @@ async def test_a_provider_rate_limiting_every_call_fails_runs_cleanly(
             body = {"prompt": "List three prime numbers.", "max_rounds": 2, "judge_count": 2}
             response = await client.post("/api/orchestrate/prompt", json=body)
             assert response.status_code == 202, response.text
-            status_url = response.json()["status_url"]
-            while True:
-                status = (await client.get(status_url)).json()
-                if status["status"] in TERMINAL and not status["live"]:
-                    break
-                assert time.perf_counter() - started < 20.0, "the run did not end"
-                await asyncio.sleep(0.05)
+            status = await status_ended(client, response.json()["thread_id"], timeout_s=20)
             elapsed = time.perf_counter() - started
         service = app.state.service
         health = service.gateway.health()

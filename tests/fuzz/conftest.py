@@ -15,6 +15,7 @@ from hypothesis.configuration import set_hypothesis_home_dir
 
 from orchestratex.testing.fake_provider import FakeProviderOptions
 from tests.hostile.server import Served, bearer, serve
+from tests.waiting import until_sync
 
 REPLY_BOUND_S = 20.0
 """No reply may take longer than this (a generous bound on a loaded 2-core machine: the
@@ -39,10 +40,11 @@ class Fuzzed:
         assert submitted.status_code in (202, 429), submitted.text
         if submitted.status_code == 202:
             status_url = submitted.json()["status_url"]
-            deadline = time.monotonic() + 60
-            while self.http.get(status_url).json()["status"] not in ("completed", "failed"):
-                assert time.monotonic() < deadline, "a normal run did not finish"
-                time.sleep(0.05)
+            until_sync(
+                lambda: self.http.get(status_url).json()["status"] in ("completed", "failed"),
+                what="a normal run finished",
+                timeout_s=60,
+            )
 
 
 def check_error_shape(path: str, response: httpx.Response | Any) -> None:

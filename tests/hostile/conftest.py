@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,7 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.hostile.server import ENDED, Served, bearer, serve
+from tests.hostile.server import Served, bearer, serve
+from tests.waiting import status_ended
 
 
 @dataclass
@@ -36,17 +36,6 @@ class Target:
         assert self.thread_id in [t["id"] for t in listed.json()["items"]]
 
 
-async def wait_ended(http: httpx.AsyncClient, thread_id: str, timeout_s: float = 30.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_s
-    while True:
-        body = (await http.get(f"/api/orchestrate/status/{thread_id}")).json()
-        if body["status"] in ENDED and not body["live"]:
-            return
-        assert loop.time() < deadline, f"thread still {body['status']}"
-        await asyncio.sleep(0.05)
-
-
 async def submit(http: httpx.AsyncClient, prompt: str = "Name three prime numbers") -> str:
     response = await http.post("/api/orchestrate/prompt", json={"prompt": prompt, "max_rounds": 1})
     assert response.status_code == 202, response.text
@@ -62,7 +51,7 @@ async def target(tmp_path: Path) -> AsyncIterator[Target]:
             base_url=served.base_url, headers=bearer(key), trust_env=False, timeout=30
         ) as http:
             thread_id = await submit(http)
-            await wait_ended(http, thread_id)
+            await status_ended(http, thread_id)
             snapshot = (await http.get(f"/api/threads/{thread_id}")).json()
             assert snapshot["thread"]["status"] == "completed"
             yield Target(served, http, key, thread_id, snapshot)

@@ -29,6 +29,7 @@ from orchestratex.testing.fake_provider import (
     FakeProviderServer,
     run_fake_provider,
 )
+from tests.waiting import uvicorn_started
 
 T = TypeVar("T")
 
@@ -122,10 +123,7 @@ def serve(
                 server = uvicorn.Server(config)
                 task = asyncio.create_task(server.serve(sockets=[sock]))
                 try:
-                    while not server.started:
-                        if task.done():
-                            raise RuntimeError("the server stopped before it started")
-                        await asyncio.sleep(0.01)
+                    await uvicorn_started(server, task)
                     holder["served"] = Served(
                         f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}", app, fake, loop
                     )

@@ -12,8 +12,8 @@ from typing import Any
 
 import httpx
 
-from tests.hostile.conftest import wait_ended
 from tests.hostile.server import Served, serve
+from tests.waiting import status_ended
 
 PROMPT = "/api/orchestrate/prompt"
 CHAT = "/v1/chat/completions"
@@ -91,7 +91,7 @@ async def test_judges_and_rounds_are_capped_by_settings(tmp_path: Path) -> None:
             )
             assert accepted.status_code == 202, accepted.text
             thread_id = accepted.json()["thread_id"]
-            await wait_ended(http, thread_id, timeout_s=60)
+            await status_ended(http, thread_id, timeout_s=60)
             made = upstream_calls(served) - before
             assert 0 < made <= rounds * (1 + len(judges)), made
             detail = (await http.get(f"/api/threads/{thread_id}")).json()
@@ -159,7 +159,7 @@ async def test_headers_and_urls_are_parsed_strictly(tmp_path: Path) -> None:
         async with httpx.AsyncClient(base_url=served.base_url, trust_env=False, timeout=30) as http:
             submitted = await http.post(PROMPT, json={"prompt": "hi", "max_rounds": 1})
             thread_id = submitted.json()["thread_id"]
-            await wait_ended(http, thread_id)
+            await status_ended(http, thread_id)
             events = f"/api/orchestrate/{thread_id}/events"
             for value in (b"\xb2", b"\xb9", b"1\xb2", "١".encode(), b"-1", b"+1", b"0x1", b"1 2"):
                 response = await http.get(events, headers={b"Last-Event-ID": value})

@@ -14,6 +14,7 @@ from orchestratex.api.routes.ws import hub_of
 from orchestratex.runtime.ws_hub import MAX_FRAME_BYTES
 from tests.hostile.conftest import Target, submit
 from tests.hostile.server import bearer
+from tests.waiting import until
 
 
 def _open(target: Target, path: str, key: str | None = None) -> Any:
@@ -157,14 +158,15 @@ async def test_many_connections_open_and_close(target: Target) -> None:
 
     for batch in range(3):
         await asyncio.gather(*(churn(batch * 20 + i) for i in range(20)))
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + 10
-    while True:
-        stats = (await target.http.get("/api/ws/stats", headers=bearer(admin))).json()
-        if stats["connections"] == 0 or loop.time() > deadline:
-            break
-        await asyncio.sleep(0.05)
-    assert stats["connections"] == 0 and stats["subscriptions"] == 0
+
+    async def all_closed() -> dict[str, Any] | None:
+        stats: dict[str, Any] = (
+            await target.http.get("/api/ws/stats", headers=bearer(admin))
+        ).json()
+        return stats if stats["connections"] == 0 else None
+
+    stats = await until(all_closed, what="every connection closed")
+    assert stats["subscriptions"] == 0
     assert stats["connections_total"] >= 60
     async with _open(target, "/ws/after-churn") as ws:
         assert (await _recv(ws))["auth"] == "ok"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 
@@ -15,8 +14,6 @@ from orchestratex.runtime.auth import Principal, create_key
 from orchestratex.runtime.service import Role, Service
 from orchestratex.runtime.settings import Settings
 from tests.servers import redis_server
-
-TERMINAL = ("completed", "failed", "cancelled", "interrupted")
 
 
 @pytest.fixture(scope="session")
@@ -61,13 +58,3 @@ def ask(budget_usd: float | None) -> OrchestrationRequest:
         max_rounds=1,
         preferences=Preferences(budget_usd=budget_usd),
     )
-
-
-async def wait_ended(service: Service, thread_id: str, admin: Principal) -> str:
-    async with asyncio.timeout(30):
-        while True:
-            found = await service.status(thread_id, user=admin)
-            assert found is not None
-            if found.status in TERMINAL and not found.live:
-                return found.status
-            await asyncio.sleep(0.05)

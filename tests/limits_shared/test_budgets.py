@@ -15,13 +15,13 @@ from sqlalchemy import func, select, update
 
 from orchestratex.api.app import create_app
 from orchestratex.core.errors import BudgetExceededError
-from orchestratex.runtime.auth import ANONYMOUS
 from orchestratex.runtime.budgets import LocalBudgets, RedisBudgets
 from orchestratex.runtime.settings import Settings
 from orchestratex.store.tables import Thread, User
 from orchestratex.testing.fake_catalog import fake_catalog
 from orchestratex.testing.fake_provider import FakeProviderServer
-from tests.limits_shared.conftest import ask, budget_user, running, wait_ended
+from tests.limits_shared.conftest import ask, budget_user, running
+from tests.waiting import run_ended, until
 
 BUDGET = 0.003
 SUBMISSIONS = 12
@@ -54,14 +54,16 @@ async def test_ledger_holds_then_counts_the_real_cost(kind: str, redis: Redis) -
     assert reads == [0.25], "the database is read once, to seed the running total"
 
 
+async def _none_held(budgets: RedisBudgets) -> bool:
+    return await budgets.held_usd("u") == 0  # a Redis expiry: no event to await
+
+
 async def test_a_redis_hold_lapses_when_its_holder_never_ends(redis: Redis) -> None:
     budgets = RedisBudgets(redis, hold_s=0.3)
     assert await budgets.hold("u", "a", budget_usd=1.0, wanted_usd=None, spent=lambda: _spent(0))
     with pytest.raises(BudgetExceededError):
         await budgets.hold("u", "b", budget_usd=1.0, wanted_usd=None, spent=lambda: _spent(0))
-    async with asyncio.timeout(5):
-        while await budgets.held_usd("u") > 0:  # noqa: ASYNC110 - Redis expiry, no event
-            await asyncio.sleep(0.05)
+    await until(lambda: _none_held(budgets), what="the hold lapsed", timeout_s=5)
     granted = await budgets.hold("u", "b", budget_usd=1.0, wanted_usd=0.3, spent=lambda: _spent(0))
     assert granted == pytest.approx(0.3)
 
@@ -92,13 +94,13 @@ async def test_two_instances_never_spend_more_than_the_budget(
         assert all(isinstance(e, BudgetExceededError) for e in refused), refused
         assert len(accepted) > 1, "a budgeted user runs several requests at once"
         for thread_id in accepted:
-            await wait_ended(a, thread_id, ANONYMOUS)
+            await run_ended(a, thread_id)
         spent = await a.store.user_spent(user.user_id)
         held_after = await b.budgets.held_usd(user.user_id)
         with pytest.raises(BudgetExceededError):
             costly = ask(None).model_copy(update={"model": "fake-claude"})
             for _ in range(50):  # keep asking: the budget runs out, then every ask is refused
-                await wait_ended(b, await b.submit(costly, user=user), ANONYMOUS)
+                await run_ended(b, await b.submit(costly, user=user))
         final = await a.store.user_spent(user.user_id)
     assert 0 < spent <= BUDGET + 1e-12
     assert final <= BUDGET + 1e-12
@@ -136,7 +138,7 @@ async def test_no_route_or_field_spends_past_the_budget_and_402_stores_nothing(
                 assert response.status_code in (200, 202, 402), response.text
             for response in responses:
                 if response.status_code == 202:
-                    await wait_ended(service, response.json()["thread_id"], ANONYMOUS)
+                    await run_ended(service, response.json()["thread_id"])
             spent = await service.store.user_spent(user.user_id)
             for _ in range(30):  # spend what is left on the expensive model, until refused
                 done = await client.post("/v1/chat/completions", json=chat, headers=headers)

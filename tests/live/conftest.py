@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +31,7 @@ from orchestratex.testing.fake_provider import (
     run_fake_provider,
 )
 from tests.databases import assert_backend, on_both_backends
+from tests.waiting import until_sync
 
 ENDED = ("completed", "failed", "cancelled", "interrupted")
 
@@ -95,20 +95,20 @@ class Live:
         return body
 
     def wait_finished(self, thread_id: str, headers: dict[str, str] | None = None) -> None:
-        deadline = time.monotonic() + 30
-        while True:
+        def ended() -> bool:
             body = self.status(thread_id, headers)
-            if body["status"] in ENDED and not body["live"]:
-                return
-            assert time.monotonic() < deadline, f"thread still {body['status']}"
-            time.sleep(0.02)
+            return body["status"] in ENDED and not body["live"]
+
+        until_sync(ended, what=f"thread {thread_id} ended", timeout_s=30)
 
     def wait_seq(self, thread_id: str, at_least: int) -> None:
         """Wait until the store holds an event with seq >= at_least (the run is under way)."""
-        deadline = time.monotonic() + 30
-        while self.status(thread_id)["last_seq"] < at_least:
-            assert time.monotonic() < deadline, "the run did not progress"
-            time.sleep(0.01)
+        until_sync(
+            lambda: self.status(thread_id)["last_seq"] >= at_least,
+            what=f"seq {at_least} stored",
+            timeout_s=30,
+            every_s=0.01,
+        )
 
     def new_key(self, name: str, *, admin: bool = False) -> str:
         async def make() -> str:

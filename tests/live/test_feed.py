@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator
 
 import pytest
 
@@ -11,6 +11,7 @@ from orchestratex.core.events import CancelledEvent, Event, ResponseChunkEvent
 from orchestratex.runtime.bus import DEFAULT_QUEUE_SIZE, EventBus
 from orchestratex.runtime.follow import Follow, FollowSources
 from orchestratex.runtime.live import SubscriberLagged, with_heartbeats
+from tests.waiting import until
 
 TID = "t1"
 
@@ -53,13 +54,6 @@ async def _collect(source: AsyncGenerator[Event, None]) -> list[int]:
     return [e.seq async for e in source]
 
 
-async def _until(condition: Callable[[], bool]) -> None:
-    """Wait (polling, at most 2 s) until `condition()` holds."""
-    async with asyncio.timeout(2.0):
-        while not condition():  # noqa: ASYNC110 - a plain predicate has no event to wait on
-            await asyncio.sleep(0.005)
-
-
 async def test_events_published_during_replay_are_sent_once_in_order() -> None:
     world = World([chunk(1), chunk(2)])
     world.during_load = [chunk(3), chunk(4)]
@@ -90,7 +84,7 @@ async def test_a_hole_is_filled_when_another_process_stores_it() -> None:
     follower = await world.follower().open()
     task = asyncio.create_task(_collect(follower.events()))
     await world.bus.publish(chunk(4))
-    await _until(lambda: world.loads >= 3)
+    await until(lambda: world.loads >= 3, what="three loads", timeout_s=2, every_s=0.005)
     world.stored += [chunk(2), chunk(3)]
     await world.bus.publish(CancelledEvent(thread_id=TID, seq=5))
     assert await asyncio.wait_for(task, 3) == [1, 2, 3, 4, 5]
@@ -123,7 +117,7 @@ async def test_a_run_that_stops_while_idle_ends_the_feed() -> None:
 
     task = asyncio.create_task(consume())
     await world.bus.publish(chunk(1))
-    await _until(lambda: received == [1])
+    await until(lambda: received == [1], what="seq 1 received", timeout_s=2, every_s=0.005)
     assert not task.done(), "the run is still live"
     world.live = False
     await asyncio.wait_for(task, 1)

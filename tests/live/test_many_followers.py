@@ -20,7 +20,8 @@ from orchestratex.api.app import create_app
 from orchestratex.runtime.settings import Settings
 from orchestratex.testing.fake_catalog import fake_catalog
 from orchestratex.testing.fake_provider import FakeProviderOptions, run_fake_provider
-from tests.live.served import uvicorn_on_loopback
+from tests.servers import uvicorn_on_loopback
+from tests.waiting import status_ended
 
 WORDS = 1200  # the fake streams six words a chunk: 200 chunks
 FOLLOWERS = 20
@@ -74,7 +75,9 @@ async def test_twenty_followers_at_random_moments_see_every_event_once(served: s
         thread_id = response.json()["thread_id"]
 
         async def follower(index: int) -> list[dict[str, Any]]:
-            await asyncio.sleep(rng.uniform(0.0, 4.0))  # joins at a random moment (some after)
+            # The sleep is what is under test: each follower joins at a random moment (some
+            # after the end); there is no condition to wait for.
+            await asyncio.sleep(rng.uniform(0.0, 4.0))
             if index % 2:
                 return await _sse(http, thread_id)
             return await _ws(served, thread_id)
@@ -82,10 +85,8 @@ async def test_twenty_followers_at_random_moments_see_every_event_once(served: s
         results = await asyncio.wait_for(
             asyncio.gather(*(follower(i) for i in range(FOLLOWERS))), 60
         )
-        url = f"/api/orchestrate/status/{thread_id}"
-        async with asyncio.timeout(10):  # the terminal event is stored within milliseconds
-            while (status := (await http.get(url)).json())["live"]:  # noqa: ASYNC110
-                await asyncio.sleep(0.02)
+        # The terminal event is stored within milliseconds.
+        status = await status_ended(http, thread_id, timeout_s=10)
     last = status["last_seq"]
     assert status["status"] == "completed"
     for events in results:

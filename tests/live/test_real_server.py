@@ -19,7 +19,8 @@ from orchestratex.runtime.settings import Settings
 from orchestratex.runtime.ws_hub import MAX_FRAME_BYTES
 from orchestratex.testing.fake_catalog import fake_catalog
 from orchestratex.testing.fake_provider import FakeProviderOptions, run_fake_provider
-from tests.live.served import uvicorn_on_loopback
+from tests.servers import uvicorn_on_loopback
+from tests.waiting import until
 
 
 @pytest.fixture
@@ -93,9 +94,8 @@ async def test_a_client_that_leaves_releases_its_subscription(
         async with connect(f"ws://{base_url}/ws/thread/{thread_id}", proxy=None) as ws:
             await ws.recv()
             assert json.loads(await ws.recv())["type"] == "subscribed"
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + 10
-        while service.bus.subscriber_count != baseline:
-            assert loop.time() < deadline, "a subscription outlived its client"
-            await asyncio.sleep(0.05)
+        await until(
+            lambda: service.bus.subscriber_count == baseline,
+            what="every subscription of the gone clients released",
+        )
         assert service.is_live(thread_id), "the run itself goes on"

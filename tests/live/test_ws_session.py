@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import datetime
 from typing import Any
 
@@ -11,6 +10,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from orchestratex.runtime.ws_hub import MAX_FRAME_BYTES, MAX_SUBSCRIPTIONS
 from tests.live.conftest import Live, receive_type, receive_until_close
+from tests.waiting import until_sync
 
 
 def test_subscribe_and_unsubscribe_two_threads(live: Live) -> None:
@@ -147,8 +147,10 @@ def test_stats_count_connections_subscriptions_and_messages(live: Live) -> None:
     assert during["connections_total"] == before["connections_total"] + 1
     assert during["messages_received"] >= before["messages_received"] + 2
     assert during["messages_sent"] >= before["messages_sent"] + 3
-    deadline = time.monotonic() + 5
-    while (after := _stats(live))["connections"] != 0:
-        assert time.monotonic() < deadline, "the closed connection is still counted"
-        time.sleep(0.01)
+
+    def closed() -> dict[str, Any] | None:
+        found = _stats(live)
+        return found if found["connections"] == 0 else None
+
+    after = until_sync(closed, what="the closed connection no longer counted", timeout_s=5)
     assert after["subscriptions"] == 0 and after["connections_total"] == 1

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +10,6 @@ from typing import Any
 import httpx
 import openai
 import pytest
-import uvicorn
 from fastapi import FastAPI
 
 from orchestratex.api.app import create_app
@@ -26,6 +23,7 @@ from orchestratex.testing.fake_provider import (
     run_fake_provider,
 )
 from tests.databases import assert_backend, on_both_backends
+from tests.servers import uvicorn_on_loopback
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -75,24 +73,9 @@ async def served(
 ) -> AsyncIterator[Served]:
     catalog = fake_catalog(fake.openai_base_url, **catalog_options)
     app = create_app(Settings(data_dir=tmp_path, database_url=database_url), catalog=catalog)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        app, log_config=None, log_level="warning", access_log=False, lifespan="on"
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        while not server.started:
-            assert not task.done(), "the service stopped before it started"
-            await asyncio.sleep(0.01)
+    async with uvicorn_on_loopback(app) as address:
         service: Service = app.state.service
         assert_backend(service, database_url)
         async with service.sessions() as session:
             key = await create_key(session, name="alice")
-        yield Served(app, f"http://127.0.0.1:{port}", key)
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
+        yield Served(app, f"http://{address}", key)

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
-
 import openai
 import pytest
 from sqlalchemy import func, select
@@ -13,6 +10,7 @@ from orchestratex.api import answer_parts
 from orchestratex.store.tables import Thread, UsageRecord
 from orchestratex.testing.fake_provider import FakeProviderServer
 from tests.openai_api.conftest import Served
+from tests.waiting import until
 
 CATALOG_KEYS = {"fake-gpt", "fake-claude", "fake-grok", "fake-qwen", "fake-llama", "fake-mistral"}
 
@@ -23,24 +21,24 @@ TERMINAL = ("completed", "failed", "cancelled")
 async def _statuses(served: Served, count: int) -> list[str]:
     """The statuses of the stored threads once `count` of them are terminal (the store writes
     in batches, so the reply can come before the rows)."""
-    deadline = time.monotonic() + 15.0
-    while True:
+
+    async def stored() -> list[str] | None:
         async with served.service.sessions() as session:
             statuses = list((await session.execute(select(Thread.status))).scalars().all())
-        if sum(s in TERMINAL for s in statuses) >= count or time.monotonic() > deadline:
-            return statuses
-        await asyncio.sleep(0.05)
+        return statuses if sum(s in TERMINAL for s in statuses) >= count else None
+
+    return await until(stored, what=f"{count} threads stored as ended", timeout_s=15)
 
 
 async def _settled(served: Served, thread_id: str) -> None:
     """Wait (with a deadline) until the thread's terminal status is stored."""
-    deadline = time.monotonic() + 15.0
-    while time.monotonic() < deadline:
+
+    async def stored() -> bool:
         async with served.service.sessions() as session:
             thread = await session.get(Thread, thread_id)
-        if thread is not None and thread.status in TERMINAL:
-            return
-        await asyncio.sleep(0.05)
+        return thread is not None and thread.status in TERMINAL
+
+    await until(stored, what=f"thread {thread_id} stored as ended", timeout_s=15)
 
 
 async def _recorded(served: Served, thread_id: str) -> tuple[int, int, float]:

@@ -3,13 +3,12 @@ options and the tool calls (on SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
 from typing import Any
 
 from orchestratex.testing.fake_provider import FakeProviderServer
 from tests.openai_api.conftest import Served
+from tests.waiting import until
 
 TOOL: Any = {
     "type": "function",
@@ -35,13 +34,13 @@ async def test_tool_call_passthrough_is_stored_with_its_options(
     thread_id = (completion.model_extra or {})["orchestratex"]["thread_id"]
 
     async with served.http() as http:
+
+        async def stored() -> dict[str, Any] | None:
+            found: dict[str, Any] = (await http.get(f"/api/threads/{thread_id}")).json()
+            return found if found["thread"]["status"] == "completed" else None
+
         # The store writes in batches: wait (with a deadline) for the stored thread.
-        deadline = time.monotonic() + 15.0
-        while True:
-            detail = (await http.get(f"/api/threads/{thread_id}")).json()
-            if detail.get("status") == "completed" or time.monotonic() > deadline:
-                break
-            await asyncio.sleep(0.05)
+        detail = await until(stored, what="the thread stored as completed", timeout_s=15)
         events = await http.get(f"/api/orchestrate/{thread_id}/events")
     request = detail["request"]
     assert request["judge_count"] == 0 and request["model"] == "fake-mistral"

@@ -32,6 +32,7 @@ async def test_steps_are_timed_one_by_one_not_in_total() -> None:
     timer = StepTimer(1.0, timeout_error)
     started = time.monotonic()
     for _ in range(8):
+        # Each step takes 0.2 s on purpose: the steps' own duration is what is under test.
         assert await timer.step(asyncio.sleep(0.2, result="ok")) == "ok"
     assert time.monotonic() - started > 1.0  # longer than one timeout in all, never timed out
     timer.close()
@@ -40,7 +41,9 @@ async def test_steps_are_timed_one_by_one_not_in_total() -> None:
 async def test_the_timer_outlives_a_pause_between_steps() -> None:
     timer = StepTimer(0.2, timeout_error)
     assert await timer.step(asyncio.sleep(0, result=1)) == 1
-    await asyncio.sleep(0.3)  # not a step: the consumer's own time is not counted
+    # A pause on purpose, longer than the timeout: the consumer's own time between steps is
+    # what is under test (it is not counted); there is no condition to wait for.
+    await asyncio.sleep(0.3)
     assert await timer.step(asyncio.sleep(0, result=2)) == 2
     with pytest.raises(ProviderTimeoutError):
         await timer.step(asyncio.Event().wait())

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 import httpx
 
@@ -16,6 +14,7 @@ from orchestratex.runtime.replay_mode import resolve_mode
 from orchestratex.runtime.service import Service
 from orchestratex.runtime.settings import ProviderOverride, Settings
 from orchestratex.testing.fake_catalog import fake_catalog
+from tests.waiting import status_ended
 
 
 @asynccontextmanager
@@ -27,15 +26,6 @@ async def open_app(
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
             yield client, app.state.service
-
-
-async def wait_done(client: httpx.AsyncClient, thread_id: str) -> dict[str, Any]:
-    for _ in range(400):
-        body: dict[str, Any] = (await client.get(f"/api/orchestrate/status/{thread_id}")).json()
-        if body["status"] in ("completed", "failed", "cancelled") and not body["live"]:
-            return body
-        await asyncio.sleep(0.05)
-    raise AssertionError("the run did not finish")
 
 
 def test_auto_mode_is_replay_only_without_keys_and_config(tmp_path: Path) -> None:
@@ -84,7 +74,7 @@ async def test_replay_service_lists_prompts_and_completes_a_run(
             "/api/orchestrate/prompt", json={"prompt": detail["text"], "max_rounds": 2}
         )
         assert submitted.status_code == 202, submitted.text
-        body = await wait_done(client, submitted.json()["thread_id"])
+        body = await status_ended(client, submitted.json()["thread_id"], timeout_s=20)
         assert body["status"] == "completed", body
         assert body["answer"] in {
             (await service.replay.load()).by_id["gsm8k-0001"].answers[m]  # type: ignore[union-attr]

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import random
 from pathlib import Path
 
 from orchestratex.bench.router_io import save
 from orchestratex.engine.router import LearnedRouter
-from orchestratex.runtime.auth import ANONYMOUS
 from orchestratex.runtime.service import Service
 from orchestratex.store import repository
 from orchestratex.store.views import DecisionDetail
+from tests.waiting import run_ended
 
 _WORDS = [
     "please",
@@ -55,15 +54,7 @@ async def first_decision(
     service: Service, thread_id: str, timeout_s: float = 30.0
 ) -> DecisionDetail:
     """The thread's first selection decision as the thread detail shows it, once the run ended."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_s
-    while True:
-        found = await service.status(thread_id, user=ANONYMOUS)
-        assert found is not None
-        if not found.live and found.status in ("completed", "failed", "cancelled"):
-            break
-        assert loop.time() < deadline, f"thread {thread_id} still {found.status}"
-        await asyncio.sleep(0.05)
+    await run_ended(service, thread_id, timeout_s=timeout_s)
     async with service.sessions() as session:
         detail = await repository.get_thread_detail(session=session, thread_id=thread_id)
     assert detail is not None and detail.decisions

@@ -24,9 +24,12 @@ from orchestratex.runtime.settings import Settings
 from tests.router_service.helpers import first_decision
 from tests.routing.helpers import DATA_DIR, needs_data
 from tests.routing.test_cli import fake_data
+from tests.waiting import until
 
 READY = "learned router ready: trained on"
 LOADED = "learned router loaded from"
+TRAINING = "learned router: training on"
+STOPPED = "learned router: training stopped"
 
 
 @asynccontextmanager
@@ -44,11 +47,11 @@ async def replay_service(data_dir: Path, routellm: Path, **settings: Any) -> Asy
 async def wait_router(service: Service, timeout_s: float = 20.0) -> None:
     if default_embedder() is not None:
         timeout_s *= 10  # the embeddings extra is installed: torch loads and embeds first
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_s
-    while service.orchestrator.selector.router is None:
-        assert loop.time() < deadline, "the router was not ready in time"
-        await asyncio.sleep(0.05)
+    await until(
+        lambda: service.orchestrator.selector.router is not None,
+        what="the router ready",
+        timeout_s=timeout_s,
+    )
 
 
 def messages(caplog: pytest.LogCaptureFixture, start: str) -> list[str]:
@@ -102,11 +105,16 @@ async def test_no_routing_data_means_weighted_selection(tmp_path: Path) -> None:
     assert not list((tmp_path / "state").glob("router-*.json"))
 
 
-async def test_stop_during_training_leaves_no_cache(tmp_path: Path) -> None:
+async def test_stop_during_training_leaves_no_cache(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="orchestratex.runtime.learned_router")
     routellm = fake_data(tmp_path / "routellm", n=900)
     async with replay_service(tmp_path / "state", routellm) as service:
         assert service.orchestrator.selector.router is None
-    await asyncio.sleep(1.0)
+        await until(lambda: messages(caplog, TRAINING), what="training under way")
+    # The stop returns once the training thread has ended, so nothing can write a cache later.
+    assert messages(caplog, STOPPED) and not messages(caplog, READY)
     assert not list((tmp_path / "state").glob("router-*"))
 
 

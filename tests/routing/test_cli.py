@@ -85,6 +85,12 @@ def test_cli_json_on_synthetic_data(tmp_path: Path) -> None:
         assert bench["train_prompts"] + bench["test_prompts"] == 59
         assert bench["learned"]["apgr"] > bench["random"]["apgr"] + 0.1
         assert bench["oracle"]["apgr"] >= bench["learned"]["apgr"] - 1e-9
+    # Every kind is listed with its evidence; none has the 200 training rows an expert needs.
+    experts = {e["kind"]: e for e in report["selection"]["experts"]}
+    assert set(experts) == {"mt_bench", "mmlu", "gsm8k"}
+    assert all(not e["used"] and e["best"] is None for e in experts.values())
+    assert all(b["expert_shares"] == {} for b in report["benchmarks"])
+    assert report["total_seconds"] > 0.0
     lines = [json.loads(line) for line in scores.read_text().splitlines()]
     assert len(lines) == sum(b["test_prompts"] for b in report["benchmarks"])
     assert set(lines[0]) == {"benchmark", "prompt", "strong_score"}
@@ -110,6 +116,7 @@ def test_cli_test_data_and_table(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "gsm8k: 29 test prompts (59 train, 1 contaminated dropped)" in result.output
     assert "oracle" in result.output and "always strong" in result.output
+    assert "gsm8k: 59 training prompts, too few to try: pooled model" in result.output
 
 
 def test_cli_missing_data_exits_2(tmp_path: Path) -> None:

@@ -7,17 +7,20 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import pytest
 
+from orchestratex.bench.routing_bench import train_on_split
 from orchestratex.bench.routing_data import RoutingItem
 from orchestratex.bench.routing_features import build_bank
 from orchestratex.bench.routing_select import neighbours, select_setting
 from orchestratex.bench.routing_semantic import fit_rows, train_semantic, verdicts
 from orchestratex.core.orchestration import Preferences
-from orchestratex.engine.embeddings import FloatArray
+from orchestratex.engine.embeddings import FloatArray, default_embedder
 from orchestratex.engine.selection import Selector
 from orchestratex.engine.semantic_model import RouterConfig, platt
 from orchestratex.engine.semantic_router import SemanticRouter
 from tests.engine_selection.catalog import MODELS, PRICES, analysis
+from tests.routing.helpers import DATA_DIR, needs_data
 from tests.routing.test_cli import EASY, HARD
 
 
@@ -100,3 +103,29 @@ def test_calibration_never_inverts_the_ranking() -> None:
     assert a == 0.0 and abs(b) < 0.1
     a, _ = platt(raw, (raw > 0).astype(float))
     assert a > 0.0
+
+
+needs_embeddings = pytest.mark.skipif(
+    default_embedder() is None, reason="the embeddings extra is not installed"
+)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1200)
+@needs_data
+@needs_embeddings
+def test_the_real_router_calls_far_prompts_unknown_and_selection_uses_the_priors() -> None:
+    """The router the service trains (real MiniLM embeddings, real data, real threshold): prompts
+    in a language or on a topic the recordings never cover are unknown; a word problem is not."""
+    router, _ = train_on_split(DATA_DIR, seed=0, embedder=default_embedder())
+    assert router.ood_threshold is not None
+    for far in ("私の猫の名前を考えてください", "Bonjour, comment ça va aujourd'hui ?"):
+        verdict = router.assess(far)
+        assert not verdict.known and verdict.score == router.prior, (far, verdict)
+        assert verdict.nearest is not None and verdict.nearest < router.ood_threshold
+    near = router.assess("Ann buys 3 boxes of 12 pencils and gives away 7. How many are left?")
+    assert near.known and near.expert == "gsm8k"
+    selector = Selector(MODELS, PRICES, router=router, router_models=("gpt-4o", "mistral-small"))
+    decision = selector.select(analysis(), Preferences(), prompt="私の猫の名前を考えてください")
+    assert decision.strategy == "weighted"
+    assert any("unlike its training prompts" in r for r in decision.reasons), decision.reasons

@@ -11,7 +11,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -30,6 +29,7 @@ from orchestratex.runtime.auth import create_key
 from orchestratex.store.db import create_engine, create_session_factory, init_db
 from orchestratex.testing.fake_catalog import FAKE_ANTHROPIC, FAKE_MODELS, FAKE_OPENAI
 from tests.servers import free_port, redis_server
+from tests.waiting import until_sync
 
 T = TypeVar("T")
 CLI = str(Path(sys.executable).with_name("orchestratex"))
@@ -47,17 +47,20 @@ def run_sync(coroutine: Coroutine[Any, Any, T]) -> T:
 
 
 def _wait_http(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
+    def answers() -> bool:
         if process.poll() is not None:
             raise RuntimeError(f"{url} exited early:\n{log.read_text(errors='replace')[-3000:]}")
         try:
-            if httpx.get(url, timeout=1.0).status_code < 500:
-                return
+            return httpx.get(url, timeout=1.0).status_code < 500
         except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"{url} did not answer:\n{log.read_text(errors='replace')[-3000:]}")
+            return False
+
+    try:
+        until_sync(answers, what=f"{url} answering", timeout_s=START_TIMEOUT_S, every_s=0.1)
+    except AssertionError:
+        raise RuntimeError(
+            f"{url} did not answer:\n{log.read_text(errors='replace')[-3000:]}"
+        ) from None
 
 
 @dataclass

@@ -11,15 +11,18 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from orchestratex.runtime.auth import create_key
 from orchestratex.store.db import create_session_factory
-from orchestratex.store.tables import ACTIVE_STATUSES, Prompt, Thread
+from orchestratex.store.tables import Prompt, Thread
 from tests.scaleout.conftest import REQUESTS_PER_MINUTE, Cluster
 from tests.scaleout.helpers import (
     answers,
     event_types,
     follow_ws,
     submit,
+    submit_long_run,
+    unfinished,
     wait_ended,
     wait_for,
+    wait_judged,
 )
 
 
@@ -95,18 +98,10 @@ async def test_rate_limit_holds_across_instances(cluster: Cluster, db: AsyncEngi
 
 async def test_killed_worker_run_resumes_on_another(cluster: Cluster, db: AsyncEngine) -> None:
     async with httpx.AsyncClient(timeout=10) as client:
-        sent = await submit(
-            client,
-            cluster.a,
-            cluster.headers,
-            "Describe how tides work.",
-            max_rounds=3,
-            threshold=9.9,
+        thread_id = await submit_long_run(
+            client, cluster.a, cluster.headers, "Describe how tides work."
         )
-    thread_id = sent.json()["thread_id"]
-    await wait_for(
-        db, thread_id, lambda t, e: any(k == "evaluation" and r == 1 for _s, k, r in e), 30
-    )
+    await wait_judged(db, thread_id)
     cluster.replace_worker()
     before = await answers(db, thread_id)
     status = await wait_ended(db, thread_id, 60)
@@ -120,29 +115,17 @@ async def test_killed_worker_run_resumes_on_another(cluster: Cluster, db: AsyncE
         resumed = [(k, r) for s, k, r in events if s > starts[1] and k == "response"]
         assert resumed and resumed[0][1] is not None and resumed[0][1] >= 2
         assert sorted(after) == list(range(1, len(after) + 1))
-    async with create_session_factory(db)() as session:
-        left = await session.scalar(
-            select(func.count()).select_from(Thread).where(Thread.status.in_(ACTIVE_STATUSES))
-        )
-    assert left == 0
+    assert await unfinished(db) == 0
 
 
 async def test_sigterm_hands_the_run_to_another_worker_with_its_rounds(
     cluster: Cluster, db: AsyncEngine
 ) -> None:
     async with httpx.AsyncClient(timeout=10) as client:
-        sent = await submit(
-            client,
-            cluster.a,
-            cluster.headers,
-            "Explain how vaccines train the immune system.",
-            max_rounds=3,
-            threshold=9.9,
+        thread_id = await submit_long_run(
+            client, cluster.a, cluster.headers, "Explain how vaccines train the immune system."
         )
-    thread_id = sent.json()["thread_id"]
-    await wait_for(
-        db, thread_id, lambda t, e: any(k == "evaluation" and r == 1 for _s, k, r in e), 30
-    )
+    await wait_judged(db, thread_id)
     before = await answers(db, thread_id)
     cluster.replace_worker(signal.SIGTERM)
     status = await wait_ended(db, thread_id, 60)

@@ -8,13 +8,18 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from orchestratex.store.db import create_engine, create_session_factory, init_db
-from orchestratex.store.tables import ACTIVE_STATUSES, Thread
+from orchestratex.store.db import create_engine, init_db
 from tests.scaleout.conftest import Processes, run_sync, service_env
-from tests.scaleout.helpers import answers, event_types, submit, wait_ended, wait_for
+from tests.scaleout.helpers import (
+    answers,
+    event_types,
+    submit_long_run,
+    unfinished,
+    wait_ended,
+    wait_judged,
+)
 from tests.servers import free_port
 
 
@@ -46,18 +51,10 @@ async def test_a_stopped_service_resumes_its_run_at_restart(
     try:
         base = procs.serve(port=port)
         async with httpx.AsyncClient(timeout=10) as client:
-            sent = await submit(
-                client,
-                base,
-                {},
-                "Summarise the causes of inflation.",
-                max_rounds=3,
-                threshold=9.9,
+            thread_id = await submit_long_run(
+                client, base, {}, "Summarise the causes of inflation."
             )
-        thread_id = sent.json()["thread_id"]
-        await wait_for(
-            engine, thread_id, lambda t, e: any(k == "evaluation" and r == 1 for _s, k, r in e), 30
-        )
+        await wait_judged(engine, thread_id)
         procs.running[0].send_signal(sig)
         procs.running[0].wait(timeout=30)
         before = await answers(engine, thread_id)
@@ -65,10 +62,7 @@ async def test_a_stopped_service_resumes_its_run_at_restart(
         status = await wait_ended(engine, thread_id, 60)
         after = await answers(engine, thread_id)
         events = await event_types(engine, thread_id)
-        async with create_session_factory(engine)() as session:
-            left = await session.scalar(
-                select(func.count()).select_from(Thread).where(Thread.status.in_(ACTIVE_STATUSES))
-            )
+        left = await unfinished(engine)
     finally:
         procs.stop_all()
         await engine.dispose()

@@ -18,6 +18,7 @@ from orchestratex.api.app import create_app
 from orchestratex.runtime.settings import Settings
 from orchestratex.testing.fake_catalog import fake_catalog
 from orchestratex.testing.fake_provider import FakeProviderOptions, run_fake_provider
+from tests.waiting import uvicorn_started
 
 
 async def main(data_dir: Path) -> None:
@@ -28,10 +29,7 @@ async def main(data_dir: Path) -> None:
         # Default log_config: uvicorn's formatters, the access one unpacking each record's args.
         server = uvicorn.Server(uvicorn.Config(app, log_level="info", access_log=True))
         task = asyncio.create_task(server.serve(sockets=[sock]))
-        while not server.started:
-            if task.done():
-                raise RuntimeError("the server stopped before it started")
-            await asyncio.sleep(0.01)
+        await uvicorn_started(server, task)
         print(f"PORT {sock.getsockname()[1]}", flush=True)
         await asyncio.to_thread(sys.stdin.read)
         server.should_exit = True

@@ -17,8 +17,9 @@ from websockets.exceptions import ConnectionClosed
 
 from orchestratex.api.routes.ws import hub_of
 from orchestratex.store.tables import User
-from tests.hostile.conftest import submit, wait_ended
+from tests.hostile.conftest import submit
 from tests.hostile.server import Served, bearer, serve
+from tests.waiting import status_ended
 
 
 @pytest.fixture
@@ -52,7 +53,7 @@ async def test_users_cannot_reach_each_others_runs(served: Served) -> None:
     admin = await served.new_key("root", admin=True)
     async with _client(served, alice) as as_alice, _client(served, bob) as as_bob:
         thread_id = await submit(as_bob, "Bob's private question")
-        await wait_ended(as_bob, thread_id)
+        await status_ended(as_bob, thread_id)
 
         for url in (f"/api/orchestrate/{thread_id}/events", f"/api/threads/{thread_id}"):
             denied = await as_alice.get(url)
@@ -111,7 +112,7 @@ async def test_budget_cap_enforced(served: Served) -> None:
     key = await served.new_key("frugal", budget_usd=10.0)
     async with _client(served, key) as http:
         first = await submit(http, "Explain binary search")
-        await wait_ended(http, first)
+        await status_ended(http, first)
         detail = (await http.get(f"/api/threads/{first}")).json()["thread"]
         spent = detail["total_cost_usd"]
         assert spent > 0
@@ -139,7 +140,7 @@ async def test_websocket_keys_never_accepted_in_urls(served: Served) -> None:
     key = await served.new_key("alice")
     async with _client(served, key) as http:
         thread_id = await submit(http)
-        await wait_ended(http, thread_id)
+        await status_ended(http, thread_id)
     for path in (
         f"/ws/url-key?api_key={key}",
         f"/ws/url-key?token={key}",

@@ -11,14 +11,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -31,6 +29,7 @@ from orchestratex.core.types import Domain
 from orchestratex.testing.fake_provider import FakeProviderOptions
 from tests.hostile.server import ENDED, bearer, serve
 from tests.security.test_keys_cors import read_tree
+from tests.servers import uvicorn_on_loopback
 
 SENTINELS = {
     "OPENAI_API_KEY": "sentinel-openai-7Qx2Lm9Vb4",
@@ -53,17 +52,8 @@ async def _echo(request: Request) -> JSONResponse:
 @pytest.fixture
 async def echo_url() -> AsyncIterator[str]:
     app = Starlette(routes=[Route("/{path:path}", _echo, methods=["GET", "POST"])])
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_config=None, log_level="warning"))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:
-        assert not task.done(), "the echo provider did not start"
-        await asyncio.sleep(0.01)
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
-    server.should_exit = True
-    await asyncio.wait_for(task, 10)
-    sock.close()
+    async with uvicorn_on_loopback(app) as address:
+        yield f"http://{address}/v1"
 
 
 ECHO_MODEL = ModelSpec(

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,17 +26,11 @@ from orchestratex.store.tables import (
 )
 from orchestratex.store.writer import EventWriter, StoreWriter
 from tests.store.factories import run_events
+from tests.waiting import until
 
 START = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 NEVER_S = 60.0
 """A flush interval no test waits for: writes seen sooner were triggered by something else."""
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], timeout_s: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not await check():
-        assert time.monotonic() < deadline, "condition not met before the deadline"
-        await asyncio.sleep(0.02)
 
 
 @pytest.fixture
@@ -90,7 +83,7 @@ async def test_events_wait_in_the_buffer_until_a_round_ends(
     async def stored() -> bool:
         return await _seqs(sessions, "t-b") == list(range(1, first_response + 2))
 
-    await eventually(stored)
+    await until(stored, what="the batch stored")
     assert writer.buffered("t-b") == []
 
 
@@ -114,7 +107,7 @@ async def test_a_whole_run_is_stored_with_its_chunks_when_it_ends(
             thread = await session.get(Thread, "t-w")
             return thread is not None and thread.status == "completed"
 
-    await eventually(finished)
+    await until(finished, what="the run stored as ended")
     assert await _seqs(sessions, "t-w") == [e.seq for e in events]
     async with sessions() as session:
         chunks = await session.scalar(
@@ -360,7 +353,7 @@ async def test_what_a_crash_would_lose_is_only_the_unflushed_tail(
     async def round_one_stored() -> bool:
         return await _seqs(sessions, "t-crash") == list(range(1, first_evaluation + 2))
 
-    await eventually(round_one_stored)
+    await until(round_one_stored, what="round one stored")
     for e in events[first_evaluation + 1 : first_evaluation + 4]:
         writer.add(e)
     for _ in range(5):  # let the writer task run: no boundary among these, so it holds them

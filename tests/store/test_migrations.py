@@ -19,9 +19,11 @@ TABLES = {
     "evaluations",
     "criticisms",
     "model_performance",
+    "judge_reliability",
     "usage_records",
     "selection_decisions",
     "events",
+    "learned_models",
 }
 
 
@@ -35,7 +37,7 @@ async def test_schema_matches_the_models(engine: AsyncEngine) -> None:
         version = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar()
     assert names == TABLES | {"alembic_version"}
     assert set(Base.metadata.tables) == TABLES
-    assert version == "0003"
+    assert version == "0005"
     await init_db(engine)
     async with engine.connect() as conn:
         assert await conn.run_sync(_table_names) == TABLES | {"alembic_version"}

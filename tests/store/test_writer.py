@@ -8,13 +8,14 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from orchestratex.core.events import FailedEvent, StartedEvent
-from orchestratex.core.orchestration import OrchestrationRequest
+from orchestratex.core.events import EvaluationEvent, FailedEvent, StartedEvent
+from orchestratex.core.orchestration import JudgeVerdict, OrchestrationRequest, RubricScore
 from orchestratex.store.db import SessionFactory
 from orchestratex.store.tables import (
     Criticism,
     Evaluation,
     EventRecord,
+    JudgeReliabilityRecord,
     ModelPerformance,
     Prompt,
     Response,
@@ -26,6 +27,7 @@ from orchestratex.store.writer import StoreWriter
 from tests.store.factories import feed, run_events
 
 START = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+RUBRIC = ("accuracy", "completeness", "clarity", "relevance", "overall")
 
 
 def sample_run() -> list[Any]:
@@ -161,3 +163,46 @@ async def test_chunks_are_stored_with_the_threads_next_event(sessions: SessionFa
     await writer.handle(events[chunk + 1])
     assert writer.buffered("t-a") == []
     assert await _count(sessions, EventRecord) == chunk + 2
+
+
+def _judged_by_three(thread_id: str) -> list[Any]:
+    """A one-round run judged 8.0 by claude-y and, added here, 8.0 by j2 and 2.0 by j3."""
+    events = run_events(thread_id, start=START, scores=[8.0])
+    extra = [
+        JudgeVerdict(judge=judge, score=RubricScore(**dict.fromkeys(RUBRIC, score), critique="c"))
+        for judge, score in (("j2", 8.0), ("j3", 2.0))
+    ]
+    return [
+        e.model_copy(update={"verdicts": [*e.verdicts, *extra]})
+        if isinstance(e, EvaluationEvent)
+        else e
+        for e in events
+    ]
+
+
+async def _judge_records(sessions: SessionFactory) -> dict[str, tuple[int, float]]:
+    async with sessions() as session:
+        rows = await session.scalars(select(JudgeReliabilityRecord))
+        return {r.judge: (r.verdicts, round(r.agreement_sum, 9)) for r in rows}
+
+
+async def test_judge_reliability_is_learned_once_per_run_at_its_end(
+    sessions: SessionFactory,
+) -> None:
+    first = _judged_by_three("t-j1")
+    await feed(sessions, first[:-1])
+    assert await _judge_records(sessions) == {}, "learned at the run's end, not before"
+    await feed(sessions, first)
+    once = {"claude-y": (1, 0.7), "j2": (1, 0.7), "j3": (1, 0.4)}
+    assert await _judge_records(sessions) == once
+    await feed(sessions, first)  # replayed: nothing learned twice
+    assert await _judge_records(sessions) == once
+    second = _judged_by_three("t-j2")
+    writers = StoreWriter(sessions), StoreWriter(sessions)
+    for event in second:  # two processes writing the same run: it is learned once
+        await asyncio.gather(*(w.handle(event) for w in writers))
+    assert await _judge_records(sessions) == {
+        "claude-y": (2, 1.4),
+        "j2": (2, 1.4),
+        "j3": (2, 0.8),
+    }

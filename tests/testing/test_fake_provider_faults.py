@@ -15,6 +15,7 @@ from orchestratex.testing.fake_provider import (
     FaultKind,
     run_fake_provider,
 )
+from tests.waiting import until
 
 
 def _force(server: FakeProviderServer, kind: FaultKind, **extra: float) -> None:
@@ -240,8 +241,7 @@ async def test_closing_the_server_ends_a_hanging_request() -> None:
             base_url=server.openai_base_url, api_key="test", max_retries=0, timeout=20
         )
         pending = asyncio.create_task(_openai_call(client, stream=False))
-        await asyncio.sleep(0.3)
-        assert server.stats.faults == {"timeout": 1}
+        await until(lambda: server.stats.faults == {"timeout": 1}, what="the request hanging")
         assert not pending.done()
     with pytest.raises(openai.InternalServerError) as caught:
         await pending

@@ -25,7 +25,7 @@ from orchestratex.api.routes import (
     threads,
     ws,
 )
-from orchestratex.providers.catalog import Catalog
+from orchestratex.runtime.catalog_setup import Catalog
 from orchestratex.runtime.service import Service
 from orchestratex.runtime.settings import Settings, load_settings
 from orchestratex.web import routes as web_routes

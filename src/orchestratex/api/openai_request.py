@@ -38,7 +38,7 @@ from orchestratex.core.types import (
     ToolChoice,
     ToolSpec,
 )
-from orchestratex.providers.capabilities import refused_options
+from orchestratex.runtime.catalog_setup import refused_options
 from orchestratex.runtime.service import Service
 
 

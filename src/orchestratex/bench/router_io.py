@@ -30,7 +30,7 @@ def load(path: Path) -> AnyRouter:
     data = json.loads(path.read_text(encoding="utf-8"))
     if not isinstance(data, dict):
         raise ValueError(f"{path} does not hold a learned router")
-    if data.get("format") == semantic.FORMAT:
+    if data.get("format") in (semantic.FORMAT, *semantic.OLD_FORMATS):
         embedder = default_embedder()
         loaded = SemanticRouter.from_dict(data, embedder)
         if loaded.uses_embeddings and embedder is None:

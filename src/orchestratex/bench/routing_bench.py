@@ -44,6 +44,7 @@ from orchestratex.bench.routing_report import (
 )
 from orchestratex.bench.routing_select import Selection
 from orchestratex.bench.routing_semantic import (
+    expert_shares,
     semantic_scorer,
     train_semantic,
     unknown_share,
@@ -125,6 +126,7 @@ def run_routing_bench(
     `save_router` writes the trained router there as JSON (bench/router_io.py); `embeddings`
     False (or the extra absent) uses the non-topical analysis-only router.
     """
+    run_started = time.perf_counter()
     embedder = default_embedder() if embeddings else None
     sets = _load(data, required=True, limit=limit)
     train: list[RoutingItem] = []
@@ -179,6 +181,7 @@ def run_routing_bench(
             name, items, scores, other, train_counts.get(name, 0), dropped[name], seed
         )
         result.unknown_share = unknown_share(found)
+        result.expert_shares = expert_shares(found)
         results.append(result)
         if name == "mmlu" and len({i.group for i in items}) > 1:
             within = within_subject_apgr(items, scores)[0]
@@ -199,6 +202,7 @@ def run_routing_bench(
         grouped=grouped,
         grouped_settings=fold_choices,
         grouped_hashed=grouped_hashed,
+        total_seconds=round(time.perf_counter() - run_started, 1),
     )
     return report, lines
 

@@ -1,9 +1,11 @@
 """Features of every benchmark prompt, computed once per bench run (embeddings from the cache).
 
 `FeatureBank` holds, per routing item, its embedding row (when the embeddings extra is installed)
-and its raw analysis features, plus the two training targets: the strong-minus-weak quality
-(`gain_target`, MT-Bench scaled by MT_BENCH_TARGET_SPAN and clipped to -1..1) and the chance the
-strong model is needed (`RoutingItem.target`).
+and its raw analysis features, plus the training target: the chance the strong model is needed
+(`RoutingItem.target`: 1 when only the strong model is right; MT-Bench's judge-point margin over
+MT_BENCH_TARGET_SPAN, clipped to 0..1). The router regresses on it and calibrates to it. The
+signed strong-minus-weak gain was the regression target before: on inner grouped folds of the
+seed-0 training half it scored 0.550 against 0.560 for this one (docs/benchmarks.md, Routing).
 """
 
 from __future__ import annotations
@@ -15,20 +17,13 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from orchestratex.bench.routing_data import MT_BENCH_TARGET_SPAN, RoutingItem
+from orchestratex.bench.routing_data import RoutingItem
 from orchestratex.bench.routing_embed_cache import cached_embeddings
 from orchestratex.engine.embeddings import Embedder, FloatArray
 from orchestratex.engine.semantic_router import analysis_matrix
 from orchestratex.engine.semantic_train import StopCheck
 
 IntArray = npt.NDArray[np.int64]
-
-
-def gain_target(item: RoutingItem) -> float:
-    """Strong-minus-weak quality on one scale: -1..1 (MT-Bench: judge points / span, clipped)."""
-    if item.benchmark == "mt_bench":
-        return float(min(max(item.gain / MT_BENCH_TARGET_SPAN, -1.0), 1.0))
-    return float(item.gain)
 
 
 @dataclass(slots=True)
@@ -38,7 +33,6 @@ class FeatureBank:
     ana: FloatArray
     names: list[str]
     embedding_model: str | None
-    gain: FloatArray
     need: FloatArray
 
     def index(self, items: Sequence[RoutingItem]) -> IntArray:
@@ -89,6 +83,5 @@ def build_bank(
         ana=ana,
         names=names,
         embedding_model=None if embedder is None else embedder.name,
-        gain=np.asarray([gain_target(it) for it in items], dtype=np.float64),
         need=np.asarray([it.target for it in items], dtype=np.float64),
     )

@@ -6,7 +6,7 @@ from pydantic import BaseModel
 
 from orchestratex.bench.routing_grouped import GroupedResult
 from orchestratex.bench.routing_metrics import RouterMetrics
-from orchestratex.bench.routing_select import Selection
+from orchestratex.bench.routing_select import ExpertChoice, Selection
 
 
 class CurvePointOut(BaseModel):
@@ -47,6 +47,8 @@ class BenchmarkResult(BaseModel):
     oracle: MethodResult
     unknown_share: float = 0.0
     """Share of test prompts the router called far from its training data (scored as prior)."""
+    expert_shares: dict[str, float] = {}
+    """Share of test prompts scored by each kind's expert (the rest: the pooled model)."""
 
 
 class RoutingReport(BaseModel):
@@ -66,6 +68,8 @@ class RoutingReport(BaseModel):
     grouped: GroupedResult | None
     grouped_settings: list[Selection]
     grouped_hashed: GroupedResult | None
+    total_seconds: float = 0.0
+    """Wall time of the whole benchmark run (features, grouped folds, training, scoring)."""
 
 
 class ScoreLine(BaseModel):
@@ -76,6 +80,23 @@ class ScoreLine(BaseModel):
 
 def _pct(value: float | None) -> str:
     return "never" if value is None else f"{value:.1%}"
+
+
+def _setting(selection: Selection) -> str:
+    """The chosen setting and the kinds that got an expert, in a few words."""
+    used = [e.kind for e in selection.experts if e.used]
+    return selection.chosen + (f"; experts: {', '.join(used)}" if used else "")
+
+
+def _expert_line(e: ExpertChoice) -> str:
+    if e.best is None or e.pooled_apgr is None:
+        return f"  {e.kind}: {e.train_prompts} training prompts, too few to try: pooled model"
+    verdict = "expert used" if e.used else "pooled model kept"
+    return (
+        f"  {e.kind}: best own setting {e.best.setting} {e.best.mean_apgr:.3f} (worst "
+        f"{e.best.worst_apgr:.3f}, neighbours within {e.neighbour_spread:.3f}) vs pooled "
+        f"{e.pooled_apgr:.3f} on {e.train_prompts} training prompts: {verdict}"
+    )
 
 
 def _grouped_lines(report: RoutingReport) -> list[str]:
@@ -94,7 +115,7 @@ def _grouped_lines(report: RoutingReport) -> list[str]:
             f"  hashed-word router: mean {h.mean_apgr:.3f}, worst {h.worst_apgr:.3f}, "
             f"within-subject {h.within_subject_apgr:.3f}"
         )
-    settings = [s.chosen for s in report.grouped_settings] or [""] * len(g.folds)
+    settings = [_setting(s) for s in report.grouped_settings] or [""] * len(g.folds)
     for fold, label in zip(g.folds, settings, strict=False):
         chosen = f"  [{label}]" if label else ""
         out.append(
@@ -128,6 +149,11 @@ def format_report(report: RoutingReport) -> str:
         + ", ".join(f"{n.setting} {n.mean_apgr:.3f}" for n in sel.neighbours)
         + ")",
     ]
+    if sel.experts:
+        out.append("Experts (a kind's own model, chosen on inner folds of that kind's rows):")
+        out += [_expert_line(e) for e in sel.experts]
+    if report.total_seconds:
+        out.append(f"Whole run: {report.total_seconds:.0f} s")
     if report.mmlu_within_subject_apgr is not None:
         out.append(
             f"MMLU within-subject APGR (random split): {report.mmlu_within_subject_apgr:.3f}"
@@ -138,7 +164,8 @@ def format_report(report: RoutingReport) -> str:
             f"{b.benchmark}: {b.test_prompts} test prompts ({b.train_prompts} train, "
             f"{b.contaminated_dropped} contaminated dropped); "
             f"quality weak {b.weak_quality:.3f}, strong {b.strong_quality:.3f}; "
-            f"{b.unknown_share:.1%} called unknown",
+            f"{b.unknown_share:.1%} called unknown"
+            + "".join(f", {v:.1%} scored by the {k} expert" for k, v in b.expert_shares.items()),
             f"  {'method':<14}{'APGR':>8}{'CPT(50%)':>11}{'CPT(80%)':>11}",
         ]
         rows = [("learned", b.learned), ("hashed words", b.hashed)]

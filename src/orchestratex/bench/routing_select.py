@@ -6,6 +6,13 @@ held-out folds. The best mean wins. Its neighbours (the same model one grid step
 hyperparameter) are reported too, with the largest difference, so a reader sees whether the
 chosen figure is a plateau or a lucky spike. Called inside each outer fold, this makes the
 grouped evaluation nested: the outer test subjects never influence the choice.
+
+Then each kind of prompt (benchmark) with at least MIN_EXPERT_ROWS training rows may get an
+expert, a model of its own rows only (bench/routing_experts.py): on that kind's inner folds,
+the best expert setting must beat the pooled setting's figure on the same folds.
+
+Each inner fold's fitting work is shared by every setting (bench/routing_fold.py), so the grid
+costs about one ridge solve and one neighbour search per fold.
 """
 
 from __future__ import annotations
@@ -16,10 +23,10 @@ import numpy as np
 from pydantic import BaseModel
 
 from orchestratex.bench.routing_features import FeatureBank, IntArray
-from orchestratex.bench.routing_grouped import subject_folds
+from orchestratex.bench.routing_fold import FoldWork, inner_folds
 from orchestratex.bench.routing_metrics import evaluate_scores
-from orchestratex.engine.semantic_model import RouterConfig, fit_model, raw_scores
-from orchestratex.engine.semantic_train import StopCheck, assign_folds, standardisation
+from orchestratex.engine.semantic_model import RouterConfig
+from orchestratex.engine.semantic_train import StopCheck
 
 INNER_FOLDS = 4
 ALPHAS = (1.0, 3.0, 10.0, 30.0, 100.0)
@@ -45,6 +52,19 @@ class Candidate(BaseModel):
     worst_apgr: float
 
 
+class ExpertChoice(BaseModel):
+    """Whether one kind of prompt got a model of its own, and the evidence."""
+
+    kind: str
+    train_prompts: int
+    pooled_apgr: float | None = None
+    """The pooled setting's mean APGR on this kind's inner folds (None: too few rows to try)."""
+    best: Candidate | None = None
+    """The best expert setting on the same folds."""
+    neighbour_spread: float = 0.0
+    used: bool = False
+
+
 class Selection(BaseModel):
     chosen: str
     mean_apgr: float
@@ -53,6 +73,7 @@ class Selection(BaseModel):
     neighbour_spread: float
     """Largest |mean APGR difference| between the chosen setting and a neighbour."""
     candidates: list[Candidate]
+    experts: list[ExpertChoice] = []
 
 
 def neighbours(config: RouterConfig, grid: Sequence[RouterConfig]) -> list[RouterConfig]:
@@ -77,37 +98,52 @@ def neighbours(config: RouterConfig, grid: Sequence[RouterConfig]) -> list[Route
     return out
 
 
-def _inner_folds(bank: FeatureBank, rows: IntArray, folds: int, seed: int) -> list[IntArray]:
-    """Rows of each inner validation fold: MMLU subjects when there are enough of them, else
-    every row by a hash of its prompt (small data sets)."""
-    items = [bank.items[r] for r in rows]
-    subjects = {it.group for it in items if it.group}
-    if len(subjects) >= folds:
-        groups = subject_folds([it for it in items if it.group], folds, seed)
-        fold_of = {s: f for f, g in enumerate(groups) for s in g}
-        ids = [fold_of.get(it.group, -1) for it in items]
-    else:
-        ids = assign_folds([""] * len(items), [it.prompt for it in items], folds, seed).tolist()
-    return [
-        np.asarray([r for r, i in zip(rows, ids, strict=True) if i == f], dtype=np.int64)
-        for f in range(folds)
-    ]
+def grid_figures(
+    bank: FeatureBank,
+    rows: IntArray,
+    folds: list[IntArray],
+    grid: Sequence[RouterConfig],
+    *,
+    train_extra: IntArray | None = None,
+    stop: StopCheck | None = None,
+) -> dict[RouterConfig, list[float]]:
+    """APGR of every setting on every fold of `rows` (trained on the rest of `rows`, plus
+    `train_extra` when given)."""
+    figures: dict[RouterConfig, list[float]] = {c: [] for c in grid}
+    for test in folds:
+        if len(test) == 0:
+            continue
+        train = np.setdiff1d(rows, test)
+        if train_extra is not None:
+            train = np.concatenate([train, train_extra])
+        work = FoldWork(bank, train, test)
+        strong = [bank.items[r].strong for r in test]
+        weak = [bank.items[r].weak for r in test]
+        for config in grid:
+            if stop is not None and stop():
+                raise InterruptedError("training stopped")
+            scores = work.scores(config)
+            figures[config].append(evaluate_scores(scores.tolist(), strong, weak).apgr)
+    return figures
 
 
-def score_setting(
-    bank: FeatureBank, train: IntArray, test: IntArray, config: RouterConfig
-) -> np.ndarray:
-    """Raw scores of `test` rows from `config` fitted on `train` rows."""
-    mean, std = standardisation(bank.ana[train])
-    model = fit_model(
-        bank.emb_rows(train) if config.embeddings else None,
-        (bank.ana[train] - mean) / std,
-        bank.gain[train],
-        config,
+def candidate(config: RouterConfig, figures: Sequence[float]) -> Candidate:
+    return Candidate(
+        setting=config.label,
+        mean_apgr=float(np.nanmean(figures)),
+        worst_apgr=float(np.nanmin(figures)),
     )
-    return raw_scores(
-        model, bank.emb_rows(test) if config.embeddings else None, (bank.ana[test] - mean) / std
-    )
+
+
+def best_of(
+    grid: Sequence[RouterConfig], figures: dict[RouterConfig, list[float]]
+) -> tuple[RouterConfig, list[Candidate], list[Candidate], float]:
+    """The best setting by mean figure, every candidate, its neighbours and their spread."""
+    table = [candidate(c, figures[c]) for c in grid]
+    best_i = max(range(len(grid)), key=lambda i: table[i].mean_apgr)
+    near = [candidate(c, figures[c]) for c in neighbours(grid[best_i], grid)]
+    spread = max((abs(n.mean_apgr - table[best_i].mean_apgr) for n in near), default=0.0)
+    return grid[best_i], table, near, spread
 
 
 def select_setting(
@@ -121,36 +157,13 @@ def select_setting(
 ) -> tuple[RouterConfig, Selection]:
     """The grid setting with the best mean grouped APGR inside `rows`, and the evidence."""
     grid = tuple(grid or grid_for(bank))
-    valid = _inner_folds(bank, rows, folds, seed)
-    figures: dict[RouterConfig, list[float]] = {c: [] for c in grid}
-    for test in valid:
-        if len(test) == 0:
-            continue
-        train = np.setdiff1d(rows, test)
-        strong = [bank.items[r].strong for r in test]
-        weak = [bank.items[r].weak for r in test]
-        for config in grid:
-            if stop is not None and stop():
-                raise InterruptedError("training stopped")
-            scores = score_setting(bank, train, test, config)
-            figures[config].append(evaluate_scores(scores.tolist(), strong, weak).apgr)
-
-    def candidate(c: RouterConfig) -> Candidate:
-        return Candidate(
-            setting=c.label,
-            mean_apgr=float(np.nanmean(figures[c])),
-            worst_apgr=float(np.nanmin(figures[c])),
-        )
-
-    table = [candidate(c) for c in grid]
-    best_i = max(range(len(grid)), key=lambda i: table[i].mean_apgr)
-    best = grid[best_i]
-    near = [candidate(c) for c in neighbours(best, grid)]
-    spread = max((abs(n.mean_apgr - table[best_i].mean_apgr) for n in near), default=0.0)
+    figures = grid_figures(bank, rows, inner_folds(bank, rows, folds, seed), grid, stop=stop)
+    best, table, near, spread = best_of(grid, figures)
+    chosen = candidate(best, figures[best])
     return best, Selection(
         chosen=best.label,
-        mean_apgr=table[best_i].mean_apgr,
-        worst_apgr=table[best_i].worst_apgr,
+        mean_apgr=chosen.mean_apgr,
+        worst_apgr=chosen.worst_apgr,
         neighbours=near,
         neighbour_spread=spread,
         candidates=table,

@@ -17,10 +17,8 @@ from rich.table import Table
 from orchestratex.cli.client import ServerClient
 from orchestratex.cli.errors import run_command
 from orchestratex.cli.progress import money
+from orchestratex.runtime.analytics import Bucket, Dashboard, Scope, local_dashboard
 from orchestratex.runtime.settings import load_settings
-from orchestratex.store import analytics
-from orchestratex.store.db import create_engine, create_session_factory, init_db
-from orchestratex.store.views import Bucket, Dashboard
 
 
 class Period(StrEnum):
@@ -36,16 +34,7 @@ def _utc(value: datetime | None) -> datetime | None:
 
 
 async def _local(period: Bucket, since: datetime | None, until: datetime | None) -> Dashboard:
-    settings = load_settings()
-    engine = create_engine(settings.effective_database_url)
-    try:
-        await init_db(engine)
-        async with create_session_factory(engine)() as session:
-            return await analytics.dashboard(
-                session=session, bucket=period, since=since, until=until
-            )
-    finally:
-        await engine.dispose()
+    return await local_dashboard(load_settings(), Scope(since=since, until=until), period)
 
 
 async def _remote(

@@ -30,9 +30,9 @@ from orchestratex.cli.errors import (
 from orchestratex.cli.progress import ProgressRenderer, is_fake_answer, mode_note, render_result
 from orchestratex.core.events import CancelledEvent, CompletedEvent, Event, FailedEvent, is_terminal
 from orchestratex.core.orchestration import OrchestrationRequest, OrchestrationResult, Preferences
-from orchestratex.providers.replay_data import ReplayDataError
 from orchestratex.runtime.auth import ANONYMOUS
 from orchestratex.runtime.catalog_setup import describe_validation_error
+from orchestratex.runtime.replay_mode import ReplayDataError
 from orchestratex.runtime.service import Service
 from orchestratex.runtime.settings import load_settings
 

@@ -11,6 +11,7 @@ import typer
 
 from orchestratex.bench.analysis_bench import format_report, run_analysis_bench
 from orchestratex.bench.analysis_set import DEFAULT_DATA_DIR
+from orchestratex.bench.cascade_unsure import DEFAULT_BANDS, format_unsure, run_unsure
 from orchestratex.bench.memory_bench import MemoryResult, format_memory, measure_memory
 from orchestratex.bench.orchestrate_check import ConcurrencyResult, check_concurrent_orchestrations
 from orchestratex.bench.orchestrate_check import format_result as format_concurrency
@@ -166,6 +167,57 @@ def routing_cascade(
         typer.echo(json.dumps([r.model_dump() for r in results], indent=2))
     else:
         typer.echo(format_cascade(results))
+
+
+@bench.command("cascade-unsure")
+def cascade_unsure(
+    data: Annotated[
+        Path, typer.Option("--data", help="RouteLLM data folder (see its README.md).")
+    ] = DEFAULT_DATA_DIR,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the split and the training.")] = 0,
+    band: Annotated[
+        list[float] | None,
+        typer.Option("--band", min=0.0, max=0.5, help="Cascade band(s) (default 0.05 0.1 0.2)."),
+    ] = None,
+    show: Annotated[
+        float | None,
+        typer.Option(
+            "--show", min=0.0, max=0.5, help="The band the table shows (default: the middle one)."
+        ),
+    ] = None,
+    embeddings: Annotated[
+        bool,
+        typer.Option(
+            "--embeddings/--no-embeddings",
+            help="Router on sentence embeddings when the 'embeddings' extra is installed.",
+        ),
+    ] = True,
+    cache_dir: Annotated[
+        Path | None,
+        typer.Option("--cache-dir", help="Embedding cache (default ~/.cache/orchestratex)."),
+    ] = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", hidden=True, help="First N prompts per benchmark.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Start cheap when unsure (router band, escalate on the verdict) against the router
+    alone, always weak and always strong, at each cost level: MT-Bench and GSM8K."""
+    try:
+        sets = load_all(data)
+    except FileNotFoundError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=2) from exc
+    bands = set(band or DEFAULT_BANDS) | ({show} if show is not None else set())
+    report = run_unsure(
+        sets,
+        seed=seed,
+        bands=tuple(sorted(bands)),
+        embedder=default_embedder() if embeddings else None,
+        cache_dir=cache_dir,
+        limit=limit,
+    )
+    typer.echo(report.model_dump_json(indent=2) if as_json else format_unsure(report, show))
 
 
 @bench.command("overhead")

@@ -18,7 +18,7 @@ import httpx
 from orchestratex.cli.errors import EXIT_CONFIG, CliError
 from orchestratex.core.events import Event, is_terminal, parse_event
 from orchestratex.core.orchestration import OrchestrationRequest
-from orchestratex.store.views import Bucket, Dashboard
+from orchestratex.runtime.analytics import Bucket, Dashboard
 
 REQUEST_TIMEOUT_S = 30.0
 CONNECT_TIMEOUT_S = 5.0

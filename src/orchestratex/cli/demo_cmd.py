@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from orchestratex.cli.errors import CliError, run_command
-from orchestratex.providers.replay_data import (
+from orchestratex.runtime.replay_mode import (
     RecordedPrompt,
     ReplayData,
     ReplayDataError,

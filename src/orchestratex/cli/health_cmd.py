@@ -14,50 +14,42 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from orchestratex.api.selftest import self_test
 from orchestratex.cli.client import ServerClient
 from orchestratex.cli.errors import EXIT_FAILURE, CliError, run_command
 from orchestratex.cli.progress import mode_note
-from orchestratex.providers.gateway import Gateway
-from orchestratex.runtime.service import Service
+from orchestratex.runtime.catalog_setup import mode_and_catalog
+from orchestratex.runtime.selftest import fresh_health
 from orchestratex.runtime.settings import load_settings
 
 LOCAL_NOTE = "in process: a fresh gateway has made no calls yet (use --server for live figures)"
 
 
 async def _local(probe: bool) -> dict[str, Any]:
-    service = Service(load_settings())
-    await service.store.aclose()  # only its mode and catalog are needed here
-    mode = getattr(service, "mode", None)
-    catalog, env = service.catalog, service.env
+    env = None  # the process environment, as the service would read it
+    mode, catalog = mode_and_catalog(load_settings(), env)
     if probe and mode == "replay":
         raise CliError("replay mode has no live provider to probe (set a provider key first)")
-    gateway = Gateway(catalog, env=env)
-    try:
-        health = gateway.health()
-        providers = {name: catalog.is_configured(name, env) for name in catalog.providers}
-        models = [
-            {
-                "key": spec.key,
-                "provider": spec.provider,
-                "family": spec.family,
-                "tier": spec.tier,
-                "enabled": spec.enabled,
-                "configured": providers[spec.provider],
-                "price_known": catalog.price(spec.key) is not None,
-                "health": health[spec.key].model_dump(mode="json") if spec.key in health else None,
-            }
-            for spec in catalog.models.values()
-        ]
-        checks = None
-        if probe:
-            found = await self_test(gateway, catalog, env)
-            checks = {
-                "ok": bool(found) and all(c.ok for c in found),
-                "providers": [c.model_dump(mode="json") for c in found],
-            }
-    finally:
-        await gateway.aclose()
+    health, found = await fresh_health(catalog, env, probe=probe)
+    providers = {name: catalog.is_configured(name, env) for name in catalog.providers}
+    models = [
+        {
+            "key": spec.key,
+            "provider": spec.provider,
+            "family": spec.family,
+            "tier": spec.tier,
+            "enabled": spec.enabled,
+            "configured": providers[spec.provider],
+            "price_known": catalog.price(spec.key) is not None,
+            "health": health[spec.key].model_dump(mode="json") if spec.key in health else None,
+        }
+        for spec in catalog.models.values()
+    ]
+    checks = None
+    if found is not None:
+        checks = {
+            "ok": bool(found) and all(c.ok for c in found),
+            "providers": [c.model_dump(mode="json") for c in found],
+        }
     return {
         "source": "local",
         "mode": mode,

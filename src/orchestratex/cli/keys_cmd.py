@@ -3,42 +3,30 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import typer
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from orchestratex.core.errors import ConfigurationError
-from orchestratex.runtime.auth import KeyInfo, NewKey, create_key, list_keys, revoke_key
-from orchestratex.runtime.settings import load_settings
-from orchestratex.store.db import create_engine, create_session_factory, init_db
-from orchestratex.store.tables import USER_NAME_CHARS
-
-T = TypeVar("T")
+from orchestratex.runtime import admin
+from orchestratex.runtime.admin import USER_NAME_CHARS, KeyInfo
+from orchestratex.runtime.settings import Settings, load_settings
 
 keys = typer.Typer(help="Manage API keys (one per user).", no_args_is_help=True)
 
 
-async def _with_session(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+def _settings() -> Settings:
     try:
-        settings = load_settings()
+        return load_settings()
     except ConfigurationError as exc:
         typer.echo(f"configuration error: {exc.message}", err=True)
         raise typer.Exit(code=2) from None
-    engine = create_engine(settings.effective_database_url)
-    try:
-        await init_db(engine)
-        async with create_session_factory(engine)() as session:
-            return await work(session)
-    finally:
-        await engine.dispose()
 
 
 @keys.command("create")
 def create(
     name: Annotated[str, typer.Option(help="Who the key is for.")],
-    admin: Annotated[bool, typer.Option("--admin", help="May see every thread.")] = False,
+    is_admin: Annotated[bool, typer.Option("--admin", help="May see every thread.")] = False,
     budget: Annotated[
         float | None, typer.Option(min=0.0, help="Spending cap in USD for this key's runs.")
     ] = None,
@@ -50,11 +38,9 @@ def create(
     if len(name.strip()) > USER_NAME_CHARS:
         typer.echo(f"the name must be at most {USER_NAME_CHARS} characters", err=True)
         raise typer.Exit(code=2)
-
-    async def work(session: AsyncSession) -> NewKey:
-        return await create_key(session, name=name.strip(), is_admin=admin, budget_usd=budget)
-
-    made = asyncio.run(_with_session(work))
+    made = asyncio.run(
+        admin.create_key(_settings(), name=name.strip(), is_admin=is_admin, budget_usd=budget)
+    )
     typer.echo(f"created key {made.prefix}... for {made.name}{' (admin)' if made.is_admin else ''}")
     typer.echo("store it now; it will not be shown again:")
     typer.echo(made.key)
@@ -63,7 +49,7 @@ def create(
 @keys.command("list")
 def list_() -> None:
     """List keys by prefix (the keys themselves are not stored)."""
-    found: list[KeyInfo] = asyncio.run(_with_session(list_keys))
+    found: list[KeyInfo] = asyncio.run(admin.list_keys(_settings()))
     if not found:
         typer.echo("no keys: auth is disabled (the service is open on loopback only)")
         return
@@ -83,11 +69,7 @@ def revoke(
 ) -> None:
     """Revoke a key: it stops working at once; its user and threads are kept."""
     clean = prefix.removesuffix("...")
-
-    async def work(session: AsyncSession) -> int:
-        return await revoke_key(session, clean)
-
-    count = asyncio.run(_with_session(work))
+    count = asyncio.run(admin.revoke_key(_settings(), clean))
     if count == 0:
         typer.echo(f"no active key with prefix {clean!r}", err=True)
         raise typer.Exit(code=1)

@@ -24,11 +24,13 @@ from rich.text import Text
 from orchestratex.core.catalog import ModelSpec, Price
 from orchestratex.core.errors import ConfigurationError
 from orchestratex.core.types import Domain
-from orchestratex.providers.catalog import Catalog
-from orchestratex.providers.replay_catalog import replay_catalog
-from orchestratex.providers.replay_data import RECORDED_JUDGE
-from orchestratex.runtime.catalog_setup import catalog_from_settings, describe_validation_error
-from orchestratex.runtime.replay_mode import Mode, resolve_mode
+from orchestratex.runtime.catalog_setup import (
+    Catalog,
+    catalog_from_settings,
+    describe_validation_error,
+    replay_catalog,
+)
+from orchestratex.runtime.replay_mode import RECORDED_JUDGE, Mode, resolve_mode
 from orchestratex.runtime.settings import load_settings
 
 WIDE_COLUMNS = 150

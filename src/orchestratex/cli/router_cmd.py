@@ -10,9 +10,9 @@ import typer
 
 from orchestratex.core.errors import ConfigurationError
 from orchestratex.engine.learned_quality import DEFAULT_MIN_HISTORY, QualityModel
-from orchestratex.runtime.quality_model import quality_model_path, train_quality_model
+from orchestratex.runtime.admin import train_quality_model
+from orchestratex.runtime.quality_model import quality_model_path
 from orchestratex.runtime.settings import load_settings
-from orchestratex.store.db import create_engine, create_session_factory, init_db
 
 router = typer.Typer(help="Learned selection from the judged history.", no_args_is_help=True)
 
@@ -24,14 +24,7 @@ async def _train(out: Path | None, min_history: int) -> tuple[QualityModel, int,
         typer.echo(f"configuration error: {exc.message}", err=True)
         raise typer.Exit(code=2) from None
     path = out or quality_model_path(settings.data_dir)
-    engine = create_engine(settings.effective_database_url)
-    try:
-        await init_db(engine)
-        model, seen = await train_quality_model(
-            create_session_factory(engine), path, min_history=min_history
-        )
-    finally:
-        await engine.dispose()
+    model, seen = await train_quality_model(settings, path, min_history=min_history)
     return model, seen, path
 
 

@@ -17,9 +17,8 @@ import uvicorn
 from uvicorn.config import LOGGING_CONFIG
 
 from orchestratex.core.errors import ConfigurationError
-from orchestratex.runtime.auth import auth_enabled
-from orchestratex.runtime.settings import Settings, load_settings
-from orchestratex.store.db import create_engine, create_session_factory, init_db
+from orchestratex.runtime.admin import auth_configured
+from orchestratex.runtime.settings import load_settings
 
 
 def is_loopback(host: str) -> bool:
@@ -55,17 +54,6 @@ def log_config(level: str) -> dict[str, Any]:
         "propagate": False,
     }
     return config
-
-
-async def auth_configured(settings: Settings) -> bool:
-    """True when the database holds at least one usable API key (the schema is migrated first)."""
-    engine = create_engine(settings.effective_database_url)
-    try:
-        await init_db(engine)
-        async with create_session_factory(engine)() as session:
-            return await auth_enabled(session)
-    finally:
-        await engine.dispose()
 
 
 def serve(

@@ -63,6 +63,11 @@ class ModelSpec(BaseModel):
         default=None, description="model id to look up in genai-prices, when it differs"
     )
     enabled: bool = True
+    logprobs: bool = Field(
+        default=False,
+        description="the provider returns token log-probabilities for this model when asked "
+        "(OpenAI-compatible `logprobs`); used as the answer's own confidence",
+    )
 
     def specialty(self, domain: Domain) -> float:
         return self.specialties.get(domain, self.specialties.get(Domain.GENERAL, 0.5))

@@ -20,7 +20,7 @@ from orchestratex.core.orchestration import (
     SelectionDecision,
     StopReason,
 )
-from orchestratex.core.types import TokenUsage, ToolCall
+from orchestratex.core.types import TokenConfidence, TokenUsage, ToolCall
 
 
 def utc_now() -> datetime:
@@ -84,6 +84,10 @@ class ResponseEvent(EventBase):
     latency_ms: float
     finish_reason: str = "stop"
     tool_calls: list[ToolCall] = Field(default_factory=list)
+    confidence: TokenConfidence | None = Field(
+        default=None,
+        description="the model's own token confidence, when its provider returned log-probs",
+    )
 
 
 class EvaluationEvent(EventBase):

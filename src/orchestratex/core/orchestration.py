@@ -19,6 +19,7 @@ from orchestratex.core.types import (
     ChatMessage,
     Domain,
     ResponseFormat,
+    TokenConfidence,
     TokenUsage,
     ToolChoice,
     ToolSpec,
@@ -163,11 +164,33 @@ class CandidateScore(BaseModel):
     excluded: str | None = Field(default=None, description="why it was not eligible")
 
 
+class CascadePlan(BaseModel):
+    """Start with a cheaper model because selection is unsure the stronger one is needed;
+    the first answer's verdict (and its token confidence) decides whether to escalate."""
+
+    start: str = Field(description="the cheaper model that answers first")
+    escalate_to: str = Field(description="the stronger model the next round escalates to")
+    signal: Literal["router", "router-unknown", "learned-quality"]
+    """What was unsure: the router's score near its threshold, a prompt the router calls
+    unknown, or the learned per-prompt quality of the two models too close to call."""
+    p_strong: float | None = Field(
+        default=None, description="P(the stronger model is needed or better), when known"
+    )
+    indifference: float | None = Field(
+        default=None, description="the probability at which the two models tie"
+    )
+    band: float = Field(ge=0.0, le=0.5)
+
+
 class SelectionDecision(BaseModel):
     model: str
     reasons: list[str]
     candidates: list[CandidateScore]
     strategy: str = "weighted"
+    cascade: CascadePlan | None = Field(
+        default=None,
+        description='set when the run starts cheap and may escalate (strategy "cascade")',
+    )
 
 
 class RubricScore(BaseModel):
@@ -202,6 +225,9 @@ class RoundResult(BaseModel):
     cost_usd: float = 0.0
     usage: TokenUsage = Field(default_factory=TokenUsage)
     latency_ms: float = 0.0
+    confidence: TokenConfidence | None = Field(
+        default=None, description="the answering model's own token confidence, when known"
+    )
 
 
 StopReason = Literal[
@@ -213,6 +239,9 @@ class OrchestrationResult(BaseModel):
     thread_id: str
     status: Literal["completed", "failed", "cancelled"]
     stop_reason: StopReason
+    stop_detail: str | None = Field(
+        default=None, description="why the run stopped, in words (e.g. the score that did it)"
+    )
     answer: str | None
     best_round: int | None
     score: float | None

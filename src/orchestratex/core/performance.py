@@ -1,4 +1,5 @@
-"""What selection learns from: recorded performance per model and domain, and live health."""
+"""What selection and evaluation learn from: recorded performance per model and domain, each
+judge's agreement record, and live health."""
 
 from __future__ import annotations
 
@@ -28,6 +29,35 @@ class PerformanceSource(Protocol):
     """Where selection reads history from (the store in the service, memory in the library)."""
 
     async def performance(self) -> Sequence[PerformanceStats]: ...
+
+
+class JudgeRecord(BaseModel):
+    """One judge's track record: its scored verdicts and the sum of their agreements with the
+    other judges of the same evaluation (`agreements`), each 0..1."""
+
+    judge: str
+    verdicts: int = Field(ge=0)
+    agreement_sum: float = Field(ge=0.0)
+
+
+class JudgeRecordSource(Protocol):
+    """Where evaluation reads the judges' records from (the store in the service, memory in the
+    library)."""
+
+    async def judge_records(self) -> Sequence[JudgeRecord]: ...
+
+
+def agreements(scored: Sequence[tuple[str, float]]) -> list[tuple[str, float]]:
+    """Each (judge, overall score) of one evaluation with its agreement with the others:
+    `1 - |score - mean of the others| / 10`. Empty with fewer than two scores."""
+    if len(scored) < 2:
+        return []
+    total = sum(score for _, score in scored)
+    out = []
+    for judge, score in scored:
+        consensus = (total - score) / (len(scored) - 1)
+        out.append((judge, 1.0 - min(abs(score - consensus), 10.0) / 10.0))
+    return out
 
 
 class ModelHealth(BaseModel):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -148,6 +149,11 @@ class CompletionRequest(BaseModel):
     stop: list[str] | None = None
     timeout_s: float | None = Field(default=None, gt=0)
     purpose: Literal["generate", "judge", "revise", "other"] = "generate"
+    logprobs: bool = Field(
+        default=False,
+        description="ask for the answer's token log-probabilities (adapters whose API has "
+        "none ignore it; the engine asks only models whose catalog entry says `logprobs`)",
+    )
 
     def output_format(self) -> ResponseFormat | None:
         """The JSON format asked for, if any (`response_format` first, then `json_schema`)."""
@@ -178,6 +184,22 @@ class TokenUsage(BaseModel):
         )
 
 
+class TokenConfidence(BaseModel):
+    """How sure the answering model was of its own tokens, from the log-probabilities it
+    returned: `mean_logprob` over the answer's tokens, and the least likely token's."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+    tokens: int = Field(ge=1)
+    mean_logprob: float = Field(le=0.0)
+    min_logprob: float = Field(le=0.0)
+
+    @property
+    def probability(self) -> float:
+        """The geometric mean of the tokens' probabilities (exp of the mean log-prob), 0..1."""
+        return math.exp(self.mean_logprob)
+
+
 class RawCompletion(BaseModel):
     """What a wire adapter returns: the model's text, tool calls and usage, before cost and
     timing. `finish_reason` is normalised: stop, length, tool_calls or content_filter."""
@@ -187,6 +209,8 @@ class RawCompletion(BaseModel):
     finish_reason: str = "stop"
     provider_model: str = ""
     tool_calls: list[ToolCall] = Field(default_factory=list)
+    confidence: TokenConfidence | None = None
+    """From the token log-probabilities, when they were asked for and returned."""
 
 
 class Completion(BaseModel):
@@ -202,6 +226,8 @@ class Completion(BaseModel):
     finish_reason: str = "stop"
     attempts: int = Field(default=1, ge=1)
     tool_calls: list[ToolCall] = Field(default_factory=list)
+    confidence: TokenConfidence | None = None
+    """The model's own token confidence, when the provider returned log-probabilities."""
 
 
 class TextDelta(BaseModel):

@@ -1,11 +1,12 @@
-"""Evaluation: other models judge an answer concurrently; verdicts are aggregated by reliability."""
+"""Evaluation: other models judge an answer concurrently; verdicts are aggregated by each
+judge's weight (its reliability, engine/reliability.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from orchestratex.core.errors import OrchestrateXError
 from orchestratex.core.orchestration import JudgeVerdict
@@ -66,43 +67,6 @@ def describe_error(exc: BaseException) -> str:
     if isinstance(exc, OrchestrateXError):
         return f"{exc.code}: {exc.message}"
     return f"unexpected {type(exc).__name__}"
-
-
-@dataclass
-class JudgeReliability:
-    """Each judge's track record: how closely its `overall` agrees with the others' consensus.
-
-    Agreement of one verdict is `1 - |score - mean of the others| / 10`; a judge's reliability is
-    the mean of its agreements, shrunk toward `prior` by `prior_strength` pseudo-observations.
-    Weights never drop below `floor`, so a judge is outvoted but never silenced. In memory only.
-    """
-
-    prior: float = 0.8
-    prior_strength: float = 3.0
-    floor: float = 0.1
-    _sum: dict[str, float] = field(default_factory=dict)
-    _count: dict[str, int] = field(default_factory=dict)
-
-    def weight(self, judge: str) -> float:
-        n = self._count.get(judge, 0)
-        total = self._sum.get(judge, 0.0)
-        value = (self.prior * self.prior_strength + total) / (self.prior_strength + n)
-        return max(self.floor, min(1.0, value))
-
-    def weights(self) -> dict[str, float]:
-        return {judge: self.weight(judge) for judge in self._count}
-
-    def observe(self, verdicts: Sequence[JudgeVerdict]) -> None:
-        """Update the record from one evaluation (needs at least two scored verdicts)."""
-        scored = [(v.judge, v.score.overall) for v in verdicts if v.score is not None]
-        if len(scored) < 2:
-            return
-        for i, (judge, score) in enumerate(scored):
-            others = [s for j, (_, s) in enumerate(scored) if j != i]
-            consensus = sum(others) / len(others)
-            agreement = 1.0 - min(abs(score - consensus), 10.0) / 10.0
-            self._sum[judge] = self._sum.get(judge, 0.0) + agreement
-            self._count[judge] = self._count.get(judge, 0) + 1
 
 
 def aggregate(verdicts: Sequence[JudgeVerdict]) -> float | None:
@@ -187,16 +151,17 @@ async def evaluate(
     *,
     prompt: str,
     answer: str,
-    reliability: JudgeReliability,
+    weight: Callable[[str], float],
     on_call: CallSink,
     max_tokens: int = JUDGE_MAX_TOKENS,
     substitute: Substitute | None = None,
     answer_model: str | None = None,
 ) -> tuple[list[JudgeVerdict], float | None]:
-    """Run every judge concurrently; return their verdicts and the reliability-weighted score.
+    """Run every judge concurrently; return their verdicts and the score weighted by `weight`
+    (each judge's reliability).
 
-    With `substitute`, a judge whose call failed is replaced once by another judge (never the
-    model whose answer is judged); the verdict kept is the one of the judge that scored.
+        With `substitute`, a judge whose call failed is replaced once by another judge (never the
+        model whose answer is judged); the verdict kept is the one of the judge that scored.
     """
     taken = {*judges, *([answer_model] if answer_model else [])}
 
@@ -206,7 +171,7 @@ async def evaluate(
             judge,
             prompt=prompt,
             answer=answer,
-            weight=reliability.weight(judge),
+            weight=weight(judge),
             on_call=on_call,
             max_tokens=max_tokens,
         )
@@ -221,12 +186,10 @@ async def evaluate(
             other,
             prompt=prompt,
             answer=answer,
-            weight=reliability.weight(other),
+            weight=weight(other),
             on_call=on_call,
             max_tokens=max_tokens,
         )
 
     verdicts = list(await asyncio.gather(*(one(judge) for judge in judges)))
-    score = aggregate(verdicts)
-    reliability.observe(verdicts)
-    return verdicts, score
+    return verdicts, aggregate(verdicts)

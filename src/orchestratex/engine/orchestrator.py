@@ -6,6 +6,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from functools import partial
 
 from orchestratex.core.catalog import ModelSpec, Price
@@ -14,6 +15,7 @@ from orchestratex.core.events import (
     AnalysisEvent,
     CancelledEvent,
     CompletedEvent,
+    Event,
     FailedEvent,
     ImprovementEvent,
     SelectionEvent,
@@ -25,14 +27,21 @@ from orchestratex.core.orchestration import (
     RoundResult,
     SelectionDecision,
 )
-from orchestratex.core.performance import HealthSource, ModelHealth, PerformanceSource
+from orchestratex.core.performance import (
+    HealthSource,
+    JudgeRecordSource,
+    ModelHealth,
+    PerformanceSource,
+)
 from orchestratex.core.protocols import ModelClient
 from orchestratex.engine.admission import CallGate, GatedClient, Ledger
 from orchestratex.engine.analysis import analyze
+from orchestratex.engine.cascade import CascadeSettings, needs_escalation, pending
 from orchestratex.engine.emitter import Emitter, EventSink
-from orchestratex.engine.evaluation import JudgeReliability, describe_error
-from orchestratex.engine.generation import initial_messages, revise_messages
-from orchestratex.engine.improvement import ImprovementPolicy
+from orchestratex.engine.evaluation import describe_error
+from orchestratex.engine.generation import completion_request, initial_messages, revise_messages
+from orchestratex.engine.improvement import Decision, ImprovementPolicy
+from orchestratex.engine.reliability import JudgeReliability
 from orchestratex.engine.rounds import Kind, RoundPlayer
 from orchestratex.engine.run import Run
 from orchestratex.engine.selection import Selector
@@ -45,7 +54,12 @@ MAX_JUDGES = 5
 
 
 class Orchestrator:
-    """Runs orchestrations. One instance serves many runs; judge reliability is shared."""
+    """Runs orchestrations. One instance serves many runs.
+
+    Judges are weighted by their records from `judge_records` (the store's in the service).
+    Without one, `reliability` keeps the records in memory and learns from this orchestrator's
+    own evaluation events, before they reach `sink`.
+    """
 
     def __init__(
         self,
@@ -58,18 +72,34 @@ class Orchestrator:
         sink: EventSink | None = None,
         policy: ImprovementPolicy | None = None,
         reliability: JudgeReliability | None = None,
+        judge_records: JudgeRecordSource | None = None,
         selector: Selector | None = None,
+        cascade: CascadeSettings | None = None,
     ) -> None:
         self._client = client
-        self._selector = selector if selector is not None else Selector(models, prices)
+        self.cascade = cascade or CascadeSettings()
+        self._selector = (
+            selector
+            if selector is not None
+            else Selector(models, prices, cascade_band=self.cascade.band)
+        )
         self._performance = performance
         self._health = health
-        self._sink = sink
         self.policy = policy or ImprovementPolicy()
         self.reliability = reliability or JudgeReliability()
+        if judge_records is None:
+            judge_records = self.reliability
+            sink = _learning_first(self.reliability, sink)
+        self._sink = sink
         self._prices = prices
         self._player = RoundPlayer(
-            client, self.reliability, self._judges, self._select, self._substitute_judge
+            client,
+            self.reliability,
+            judge_records,
+            self._judges,
+            self._select,
+            self._substitute_judge,
+            self._wants_logprobs,
         )
 
     @property
@@ -112,6 +142,7 @@ class Orchestrator:
             user_id=user_id,
             emitter=emitter,
             client=GatedClient(self._client, gate),
+            gate=gate,
         )
         holder.append(state)
         state.resume(resume_rounds)
@@ -210,15 +241,61 @@ class Orchestrator:
             return st.result("failed", "deadline", error="the deadline passed before any answer")
 
     def _select(self, st: RunState, exclude: Sequence[str] = ()) -> SelectionDecision:
+        """The run's model; a fallback (`exclude` given) never starts a cascade."""
         assert st.analysis is not None
+        req = st.request
         return self._selector.select(
             st.analysis,
-            st.request.preferences,
+            req.preferences,
             performance=st.performance,
             health=self._health_map(),
             exclude=exclude,
-            prompt=st.request.prompt,
+            prompt=req.prompt,
+            cascade=not exclude and req.max_rounds >= 2 and st.judged and not req.model,
         )
+
+    def _wants_logprobs(self, st: RunState, model: str, first: bool) -> bool:
+        """Ask for log-probabilities only for a cascade's first answer, by a model whose catalog
+        entry says its provider returns them."""
+        plan = st.selection.cascade if st.selection is not None else None
+        spec = self._selector.spec(model)
+        return plan is not None and first and model == plan.start and bool(spec and spec.logprobs)
+
+    def _cascade_step(self, st: RunState) -> tuple[Decision | None, str | None]:
+        """After a cascade's cheaper first answer: the escalation to the stronger model when
+        the verdict or the answer's own confidence calls for it (else None: the policy decides),
+        and a note of why not, for the policy's decision."""
+        plan = st.selection.cascade if st.selection is not None else None
+        if plan is None or not pending(plan, st.rounds):
+            return None, None
+        req = st.request
+        stop = self.policy.stop_reason(req, st.rounds, spent_usd=st.cost, elapsed_s=st.elapsed_s)
+        if stop is not None and stop[0] != "threshold":
+            return None, None
+        escalate, why = needs_escalation(st.rounds[0], req.threshold, self.cascade.min_confidence)
+        if not escalate:
+            return None, f"cascade: {why}: the cheaper answer stands"
+        blocked = self._cannot_escalate(st, plan.escalate_to)
+        if blocked is not None:
+            return None, f"cascade: {why}, but {blocked}: no escalation"
+        reason = f"cascade: {why}; escalating from {plan.start} to {plan.escalate_to}"
+        return Decision(
+            stop=None, strategy="escalate", to_model=plan.escalate_to, reason=reason
+        ), None
+
+    def _cannot_escalate(self, st: RunState, model: str) -> str | None:
+        """Why a call of `model` could not be made now (unhealthy, not admitted), or None."""
+        live = (self._health_map() or {}).get(model)
+        if live is not None and live.score <= 0.0:
+            return f"{model} is unhealthy ({live.circuit})"
+        first = st.rounds[0]
+        messages = revise_messages(
+            st.request, first.answer, first.verdicts, first.score, escalate=True
+        )
+        request = completion_request(st.request, messages, "revise")
+        if st.gate is not None and not st.gate.affordable(model, request):
+            return f"{model} is not allowed or not affordable within the budget"
+        return None
 
     async def _rounds(self, st: RunState, model: str) -> OrchestrationResult:
         req = st.request
@@ -228,15 +305,19 @@ class Orchestrator:
             return st.result("failed", "failed", error=st.error)
         while True:
             last = st.rounds[-1]
-            decision = self.policy.decide(
-                req,
-                st.rounds,
-                spent_usd=st.cost,
-                elapsed_s=st.elapsed_s,
-                escalation_target=partial(self._escalation, st, last.model),
-            )
+            decision, note = self._cascade_step(st)
+            if decision is None:
+                decision = self.policy.decide(
+                    req,
+                    st.rounds,
+                    spent_usd=st.cost,
+                    elapsed_s=st.elapsed_s,
+                    escalation_target=partial(self._escalation, st, last.model),
+                )
+                if note is not None:
+                    decision = replace(decision, reason=f"{note}; {decision.reason}")
             if decision.stop is not None:
-                return st.result("completed", decision.stop)
+                return st.result("completed", decision.stop, detail=decision.reason)
             n = len(st.rounds) + 1
             await st.emitter.emit(
                 ImprovementEvent,
@@ -306,3 +387,15 @@ class Orchestrator:
             )
         except OrchestrateXError:
             return None
+
+
+def _learning_first(reliability: JudgeReliability, sink: EventSink | None) -> EventSink:
+    """A sink that lets the in-memory record learn from each event, then passes it on."""
+
+    async def deliver(event: Event) -> None:
+        await reliability.learn(event)
+        pending = sink(event) if sink is not None else None
+        if pending is not None:
+            await pending
+
+    return deliver

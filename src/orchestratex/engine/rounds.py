@@ -18,10 +18,12 @@ from orchestratex.core.events import (
     SelectionEvent,
 )
 from orchestratex.core.orchestration import JudgeVerdict, RoundResult, SelectionDecision
+from orchestratex.core.performance import JudgeRecordSource
 from orchestratex.core.protocols import ModelClient
 from orchestratex.core.types import ChatMessage, Completion
-from orchestratex.engine.evaluation import CallRecord, JudgeReliability, describe_error, evaluate
+from orchestratex.engine.evaluation import CallRecord, describe_error, evaluate
 from orchestratex.engine.generation import completion_request, generate
+from orchestratex.engine.reliability import JudgeReliability
 from orchestratex.engine.state import RunState
 
 log = logging.getLogger(__name__)
@@ -40,12 +42,17 @@ class RoundPlayer:
 
     client: ModelClient
     reliability: JudgeReliability
+    """How a judge's record becomes its weight."""
+    judge_records: JudgeRecordSource
+    """The judges' records (read once per evaluation)."""
     judges: Callable[[RunState, str], list[str]]
     """The judges for an answer by the given model."""
     reselect: Callable[[RunState, Sequence[str]], SelectionDecision]
     """Another model when generation failed, excluding those tried."""
     substitute: Callable[[RunState, set[str]], str | None]
     """Another judge when one failed, not among the given models."""
+    logprobs: Callable[[RunState, str, bool], bool] = lambda st, model, first: False
+    """Whether to ask `model` for token log-probabilities (True: the run's first answer)."""
 
     async def play(
         self, st: RunState, n: int, model: str, kind: Kind, messages: list[ChatMessage]
@@ -66,6 +73,7 @@ class RoundPlayer:
             latency_ms=completion.latency_ms,
             finish_reason=completion.finish_reason,
             tool_calls=completion.tool_calls,
+            confidence=completion.confidence,
         )
         st.pending = RoundResult(
             round=n,
@@ -75,17 +83,19 @@ class RoundPlayer:
             cost_usd=completion.cost_usd,
             usage=completion.usage,
             latency_ms=(time.perf_counter() - started) * 1000.0,
+            confidence=completion.confidence,
         )
         judges = self.judges(st, completion.model)
         verdicts: list[JudgeVerdict] = []
         score: float | None = None
         if judges:
+            weight = self.reliability.weigher(await self.judge_records.judge_records())
             verdicts, score = await evaluate(
                 st.client,
                 judges,
                 prompt=st.request.prompt,
                 answer=completion.text,
-                reliability=self.reliability,
+                weight=weight,
                 on_call=partial(self._on_call, st, n, "judge"),
                 substitute=None if st.request.judges else partial(self.substitute, st),
                 answer_model=completion.model,
@@ -120,11 +130,12 @@ class RoundPlayer:
             tried.append(model)
             started = time.perf_counter()
             chunks: list[str] = []
+            wants = self.logprobs(st, model, kind == "initial" and n == 1)
             try:
                 completion = await generate(
                     st.client,
                     model,
-                    request,
+                    request.model_copy(update={"logprobs": True}) if wants else request,
                     partial(self._on_delta, st, n, model, chunks),
                     stream=st.request.stream_answers,
                 )

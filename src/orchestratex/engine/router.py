@@ -48,6 +48,8 @@ class RouterVerdict:
     """Cosine similarity to the nearest training prompt (None when the router cannot tell)."""
     basis: str
     """What the score rests on: "embeddings", "analysis" (non-topical fallback) or "hashed"."""
+    expert: str | None = None
+    """The kind of prompt whose own model scored it (semantic router), None: the pooled model."""
 
 
 class StrongWeakRouter(Protocol):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from orchestratex.core.catalog import ModelSpec
-from orchestratex.core.orchestration import Analysis, CandidateScore
+from orchestratex.core.orchestration import Analysis, CandidateScore, CascadePlan
 from orchestratex.core.performance import ModelHealth
 from orchestratex.engine.estimates import QualityEstimate
 
@@ -143,3 +143,32 @@ def explain(analysis: Analysis, ranking: Ranking, exploration: float) -> list[st
     wq, wc, wl = ranking.weights
     reasons.append(f"weights: quality {wq:.2f}, cost {wc:.2f}, latency {wl:.2f}")
     return reasons
+
+
+def cascade_reason(plan: CascadePlan, ranking: Ranking, nearest: float | None = None) -> str:
+    """Why the run starts with the cheaper model, and what decides the escalation."""
+    start, strong = ranking.facts[plan.start], ranking.facts[plan.escalate_to]
+    head = (
+        f"started with the cheaper {plan.start} (~${start.cost:.4f} against ~${strong.cost:.4f} "
+        f"for {plan.escalate_to})"
+    )
+    if plan.signal == "router-unknown":
+        near = "" if nearest is None else f" (nearest similarity {nearest:.2f})"
+        why = f"the prompt is unlike the learned router's training prompts{near}"
+    elif plan.signal == "router":
+        why = (
+            f"the learned router is unsure: strong score {plan.p_strong:.3f} is within "
+            f"{plan.band:.2f} of its threshold {plan.indifference:.2f}"
+        )
+    else:
+        why = (
+            f"the learned quality cannot tell them apart for this prompt: {plan.escalate_to} "
+            f"{strong.quality.mean:.1f} ± {strong.quality.std:.1f}, {plan.start} "
+            f"{start.quality.mean:.1f} ± {start.quality.std:.1f}, P({plan.escalate_to} better) "
+            f"{plan.p_strong:.2f} is within {plan.band:.2f} of 0.5"
+        )
+    return (
+        f"{head}: {why}; the judges' verdict on its answer, and its own token confidence where "
+        f"the provider returns log-probabilities, decide whether the next round escalates to "
+        f"{plan.escalate_to}"
+    )

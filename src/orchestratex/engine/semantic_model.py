@@ -3,9 +3,9 @@
 Pure numpy on precomputed arrays (embedding rows `emb`, standardised analysis rows `ana`), so
 that the benchmark can try many settings on features computed once. A setting (`RouterConfig`)
 names the model: "ridge" (a linear model on both feature blocks, penalty `alpha`, fitted on the
-strong-minus-weak quality target), "knn" (mean target of the `k` most similar training prompts
-by cosine similarity of embeddings), or "blend" (the mean of the two). Without embeddings only
-"ridge" on the analysis features is possible: the non-topical fallback.
+target: how much the strong model is needed), "knn" (mean target of the `k` most similar
+training prompts by cosine similarity of embeddings), or "blend" (the mean of the two). Without
+embeddings only "ridge" on the analysis features is possible: the non-topical fallback.
 """
 
 from __future__ import annotations
@@ -104,7 +104,7 @@ def nearest_similarity(ref: FloatArray, emb: FloatArray) -> FloatArray:
 
 
 def raw_scores(model: FittedModel, emb: FloatArray | None, ana: FloatArray) -> FloatArray:
-    """Predicted strong-minus-weak target of each row (higher: the strong model helps more)."""
+    """Predicted target of each row (higher: the strong model is needed more)."""
     config = model.config
     parts: list[FloatArray] = []
     if config.uses_ridge():

@@ -3,8 +3,11 @@
 Features: the prompt's sentence embedding (engine/embeddings.py, optional extra) and the
 prompt-analysis features (log-scaled, standardised). No hashed words: they name the topic, so a
 router built on them learns which topics the strong model wins and routes new topics backwards.
-The model is a `RouterConfig` (engine/semantic_model.py) fitted on the strong-minus-weak quality
-target; its raw score is calibrated (Platt) into P(strong model needed) on out-of-fold scores.
+The model is a `RouterConfig` (engine/semantic_model.py) fitted on how much the strong model is
+needed; its raw score is calibrated (Platt) into P(strong model needed) on out-of-fold scores.
+Kinds of prompt that held-out folds showed are ranked better by a model of their own (GSM8K-like
+math word problems in the recorded data) have an `Expert` (engine/semantic_kinds.py): a gate
+names the prompt's kind, and that kind's expert, with its own calibration, gives the score.
 
 Out of distribution: with embeddings, a prompt whose nearest training prompt is less similar than
 `ood_threshold` (a low quantile of how close held-out training prompts are to the rest) is
@@ -23,6 +26,7 @@ import numpy as np
 
 from orchestratex.engine.embeddings import Embedder, FloatArray
 from orchestratex.engine.router import RouterVerdict, analysis_features
+from orchestratex.engine.semantic_kinds import Expert, KindGate
 from orchestratex.engine.semantic_model import (
     FittedModel,
     RouterConfig,
@@ -31,7 +35,9 @@ from orchestratex.engine.semantic_model import (
     raw_scores,
 )
 
-FORMAT = "orchestratex.semantic-router/1"
+FORMAT = "orchestratex.semantic-router/2"
+OLD_FORMATS = ("orchestratex.semantic-router/1",)
+"""Formats `from_dict` still reads (/1: no kinds, no experts)."""
 
 
 def analysis_matrix(prompts: Sequence[str], names: Sequence[str] | None) -> tuple[list[str], Any]:
@@ -69,8 +75,14 @@ class SemanticRouter:
         ood_threshold: float | None,
         embedding_model: str | None,
         embedder: Embedder | None = None,
+        gate: KindGate | None = None,
+        experts: Mapping[str, Expert] | None = None,
     ) -> None:
         self.model = model
+        self.gate = gate
+        self.experts = dict(experts or {})
+        if self.experts and (gate is None or not set(self.experts) <= set(gate.kinds)):
+            raise ValueError("experts need a gate that knows their kinds")
         self.names = tuple(names)
         self._mean, self._std = mean, std
         self.calibration = calibration
@@ -102,6 +114,16 @@ class SemanticRouter:
         raw = raw_scores(self.model, emb, ana)
         a, b = self.calibration
         probs = 0.5 * (1.0 + np.tanh(0.5 * (a * raw + b)))
+        expert_of: list[str | None] = [None] * len(probs)
+        if self.gate is not None and self.experts:
+            kinds = self.gate.classify(emb, ana)
+            for name, expert in self.experts.items():
+                rows = np.flatnonzero(kinds == self.gate.kinds.index(name))
+                if len(rows):
+                    sub = None if emb is None else emb[rows]
+                    probs[rows] = expert.probabilities(sub, ana_raw[rows])
+                    for r in rows:
+                        expert_of[int(r)] = name
         nearest: FloatArray | None = None
         if self.uses_embeddings and emb is not None and self.model.ref_emb is not None:
             nearest = nearest_similarity(self.model.ref_emb, emb)
@@ -115,6 +137,7 @@ class SemanticRouter:
                     known=known,
                     nearest=near,
                     basis="embeddings" if self.uses_embeddings else "analysis",
+                    expert=expert_of[i] if known else None,
                 )
             )
         return out
@@ -144,48 +167,49 @@ class SemanticRouter:
 
     # ----- serialisation ----------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        cfg = self.model.config
         return {
             "format": FORMAT,
-            "config": {
-                "model": cfg.model,
-                "alpha": cfg.alpha,
-                "k": cfg.k,
-                "embeddings": cfg.embeddings,
-            },
+            **_model_dict(self.model),
+            **_refs_dict(self.model),
             "names": list(self.names),
             "mean": [float(v) for v in self._mean],
             "std": [float(v) for v in self._std],
-            "weight": [float(v) for v in self.model.weight],
-            "intercept": self.model.intercept,
-            "ref_emb": None if self.model.ref_emb is None else _pack(self.model.ref_emb),
-            "ref_target": None
-            if self.model.ref_target is None or self.model.ref_emb is None
-            else [round(float(v), 4) for v in self.model.ref_target],
             "calibration": list(self.calibration),
             "prior": self.prior,
             "ood_threshold": self.ood_threshold,
             "embedding_model": self.embedding_model,
+            "gate": None if self.gate is None else _gate_dict(self.gate),
+            "experts": [
+                {
+                    "kind": e.kind,
+                    **_model_dict(e.model),
+                    **_refs_dict(e.model),
+                    "mean": [float(v) for v in e.mean],
+                    "std": [float(v) for v in e.std],
+                    "calibration": list(e.calibration),
+                }
+                for e in self.experts.values()
+            ],
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], embedder: Embedder | None) -> SemanticRouter:
-        if data.get("format") != FORMAT:
+        if data.get("format") not in (FORMAT, *OLD_FORMATS):
             raise ValueError(f"not a semantic router (format {data.get('format')!r})")
-        c = data["config"]
-        config = RouterConfig(
-            model=c["model"],
-            alpha=float(c["alpha"]),
-            k=int(c["k"]),
-            embeddings=bool(c["embeddings"]),
-        )
-        ref = None if data["ref_emb"] is None else _unpack(data["ref_emb"])
-        target = None if data["ref_target"] is None else np.asarray(data["ref_target"], float)
-        model = FittedModel(
-            config, np.asarray(data["weight"], float), float(data["intercept"]), ref, target
-        )
+        model = _model_from(data, *_refs_from(data))
         a, b = (float(v) for v in data["calibration"])
         threshold = data["ood_threshold"]
+        gate = data.get("gate")
+        experts = {
+            str(e["kind"]): Expert(
+                str(e["kind"]),
+                _model_from(e, *_refs_from(e)),
+                np.asarray(e["mean"], float),
+                np.asarray(e["std"], float),
+                (float(e["calibration"][0]), float(e["calibration"][1])),
+            )
+            for e in data.get("experts", [])
+        }
         return cls(
             model=model,
             names=[str(n) for n in data["names"]],
@@ -196,7 +220,73 @@ class SemanticRouter:
             ood_threshold=None if threshold is None else float(threshold),
             embedding_model=data["embedding_model"],
             embedder=embedder,
+            gate=None if gate is None else _gate_from(gate),
+            experts=experts,
         )
+
+
+def _model_dict(model: FittedModel) -> dict[str, Any]:
+    cfg = model.config
+    return {
+        "config": {
+            "model": cfg.model,
+            "alpha": cfg.alpha,
+            "k": cfg.k,
+            "embeddings": cfg.embeddings,
+        },
+        "weight": [float(v) for v in model.weight],
+        "intercept": model.intercept,
+    }
+
+
+def _model_from(
+    data: Mapping[str, Any], ref: FloatArray | None, target: FloatArray | None
+) -> FittedModel:
+    c = data["config"]
+    config = RouterConfig(
+        model=c["model"], alpha=float(c["alpha"]), k=int(c["k"]), embeddings=bool(c["embeddings"])
+    )
+    return FittedModel(
+        config, np.asarray(data["weight"], float), float(data["intercept"]), ref, target
+    )
+
+
+def _refs_dict(model: FittedModel) -> dict[str, Any]:
+    """The neighbour table (embeddings as float16, targets rounded)."""
+    if model.ref_emb is None:
+        return {"ref_emb": None, "ref_target": None}
+    return {
+        "ref_emb": _pack(model.ref_emb),
+        "ref_target": None
+        if model.ref_target is None
+        else [round(float(v), 4) for v in model.ref_target],
+    }
+
+
+def _refs_from(data: Mapping[str, Any]) -> tuple[FloatArray | None, FloatArray | None]:
+    ref = None if data.get("ref_emb") is None else _unpack(data["ref_emb"])
+    target = None if data.get("ref_target") is None else np.asarray(data["ref_target"], float)
+    return ref, target
+
+
+def _gate_dict(gate: KindGate) -> dict[str, Any]:
+    return {
+        "kinds": list(gate.kinds),
+        "embeddings": gate.embeddings,
+        "weight": [[float(v) for v in row] for row in gate.weight],
+        "x_mean": [float(v) for v in gate.x_mean],
+        "y_mean": [float(v) for v in gate.y_mean],
+    }
+
+
+def _gate_from(data: Mapping[str, Any]) -> KindGate:
+    return KindGate(
+        kinds=tuple(str(k) for k in data["kinds"]),
+        embeddings=bool(data["embeddings"]),
+        weight=np.asarray(data["weight"], float),
+        x_mean=np.asarray(data["x_mean"], float),
+        y_mean=np.asarray(data["y_mean"], float),
+    )
 
 
 __all__ = ["FORMAT", "RouterVerdict", "SemanticRouter", "analysis_matrix", "platt"]

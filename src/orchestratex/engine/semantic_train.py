@@ -5,17 +5,22 @@ folds are unseen topics). Out-of-fold raw scores calibrate the probability (Plat
 similarity of each held-out prompt to its nearest prompt in the other folds sets the OOD
 threshold at its OOD_QUANTILE quantile: a prompt less similar to the training data than nearly
 every unseen-topic prompt was is called unknown.
+
+With `experts` (kind -> setting, chosen elsewhere on held-out folds), each named kind gets a model
+fitted on its own rows only and calibrated on its own out-of-fold scores, and a gate over every
+kind of the rows (engine/semantic_kinds.py) decides which prompts it scores.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import numpy.typing as npt
 
 from orchestratex.engine.embeddings import FloatArray
+from orchestratex.engine.semantic_kinds import Expert, fit_gate
 from orchestratex.engine.semantic_model import (
     RouterConfig,
     fit_model,
@@ -79,12 +84,15 @@ def fit_semantic(
     config: RouterConfig,
     *,
     embedding_model: str | None,
+    kinds: Sequence[str] | None = None,
+    experts: Mapping[str, RouterConfig] | None = None,
     stop: StopCheck | None = None,
 ) -> SemanticRouter:
     """A calibrated router fitted on all rows.
 
-    `target` is the strong-minus-weak quality (regression target), `need` the 0..1 chance the
-    strong model is needed (what the calibrated score estimates).
+    `target` is the regression target (the benchmark passes `need` itself), `need` the 0..1
+    chance the strong model is needed (what the calibrated score estimates). `kinds` names each
+    row's kind (needed with `experts`).
     """
     if len(target) == 0:
         raise ValueError("no training rows")
@@ -106,6 +114,24 @@ def fit_semantic(
     model = fit_model(use_emb, ana, target, config)
     if use_emb is not None:
         model.ref_emb = use_emb
+    gate = None
+    fitted: dict[str, Expert] = {}
+    if experts:
+        if kinds is None or len(kinds) != len(target):
+            raise ValueError("experts need the kind of every row")
+        gate = fit_gate(use_emb, ana, kinds)
+        for kind, setting in experts.items():
+            rows = np.flatnonzero(np.asarray(kinds) == kind)
+            fitted[kind] = fit_expert(
+                kind,
+                None if emb is None else emb[rows],
+                ana_raw[rows],
+                target[rows],
+                need[rows],
+                fold_ids[rows],
+                setting,
+                stop,
+            )
     return SemanticRouter(
         model=model,
         names=names,
@@ -115,4 +141,30 @@ def fit_semantic(
         prior=float(np.clip(need.mean(), 0.0, 1.0)),
         ood_threshold=threshold,
         embedding_model=embedding_model if config.embeddings else None,
+        gate=gate,
+        experts=fitted,
     )
+
+
+def fit_expert(
+    kind: str,
+    emb: FloatArray | None,
+    ana_raw: FloatArray,
+    target: FloatArray,
+    need: FloatArray,
+    fold_ids: IntArray,
+    config: RouterConfig,
+    stop: StopCheck | None = None,
+) -> Expert:
+    """One kind's own model (analysis features standardised on its own rows, as the selection
+    measured it), calibrated on its out-of-fold scores."""
+    if len(target) == 0:
+        raise ValueError(f"no training rows of kind {kind!r}")
+    mean, std = standardisation(ana_raw)
+    ana = (ana_raw - mean) / std
+    use_emb = emb if config.embeddings else None
+    oof = out_of_fold(use_emb, ana, target, fold_ids, config, stop)
+    model = fit_model(use_emb, ana, target, config)
+    if not config.uses_knn():
+        model.ref_emb = model.ref_target = None
+    return Expert(kind, model, mean, std, platt(oof, need))

@@ -19,6 +19,7 @@ from orchestratex.core.orchestration import (
 from orchestratex.core.performance import PerformanceStats
 from orchestratex.core.protocols import ModelClient
 from orchestratex.core.types import TokenUsage
+from orchestratex.engine.admission import CallGate
 from orchestratex.engine.emitter import Emitter
 from orchestratex.engine.evaluation import CallRecord
 
@@ -51,6 +52,8 @@ class RunState:
     emitter: Emitter
     client: ModelClient
     """The run's gated client: every call it makes passes the run's admission gate."""
+    gate: CallGate | None = None
+    """That admission gate (to ask whether a call could be admitted before planning it)."""
     started_at: float = field(default_factory=time.monotonic)
     rounds: list[RoundResult] = field(default_factory=list)
     resumed: int = 0
@@ -110,6 +113,7 @@ class RunState:
         stop_reason: StopReason,
         *,
         error: str | None = None,
+        detail: str | None = None,
     ) -> OrchestrationResult:
         rounds = [*self.rounds, *([self.pending] if self.pending is not None else [])]
         best = best_round(rounds)
@@ -120,6 +124,7 @@ class RunState:
             thread_id=self.thread_id,
             status=status,
             stop_reason=stop_reason,
+            stop_detail=detail,
             answer=best.answer if best else None,
             best_round=best.round if best else None,
             score=best.score if best else None,

@@ -103,6 +103,7 @@ class Attempt:
             finish_reason=raw.finish_reason,
             attempts=self.number,
             tool_calls=raw.tool_calls,
+            confidence=raw.confidence,
         )
 
     def failed(self, err: ProviderError) -> None:

@@ -21,6 +21,7 @@ from orchestratex.core.types import (
 )
 from orchestratex.providers.base import effective_timeout
 from orchestratex.providers.errors import CallContext, SdkErrorTypes, malformed, raise_mapped
+from orchestratex.providers.logprobs import TokenLogprobs
 
 _ERRORS = SdkErrorTypes(
     base=openai.APIError,
@@ -118,9 +119,12 @@ def _calls(message: dict[str, Any], ctx: CallContext) -> list[ToolCall]:
     return calls
 
 
-def parse_completion(data: Any, model_id: str, ctx: CallContext) -> RawCompletion:
+def parse_completion(
+    data: Any, model_id: str, ctx: CallContext, *, logprobs: bool = False
+) -> RawCompletion:
     """A chat.completion reply (JSON) as a RawCompletion; MalformedResponseError when a part
-    the service needs is missing or of the wrong type."""
+    the service needs is missing or of the wrong type. With `logprobs`, the answer's own
+    confidence from the choice's token log-probabilities (when it carries any)."""
     if not isinstance(data, dict):
         raise malformed(ctx, "the answer is not a JSON object")
     choices = data.get("choices")
@@ -137,6 +141,9 @@ def parse_completion(data: Any, model_id: str, ctx: CallContext) -> RawCompletio
         raise malformed(ctx, "the answer's content is not text")
     reason = choices[0].get("finish_reason")
     served = data.get("model")
+    tokens = TokenLogprobs()
+    if logprobs:
+        tokens.add(choices[0].get("logprobs"))
     return RawCompletion(
         text=content or "",
         usage=TokenUsage(
@@ -146,6 +153,7 @@ def parse_completion(data: Any, model_id: str, ctx: CallContext) -> RawCompletio
         finish_reason=_finish(reason if isinstance(reason, str) else None),
         provider_model=served if isinstance(served, str) and served else model_id,
         tool_calls=_calls(message, ctx),
+        confidence=tokens.confidence(),
     )
 
 
@@ -186,6 +194,8 @@ class OpenAICompatAdapter:
         if response_format is not None:
             params["response_format"] = response_format
         params.update(tool_params(request))
+        if request.logprobs:
+            params["logprobs"] = True
         return params
 
     async def complete(self, model_id: str, request: CompletionRequest) -> RawCompletion:
@@ -205,7 +215,7 @@ class OpenAICompatAdapter:
             data = json.loads(response.content)
         except Exception as exc:
             raise_mapped(exc, _ERRORS, ctx)
-        return parse_completion(data, model_id, ctx)
+        return parse_completion(data, model_id, ctx, logprobs=bool(request.logprobs))
 
     async def stream(
         self, model_id: str, request: CompletionRequest
@@ -216,6 +226,7 @@ class OpenAICompatAdapter:
         params["stream_options"] = {"include_usage": True}
         parts: list[str] = []
         calls = _CallParts()
+        logprobs = TokenLogprobs()
         usage: TokenUsage | None = None
         finish = "stop"
         served = model_id
@@ -234,6 +245,8 @@ class OpenAICompatAdapter:
                     for choice in chunk.choices:
                         if choice.finish_reason:
                             finish = _finish(choice.finish_reason)
+                        if request.logprobs:
+                            logprobs.add(choice.logprobs)
                         if choice.delta is None:
                             continue
                         text = choice.delta.content
@@ -264,6 +277,7 @@ class OpenAICompatAdapter:
             finish_reason=finish,
             provider_model=served,
             tool_calls=tool_calls,
+            confidence=logprobs.confidence(),
         )
 
     async def aclose(self) -> None:

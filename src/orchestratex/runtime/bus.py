@@ -8,7 +8,7 @@ Across several instances the Redis bus (later) offers the same interface.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 from orchestratex.core.events import Event
@@ -69,6 +69,13 @@ class EventBus:
 
     async def publish(self, event: Event) -> None:
         self.publish_now(event)
+
+    def deliver(self, event: Event) -> Awaitable[None] | None:
+        """Publish: at once in process (returns None), else the awaitable of `publish`."""
+        if self.in_process:
+            self.publish_now(event)
+            return None
+        return self.publish(event)
 
     def publish_now(self, event: Event) -> None:
         """`publish` without awaiting: an in-process bus hands the event over at once."""

@@ -1,15 +1,30 @@
-"""Build the model catalog from Settings: built-ins plus the config's providers, models, prices."""
+"""The model catalog from Settings: built-ins plus the config's providers, models and prices, or
+replay mode's models. `Catalog` and `refused_options` (the options a wire protocol cannot carry)
+are re-exported for the surfaces."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import ValidationError
 
 from orchestratex.core.catalog import ProviderSpec
 from orchestratex.core.errors import ConfigurationError
+from orchestratex.providers.capabilities import refused_options
 from orchestratex.providers.catalog import Catalog, load_catalog
+from orchestratex.providers.replay_catalog import replay_catalog
+from orchestratex.runtime.replay_mode import Mode, resolve_mode
 from orchestratex.runtime.settings import Settings
+
+__all__ = [
+    "Catalog",
+    "catalog_from_settings",
+    "describe_validation_error",
+    "mode_and_catalog",
+    "refused_options",
+    "replay_catalog",
+]
 
 
 def describe_validation_error(exc: ValidationError) -> str:
@@ -58,3 +73,14 @@ def catalog_from_settings(settings: Settings) -> Catalog:
     )
     _check_custom_endpoints(catalog, settings)
     return catalog
+
+
+def mode_and_catalog(
+    settings: Settings, env: Mapping[str, str] | None, *, catalog: Catalog | None = None
+) -> tuple[Mode, Catalog]:
+    """The mode the service runs in and its catalog: `catalog` when given, replay mode's
+    models in replay mode, else the built-ins changed by `settings`."""
+    mode = resolve_mode(settings, env, catalog_given=catalog is not None)
+    if catalog is None:
+        catalog = replay_catalog() if mode == "replay" else catalog_from_settings(settings)
+    return mode, catalog

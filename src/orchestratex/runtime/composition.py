@@ -15,23 +15,25 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from orchestratex.core.catalog import ModelSpec
+from orchestratex.engine.cascade import CascadeSettings
 from orchestratex.engine.emitter import EventSink
 from orchestratex.engine.orchestrator import Orchestrator
 from orchestratex.providers.catalog import Catalog
 from orchestratex.providers.gateway import Gateway
 from orchestratex.providers.replay import replay_adapter_factory
-from orchestratex.providers.replay_catalog import replay_catalog
 from orchestratex.providers.replay_data import RECORDED_JUDGE, ReplayData
 from orchestratex.runtime.bus import EventBus
-from orchestratex.runtime.catalog_setup import catalog_from_settings
+from orchestratex.runtime.catalog_setup import mode_and_catalog
 from orchestratex.runtime.learned_router import ServiceRouter
 from orchestratex.runtime.provider_limits import RedisProviderLimits
+from orchestratex.runtime.quality_model import quality_model_path
 from orchestratex.runtime.quotas import Quotas
-from orchestratex.runtime.replay_mode import REPLAY_LOG_LINE, REPLAY_POLICY, Mode, resolve_mode
+from orchestratex.runtime.replay_mode import REPLAY_LOG_LINE, REPLAY_POLICY, Mode
+from orchestratex.runtime.retrain import Retrainer
 from orchestratex.runtime.scaleout import RedisLinks
 from orchestratex.runtime.settings import Settings
 from orchestratex.store.facade import Store
-from orchestratex.store.performance import SqlPerformanceSource
+from orchestratex.store.performance import SqlJudgeRecords, SqlPerformanceSource
 
 log = logging.getLogger(__name__)
 
@@ -60,10 +62,8 @@ def build_parts(
     env: Mapping[str, str] | None,
     requests_per_minute: int | None,
 ) -> Parts:
-    mode = resolve_mode(settings, env, catalog_given=catalog is not None)
+    mode, catalog = mode_and_catalog(settings, env, catalog=catalog)
     replay = ReplayData(settings.routellm_data_dir) if mode == "replay" else None
-    if catalog is None:
-        catalog = replay_catalog() if replay is not None else catalog_from_settings(settings)
     per_minute = requests_per_minute or settings.requests_per_minute
     links = (
         RedisLinks(settings.redis_url, requests_per_minute=per_minute)
@@ -123,8 +123,31 @@ async def start_orchestrator(
         parts.catalog.prices,
         policy=REPLAY_POLICY if parts.replay is not None else None,
         performance=SqlPerformanceSource(parts.store.sessions),
+        judge_records=SqlJudgeRecords(parts.store.sessions),
         health=gateway,
         sink=sink,
         selector=selector,
+        cascade=CascadeSettings(
+            band=parts.settings.cascade_band,
+            min_confidence=parts.settings.cascade_min_confidence,
+        ),
     )
     return orchestrator, router
+
+
+def start_retrainer(
+    parts: Parts, instance_id: str, router: ServiceRouter, orchestrator: Orchestrator
+) -> Retrainer | None:
+    """The scheduled retraining of the learned quality model (None when it is off); every
+    model it trains or loads goes to `orchestrator`'s selection."""
+    settings = parts.settings
+    if settings.retrain_interval_s <= 0.0:
+        return None
+    return Retrainer(
+        parts.store.sessions,
+        instance_id=instance_id,
+        interval_s=settings.retrain_interval_s,
+        min_new=settings.retrain_min_new,
+        path=quality_model_path(settings.data_dir),
+        on_model=lambda model: router.use_quality_model(model, orchestrator),
+    )

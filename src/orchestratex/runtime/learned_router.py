@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 TRAIN_SEED = 0
 TRAIN_LIMIT: int | None = None
 """Prompts per benchmark the service trains on; None: all (tests lower it)."""
+STOP_WAIT_S = 10.0
+"""How long a stopping service waits for the training thread to notice the stop."""
 
 
 def routing_files(root: Path) -> list[Path] | None:
@@ -114,6 +116,7 @@ class ServiceRouter:
         self._prices: Mapping[str, Price | None] = {}
         self._train_into: Path | None = None
         self._stop = threading.Event()
+        self._router: AnyRouter | None = None
         self.quality_model: QualityModel | None = None
 
     @property
@@ -123,6 +126,7 @@ class ServiceRouter:
 
     def selector(self, router: AnyRouter) -> Selector:
         assert self.pair is not None
+        self._router = router
         return Selector(
             self._models,
             self._prices,
@@ -130,13 +134,26 @@ class ServiceRouter:
             router_models=self.pair,
             router_threshold=self.settings.router_threshold,
             quality_model=self.quality_model,
+            cascade_band=self.settings.cascade_band,
         )
 
     def _weighted(self) -> Selector | None:
         """The weighted selector with the learned quality model, or None (the default one)."""
         if self.quality_model is None:
             return None
-        return Selector(self._models, self._prices, quality_model=self.quality_model)
+        return Selector(
+            self._models,
+            self._prices,
+            quality_model=self.quality_model,
+            cascade_band=self.settings.cascade_band,
+        )
+
+    def use_quality_model(self, model: QualityModel, orchestrator: Orchestrator) -> None:
+        """Select with a newly trained quality model from now on (with the router, if any)."""
+        self.quality_model = model
+        selector = self.selector(self._router) if self._router is not None else self._weighted()
+        if selector is not None:
+            orchestrator.use_selector(selector)
 
     async def initial(
         self, models: Sequence[ModelSpec], prices: Mapping[str, Price | None], *, train: bool
@@ -207,19 +224,22 @@ class ServiceRouter:
     async def train_in(self, orchestrator: Orchestrator) -> None:
         """Train in a worker thread, cache, then switch `orchestrator` to the router.
 
-        Cancelling this stops the training at its next step.
+        Cancelling this stops the training at its next step and waits (up to STOP_WAIT_S) for
+        the thread to end, so no training outlives the service and writes a cache after it.
         """
         cache = self._train_into
         if cache is None:
             return
         data = self.settings.routellm_data_dir
         started = time.perf_counter()
+        log.info("learned router: training on %s in the background", data)
+        work = asyncio.ensure_future(
+            asyncio.to_thread(train_and_cache, data, cache, limit=TRAIN_LIMIT, stop=self._stop)
+        )
         try:
-            router, size = await asyncio.to_thread(
-                train_and_cache, data, cache, limit=TRAIN_LIMIT, stop=self._stop
-            )
+            router, size = await asyncio.shield(work)
         except asyncio.CancelledError:
-            self._stop.set()
+            await self._stop_training(work)
             raise
         except TrainingStopped:
             return
@@ -234,3 +254,14 @@ class ServiceRouter:
             time.perf_counter() - started,
             cache,
         )
+
+    async def _stop_training(self, work: asyncio.Future[tuple[AnyRouter, int]]) -> None:
+        self._stop.set()
+        await asyncio.wait({work}, timeout=STOP_WAIT_S)
+        if not work.done():
+            log.warning("learned router: training did not stop within %.0f s", STOP_WAIT_S)
+            return
+        if not work.cancelled() and work.exception() is None:
+            log.info("learned router: training ended as it was stopped; its cache is kept")
+            return
+        log.info("learned router: training stopped")

@@ -12,9 +12,12 @@ from pathlib import Path
 from orchestratex.engine.learned_quality import DEFAULT_MIN_HISTORY, HistoryRow, QualityModel
 from orchestratex.store.db import SessionFactory
 from orchestratex.store.history import judged_answers
+from orchestratex.store.learned_models import count_judged, save_body
 
 log = logging.getLogger(__name__)
 QUALITY_MODEL_FILE = "quality-model.json"
+QUALITY_MODEL_NAME = "quality"
+"""Its name among the learned models in the store."""
 
 
 async def judged_history(sessions: SessionFactory) -> list[HistoryRow]:
@@ -56,9 +59,15 @@ async def train_quality_model(
     *,
     min_history: int = DEFAULT_MIN_HISTORY,
 ) -> tuple[QualityModel, int]:
-    """Fit on the judged history in the store (in a worker thread) and save; returns the model
-    and how many judged answers it saw."""
+    """Fit on the judged history in the store (in a worker thread) and save it to `path` and
+    to the store (where running services pick it up); returns the model and how many judged
+    answers it saw."""
+    count = await count_judged(sessions)
     rows = await judged_history(sessions)
     model = await asyncio.to_thread(QualityModel.fit, rows, min_history=min_history)
     await asyncio.to_thread(save_quality_model, model, path)
+    body = json.dumps(model.to_dict(), separators=(",", ":"))
+    await save_body(
+        sessions, QUALITY_MODEL_NAME, body, judged_answers=count, trained_by="router train"
+    )
     return model, len(rows)

@@ -3,7 +3,7 @@
 In replay mode the models are the replay provider's (providers/replay_catalog.py), answers are
 real recorded answers of gpt-4-1106-preview and Mixtral-8x7B from the RouteLLM data, the judge
 is always the recorded judge (one judge), and improvement escalates instead of revising: a
-revision was never recorded.
+revision was never recorded. The recordings' types are re-exported for the surfaces.
 """
 
 from __future__ import annotations
@@ -16,8 +16,32 @@ from orchestratex.core.errors import OrchestrateXError
 from orchestratex.core.orchestration import OrchestrationRequest
 from orchestratex.engine.improvement import ImprovementPolicy
 from orchestratex.providers.catalog import load_catalog
-from orchestratex.providers.replay_data import RECORDED_JUDGE, ReplayData, ReplayDataError
+from orchestratex.providers.replay_data import (
+    RECORDED_JUDGE,
+    RecordedPrompt,
+    ReplayData,
+    ReplayDataError,
+    ReplayIndex,
+    Source,
+)
 from orchestratex.runtime.settings import Settings
+
+__all__ = [
+    "RECORDED_JUDGE",
+    "REPLAY_LOG_LINE",
+    "REPLAY_POLICY",
+    "Mode",
+    "PromptNotRecordedError",
+    "RecordedPrompt",
+    "RecordingsNotFoundError",
+    "ReplayData",
+    "ReplayDataError",
+    "ReplayIndex",
+    "Source",
+    "hosted_key_variables",
+    "replay_request",
+    "resolve_mode",
+]
 
 Mode = Literal["live", "replay"]
 REPLAY_POLICY = ImprovementPolicy(revise=False)

@@ -20,6 +20,7 @@ from orchestratex.engine.orchestrator import Orchestrator
 from orchestratex.providers.catalog import Catalog
 from orchestratex.providers.gateway import Gateway
 from orchestratex.runtime import recovery
+from orchestratex.runtime.analytics import Analytics
 from orchestratex.runtime.auth import Principal
 from orchestratex.runtime.budgets import BudgetLedger
 from orchestratex.runtime.composition import (
@@ -28,11 +29,13 @@ from orchestratex.runtime.composition import (
     default_instance_id,
     start_gateway,
     start_orchestrator,
+    start_retrainer,
 )
 from orchestratex.runtime.defaults import check_named_models, with_defaults
 from orchestratex.runtime.follow import Follow, FollowSources, follow
 from orchestratex.runtime.key_cache import KeyCache
 from orchestratex.runtime.replay_mode import replay_request
+from orchestratex.runtime.retrain import Retrainer
 from orchestratex.runtime.runs import RunManager, ServiceNotRunningError
 from orchestratex.runtime.settings import Settings
 from orchestratex.runtime.visibility import ThreadStatus, thread_status, visible
@@ -40,7 +43,7 @@ from orchestratex.store.db import SessionFactory
 from orchestratex.store.views import ThreadDetail, ThreadPage
 from orchestratex.store.writer import EventWriter
 
-__all__ = ["Service", "ServiceNotRunningError", "ThreadStatus"]
+__all__ = ["Service", "ServiceNotRunningError", "ThreadDetail", "ThreadPage", "ThreadStatus"]
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +66,7 @@ class Service:
     ) -> None:
         self.settings = settings
         self.role: Role = role
-        self.train_router = train_router  # False for one-shot runs (ask); a cache still loads
+        self.train_router = train_router  # False for one-shot runs (ask): no training
         self.instance_id = settings.instance_id or default_instance_id()
         self.parts = build_parts(
             settings, catalog=catalog, env=env, requests_per_minute=requests_per_minute
@@ -72,7 +75,7 @@ class Service:
         self.mode, self.replay, self.catalog = parts.mode, parts.replay, parts.catalog
         self.links, self.bus = parts.links, parts.bus
         self.store, self.quotas = parts.store, parts.quotas
-        self.keys = KeyCache(self.store)
+        self.keys, self.analytics = KeyCache(self.store), Analytics(self.store)
         self.writer = EventWriter(self.store.sessions)
         self.runs = RunManager(
             self.store,
@@ -84,6 +87,7 @@ class Service:
             settle=self.writer.settled,
         )
         self._gateway: Gateway | None = None
+        self.retrainer: Retrainer | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
 
@@ -121,19 +125,19 @@ class Service:
         if self.links is not None:
             await self.links.start()
         self._gateway = await start_gateway(self.parts)
+        train = self.train_router and not self.queues_runs
         orchestrator, router = await start_orchestrator(
-            self.parts,
-            self._gateway,
-            self._sink,
-            train_router=self.train_router and not self.queues_runs,
+            self.parts, self._gateway, self._sink, train_router=train
         )
         self.runs.attach(orchestrator)
-        self.runs.stopping = False
-        self._stopping = False
+        self.runs.stopping = self._stopping = False
         ttl = self.settings.lease_ttl_s
         self._spawn(recovery.keep_leases(self.runs, self.store, self.links, ttl), "leases")
         if router.needs_training:
             self._spawn(router.train_in(orchestrator), "router")
+        self.retrainer = start_retrainer(self.parts, self.instance_id, router, orchestrator)
+        if self.retrainer is not None and self.train_router:  # not in one-shot runs (ask)
+            self._spawn(self.retrainer.run(), "retrain")
         if self.links is None:
             await recovery.recover_local(self.runs, self.store, ttl)
             self._spawn(recovery.watch_local(self.runs, self.store, ttl), "recovery")
@@ -169,10 +173,7 @@ class Service:
         """Every event: to the writer's buffer (stored within its flush interval, at once at a
         round's or run's end) and to the bus (at once in process); no database wait here."""
         self.writer.add(event)
-        if self.bus.in_process:
-            self.bus.publish_now(event)
-            return None
-        return self.bus.publish(event)
+        return self.bus.deliver(event)
 
     async def ping_db(self) -> bool:
         return await self.store.ping()
@@ -186,9 +187,6 @@ class Service:
         return await self.keys.principal(key)
 
     # --- runs ---------------------------------------------------------------------------------
-
-    def check_models(self, request: OrchestrationRequest) -> None:
-        check_named_models(request, self.catalog)
 
     async def spent_usd(self, user_id: str) -> float:
         return await self.quotas.spent_usd(user_id)
@@ -204,7 +202,7 @@ class Service:
             raise ServiceNotRunningError("the service is shutting down")
         self.runs.orchestrator  # noqa: B018 - raises when not started
         request = with_defaults(request, self.settings)
-        self.check_models(request)
+        check_named_models(request, self.catalog)
         if self.replay is not None:
             request = await replay_request(self.replay, request)
         await self.quotas.count_request(user)

@@ -120,6 +120,37 @@ class Settings(BaseSettings):
         description="router score at which the strong model is chosen; higher: fewer prompts "
         "go to the strong model (cheaper), lower: more (better answers)",
     )
+    cascade_band: float = Field(
+        default=0.1,
+        ge=0.0,
+        le=0.5,
+        description="start cheap when unsure: when the learned router's score is within this "
+        "of its threshold (or it calls the prompt unknown), or the learned quality gives "
+        "P(stronger model better) within this of 0.5, the cheaper model answers first and the "
+        "verdict on its answer decides whether the next round escalates; 0: never",
+    )
+    cascade_min_confidence: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=1.0,
+        description="a cascade's cheaper answer escalates, even when the judges passed it, when "
+        "its own token confidence (geometric-mean token probability, from the log-probabilities "
+        "of models marked `logprobs`) is under this; 0: the judges alone decide",
+    )
+    retrain_interval_s: float = Field(
+        default=3600.0,
+        ge=0.0,
+        le=30 * 86400.0,
+        description="how often the service retrains the learned per-model quality model from "
+        "the judged history (one instance at a time when scaled out); 0: never, "
+        "`orchestratex router train` only",
+    )
+    retrain_min_new: int = Field(
+        default=50,
+        ge=1,
+        description="judged answers that must be new since the last training for a scheduled "
+        "retraining to run",
+    )
 
     providers: dict[str, ProviderOverride] = Field(default_factory=dict)
     models: list[ModelSpec] = Field(

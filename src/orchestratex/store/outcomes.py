@@ -1,10 +1,12 @@
-"""What a run's end teaches, in one place: the thread's result and credit, selection outcomes
-and model performance. Called once per run, in the transaction that stores its terminal event.
+"""What a run's end teaches, in one place: the thread's result and credit, selection outcomes,
+model performance and judge reliability. Called once per run, in the transaction that stores
+its terminal event, so a run is learned from exactly once, whichever process wrote it.
 
 Credit: a thread's model (`threads.selected_model`, shown in history and the run summary) is
 the model of its best round, the one whose score won; not the model selected first.
 Learning: each scored round is a sample of its model's quality in the run's domain; each
-`model_call` (usage row) is a success or a failure of its model.
+`model_call` (usage row) is a success or a failure of its model; each evaluation with two
+scored verdicts or more adds each judge's agreement with the others to the judge's record.
 """
 
 from __future__ import annotations
@@ -18,7 +20,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from orchestratex.core.events import CancelledEvent, CompletedEvent, FailedEvent
 from orchestratex.core.orchestration import OrchestrationResult
-from orchestratex.store.sql import PERFORMANCE, RESPONSES, SELECTIONS, THREADS, USAGE, upsert
+from orchestratex.core.performance import agreements
+from orchestratex.store.sql import (
+    EVALUATIONS,
+    JUDGES,
+    PERFORMANCE,
+    RESPONSES,
+    SELECTIONS,
+    THREADS,
+    USAGE,
+    upsert,
+)
 
 Terminal = CompletedEvent | FailedEvent | CancelledEvent
 
@@ -172,6 +184,7 @@ async def finish_runs(session: AsyncSession, events: list[Terminal]) -> None:
     )
     domains = {t: (threads[t][1] or "general") for t in ids}
     await _learn(session, domains, rounds, events[-1].ts)
+    await _learn_judges(session, ids, events[-1].ts)
 
 
 def _outcome(
@@ -271,5 +284,43 @@ async def _learn(
         [
             {"b_id": row["id"], "b_updated_at": ts} | {f"b_{name}": row[name] for name in fields}
             for _, row in sorted(rows.items())
+        ],
+    )
+
+
+async def _learn_judges(session: AsyncSession, thread_ids: list[str], ts: datetime) -> None:
+    """Each evaluation of these runs adds its judges' agreements to their records."""
+    rows = await session.execute(
+        select(EVALUATIONS.c.thread_id, EVALUATIONS.c.round, EVALUATIONS.c.judge)
+        .add_columns(EVALUATIONS.c.overall)
+        .where(EVALUATIONS.c.thread_id.in_(thread_ids), EVALUATIONS.c.overall.is_not(None))
+        .order_by(EVALUATIONS.c.thread_id, EVALUATIONS.c.round, EVALUATIONS.c.id)
+    )
+    evaluations: dict[tuple[str, int], list[tuple[str, float]]] = {}
+    for thread_id, round_, judge, overall in rows:
+        evaluations.setdefault((thread_id, round_), []).append((judge, float(overall)))
+    learned: dict[str, tuple[int, float]] = {}
+    for scored in evaluations.values():
+        for judge, agreement in agreements(scored):
+            n, total = learned.get(judge, (0, 0.0))
+            learned[judge] = (n + 1, total + agreement)
+    if not learned:
+        return
+    judges = sorted(learned)
+    await session.execute(
+        upsert(session, JUDGES).on_conflict_do_nothing(index_elements=["judge"]),
+        [{"judge": j, "verdicts": 0, "agreement_sum": 0.0, "updated_at": ts} for j in judges],
+    )
+    await session.execute(
+        update(JUDGES)
+        .where(JUDGES.c.judge == bindparam("b_judge"))
+        .values(
+            verdicts=JUDGES.c.verdicts + bindparam("b_verdicts"),
+            agreement_sum=JUDGES.c.agreement_sum + bindparam("b_sum"),
+            updated_at=bindparam("b_ts"),
+        ),
+        [
+            {"b_judge": j, "b_verdicts": learned[j][0], "b_sum": learned[j][1], "b_ts": ts}
+            for j in judges
         ],
     )

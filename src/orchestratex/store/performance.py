@@ -1,19 +1,23 @@
-"""Selection's history, read from the model_performance table."""
+"""What selection and evaluation learn from, read from the store: each model's history
+(model_performance) and each judge's record (judge_reliability)."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from collections.abc import Callable, Sequence
+from typing import Generic, TypeVar
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from orchestratex.core.performance import PerformanceStats
+from orchestratex.core.performance import JudgeRecord, PerformanceStats
 from orchestratex.core.types import Domain
 from orchestratex.store.db import SessionFactory
-from orchestratex.store.tables import ModelPerformance
+from orchestratex.store.tables import JudgeReliabilityRecord, ModelPerformance
 
 _DOMAINS = {d.value for d in Domain}
+T = TypeVar("T")
 
 
 def _stats(row: ModelPerformance) -> PerformanceStats:
@@ -31,12 +35,9 @@ def _stats(row: ModelPerformance) -> PerformanceStats:
     )
 
 
-class SqlPerformanceSource:
-    """core.performance.PerformanceSource over the store (sample variance from Welford's m2).
-
-    The table is read at most once per `max_age_s` (1 s by default): selection on the request
-    path then does no I/O, and history learned from a run is seen a moment later.
-    """
+class _TableSource(Generic[T]):
+    """A table read at most once per `max_age_s` (1 s by default): the request path then does
+    no I/O, and what a run taught is seen a moment later."""
 
     def __init__(
         self,
@@ -48,23 +49,56 @@ class SqlPerformanceSource:
         self._sessions = session_factory
         self._max_age_s = max_age_s
         self._clock = clock
-        self._cached: tuple[float, list[PerformanceStats]] | None = None
+        self._cached: tuple[float, T] | None = None
         self._lock = asyncio.Lock()
 
-    async def performance(self) -> Sequence[PerformanceStats]:
+    async def _read(self, session: AsyncSession) -> T:
+        raise NotImplementedError
+
+    def _fresh(self) -> T | None:
         cached = self._cached
         if cached is not None and self._clock() - cached[0] < self._max_age_s:
             return cached[1]
+        return None
+
+    async def _get(self) -> T:
+        found = self._fresh()
+        if found is not None:
+            return found
         async with self._lock:
-            cached = self._cached
-            if cached is not None and self._clock() - cached[0] < self._max_age_s:
-                return cached[1]
+            found = self._fresh()
+            if found is not None:
+                return found
             async with self._sessions() as session:
-                rows = await session.scalars(
-                    select(ModelPerformance).order_by(
-                        ModelPerformance.model, ModelPerformance.domain
-                    )
-                )
-                stats = [_stats(row) for row in rows if row.domain in _DOMAINS]
-            self._cached = (self._clock(), stats)
-            return stats
+                value = await self._read(session)
+            self._cached = (self._clock(), value)
+            return value
+
+
+class SqlPerformanceSource(_TableSource[list[PerformanceStats]]):
+    """core.performance.PerformanceSource over the store (sample variance from Welford's m2)."""
+
+    async def _read(self, session: AsyncSession) -> list[PerformanceStats]:
+        rows = await session.scalars(
+            select(ModelPerformance).order_by(ModelPerformance.model, ModelPerformance.domain)
+        )
+        return [_stats(row) for row in rows if row.domain in _DOMAINS]
+
+    async def performance(self) -> Sequence[PerformanceStats]:
+        return await self._get()
+
+
+class SqlJudgeRecords(_TableSource[list[JudgeRecord]]):
+    """core.performance.JudgeRecordSource over the store."""
+
+    async def _read(self, session: AsyncSession) -> list[JudgeRecord]:
+        rows = await session.scalars(
+            select(JudgeReliabilityRecord).order_by(JudgeReliabilityRecord.judge)
+        )
+        return [
+            JudgeRecord(judge=r.judge, verdicts=r.verdicts, agreement_sum=max(0.0, r.agreement_sum))
+            for r in rows
+        ]
+
+    async def judge_records(self) -> Sequence[JudgeRecord]:
+        return await self._get()

@@ -1,4 +1,5 @@
-"""The tables: nine for the product's records plus an event log for replay.
+"""The tables: nine for the product's records, the judges' reliability records, an event log for
+replay, and the learned models (trained from the records, shared by every instance).
 
 Timestamps are stored as UTC and read back timezone-aware on every backend.
 """
@@ -194,6 +195,17 @@ class ModelPerformance(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utc_now)
 
 
+class JudgeReliabilityRecord(Base):
+    """Each judge's agreement record (core.performance.JudgeRecord), learned at each run's end."""
+
+    __tablename__ = "judge_reliability"
+
+    judge: Mapped[str] = mapped_column(String(200), primary_key=True)
+    verdicts: Mapped[int] = mapped_column(Integer, default=0)
+    agreement_sum: Mapped[float] = mapped_column(Float, default=0.0)
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
 class UsageRecord(Base):
     __tablename__ = "usage_records"
     __table_args__ = (
@@ -253,3 +265,19 @@ class EventRecord(Base):
     type: Mapped[str] = mapped_column(String(32))
     payload: Mapped[dict[str, Any]]
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class LearnedModel(Base):
+    """A model learned from the judged history (e.g. "quality"): its latest trained form, and
+    the lease of the one instance that retrains it on a schedule."""
+
+    __tablename__ = "learned_models"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    body: Mapped[str | None] = mapped_column(Text)
+    """The trained model as JSON (engine/learned_quality.py `to_dict`); None before any."""
+    judged_answers: Mapped[int] = mapped_column(Integer, default=0)
+    trained_at: Mapped[datetime | None] = mapped_column()
+    trained_by: Mapped[str | None] = mapped_column(String(64))
+    trainer_id: Mapped[str | None] = mapped_column(String(64))
+    trainer_until: Mapped[datetime | None] = mapped_column()

@@ -1,4 +1,7 @@
-"""A catalog of six test models, one per family, served by the fake provider server."""
+"""A catalog of six test models, one per family, served by the fake provider server.
+
+The five on the OpenAI dialect say `logprobs`: the fake server returns token log-probabilities
+when asked (fixed per token; lower for a model id containing "unsure")."""
 
 from __future__ import annotations
 
@@ -91,6 +94,7 @@ def fake_catalog(
     models: Sequence[str] | None = None,
     down: Sequence[str] = (),
     badjudge: Sequence[str] = (),
+    unsure: Sequence[str] = (),
     extra_models: Sequence[ModelSpec] = (),
     provider_overrides: Mapping[str, Mapping[str, Any]] | None = None,
     timeout_s: float = 10.0,
@@ -99,13 +103,14 @@ def fake_catalog(
     """Providers "fake-openai" and "fake-anthropic" at the fake server, and its test models.
 
     `models` keeps only those keys (default: all six); keys in `down` get a model id the fake
-    server always fails (HTTP 500), keys in `badjudge` one whose judge answers are prose.
+    server always fails (HTTP 500), keys in `badjudge` one whose judge answers are prose, keys in
+    `unsure` one whose token log-probabilities are low.
     `anthropic_base_url` defaults to `openai_base_url` without its "/v1" suffix.
     """
     if anthropic_base_url is None:
         anthropic_base_url = openai_base_url.removesuffix("/").removesuffix("/v1")
     known = {m.key for m in FAKE_MODELS}
-    unknown = sorted({*(models or ()), *down, *badjudge} - known)
+    unknown = sorted({*(models or ()), *down, *badjudge, *unsure} - known)
     if unknown:
         raise ValueError(f"not fake models: {', '.join(unknown)}")
     chosen: list[ModelSpec] = []
@@ -117,7 +122,10 @@ def fake_catalog(
             model_id += "-down"
         if spec.key in badjudge:
             model_id += "-badjudge"
-        chosen.append(spec.model_copy(update={"model_id": model_id}))
+        if spec.key in unsure:
+            model_id += "-unsure"
+        logprobs = spec.provider == FAKE_OPENAI
+        chosen.append(spec.model_copy(update={"model_id": model_id, "logprobs": logprobs}))
     common: dict[str, Any] = {"timeout_s": timeout_s, "max_retries": max_retries}
     overrides: dict[str, dict[str, Any]] = {
         FAKE_OPENAI: {"protocol": "openai", "base_url": openai_base_url, **common},

@@ -6,7 +6,6 @@ Times are ISO 8601; values without a zone are taken as UTC. `until` is exclusive
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -14,26 +13,17 @@ from fastapi import APIRouter, Depends, Query
 
 from orchestratex.api.deps import CurrentUser, ServiceDep
 from orchestratex.api.errors import ApiError
-from orchestratex.store import analytics
-from orchestratex.store.views import (
+from orchestratex.runtime.analytics import (
     Bucket,
     CostReport,
     Dashboard,
     ModelStatsRow,
+    Scope,
     SelectionAccuracy,
     UsageReport,
 )
 
 router = APIRouter(prefix="/api/analytics", tags=["analytics"])
-
-
-@dataclass(frozen=True)
-class Scope:
-    """Whose runs and which period the figures cover."""
-
-    user_id: str | None
-    since: datetime | None
-    until: datetime | None
 
 
 def _utc(value: datetime | None, name: str) -> datetime | None:
@@ -73,51 +63,28 @@ PeriodQuery = Annotated[Bucket, Query(description="time bucket of the cost serie
 @router.get("/models")
 async def model_stats(service: ServiceDep, where: ScopeDep) -> list[ModelStatsRow]:
     """Per model and domain: rounds answered, mean judge score and latency, call success rate."""
-    async with service.sessions() as session:
-        return await analytics.models(
-            session=session, user_id=where.user_id, since=where.since, until=where.until
-        )
+    return await service.analytics.models(where)
 
 
 @router.get("/costs")
 async def costs(service: ServiceDep, where: ScopeDep, period: PeriodQuery = "day") -> CostReport:
     """Spend by model and by hour, day or week (UTC; weeks start on Monday)."""
-    async with service.sessions() as session:
-        return await analytics.costs(
-            session=session,
-            user_id=where.user_id,
-            bucket=period,
-            since=where.since,
-            until=where.until,
-        )
+    return await service.analytics.costs(where, period)
 
 
 @router.get("/selection-accuracy")
 async def selection_accuracy(service: ServiceDep, where: ScopeDep) -> SelectionAccuracy:
     """How often the first choice was kept without escalation, and when the threshold was met."""
-    async with service.sessions() as session:
-        return await analytics.selection_accuracy(
-            session=session, user_id=where.user_id, since=where.since, until=where.until
-        )
+    return await service.analytics.selection_accuracy(where)
 
 
 @router.get("/usage")
 async def usage(service: ServiceDep, where: ScopeDep) -> UsageReport:
     """Runs by status, calls, tokens, success rate and latency."""
-    async with service.sessions() as session:
-        return await analytics.usage(
-            session=session, user_id=where.user_id, since=where.since, until=where.until
-        )
+    return await service.analytics.usage(where)
 
 
 @router.get("/dashboard")
 async def dashboard(service: ServiceDep, where: ScopeDep, period: PeriodQuery = "day") -> Dashboard:
     """The four reports in one answer, with the same filters."""
-    async with service.sessions() as session:
-        return await analytics.dashboard(
-            session=session,
-            user_id=where.user_id,
-            bucket=period,
-            since=where.since,
-            until=where.until,
-        )
+    return await service.analytics.dashboard(where, period)

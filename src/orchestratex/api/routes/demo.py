@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from orchestratex.api.deps import CurrentUser, ServiceDep
 from orchestratex.api.errors import ApiError
-from orchestratex.providers.replay_data import RecordedPrompt, ReplayDataError, ReplayIndex
+from orchestratex.runtime.replay_mode import RecordedPrompt, ReplayDataError, ReplayIndex
 from orchestratex.runtime.service import Service
 
 router = APIRouter(prefix="/api/demo", tags=["demo"])

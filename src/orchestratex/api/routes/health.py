@@ -17,7 +17,8 @@ router = APIRouter(tags=["health"])
 async def healthz(service: ServiceDep) -> dict[str, Any]:
     """The process is up. `auth` is "enabled" (an API key is required) or "open" (no key exists
     yet: any bearer token, or none, is accepted); `mode` is "live" or "replay" (the offline demo
-    of recorded answers)."""
+    of recorded answers); `learned_quality` is the state of the scheduled retraining of the
+    learned per-model quality model."""
     try:
         auth = "enabled" if await service.auth_enabled() else "open"
     except Exception:
@@ -34,6 +35,9 @@ async def healthz(service: ServiceDep) -> dict[str, Any]:
         "auth": auth,
         "note": note,
         "mode": service.mode,
+        "learned_quality": (
+            service.retrainer.status.public() if service.retrainer else {"enabled": False}
+        ),
     }
 
 

@@ -9,10 +9,10 @@ from pydantic import BaseModel, Field
 
 from orchestratex.api.deps import AdminUser, CurrentUser, ServiceDep
 from orchestratex.api.errors import ApiError
-from orchestratex.api.selftest import ProviderCheck, self_test
 from orchestratex.core.orchestration import OrchestrationRequest
 from orchestratex.core.performance import ModelHealth
-from orchestratex.providers.replay_data import RECORDED_JUDGE
+from orchestratex.runtime.replay_mode import RECORDED_JUDGE
+from orchestratex.runtime.selftest import ProviderCheck, self_test
 
 router = APIRouter(prefix="/api/orchestrate", tags=["orchestrate"])
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from orchestratex.api.deps import CurrentUser, ServiceDep
 from orchestratex.api.errors import ApiError
-from orchestratex.store.views import ThreadDetail, ThreadPage
+from orchestratex.runtime.service import ThreadDetail, ThreadPage
 
 router = APIRouter(prefix="/api/threads", tags=["threads"])
 

@@ -22,7 +22,7 @@ from starlette.applications import Starlette
 
 from orchestratex.api.deps import AdminUser, MalformedAuthorization, bearer_token, principal_for
 from orchestratex.core.text import is_safe_text
-from orchestratex.runtime.auth import ANONYMOUS, Principal, authenticate
+from orchestratex.runtime.auth import ANONYMOUS, Principal
 from orchestratex.runtime.live import SubscriberLagged, open_service_feed
 from orchestratex.runtime.service import Service
 from orchestratex.runtime.ws_hub import WsHub, WsStats
@@ -157,8 +157,7 @@ class Connection:
         return await self._accept_principal(principal)
 
     async def _principal(self, key: str) -> Principal | None:
-        async with self.service.sessions() as session:
-            return await authenticate(session, key)
+        return await self.service.authenticate(key)
 
     async def _accept_principal(self, principal: Principal | None) -> str | None:
         if principal is None:

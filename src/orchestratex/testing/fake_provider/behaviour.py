@@ -56,6 +56,8 @@ class Reply:
     output_tokens: int
     truncated: bool
     tool_calls: tuple[FakeToolCall, ...] = ()
+    logprob: float | None = None
+    """Per-token log-probability to report (None: the request did not ask for logprobs)."""
 
 
 def content_text(content: object) -> str:
@@ -139,6 +141,7 @@ def plan_reply(
     options: FakeProviderOptions,
     bad_judge: bool = False,
     shape: OutputShape | None = None,
+    logprob: float | None = None,
 ) -> Reply:
     """Decide the answer to a request; every answer is cut to max_tokens, as a real provider
     cuts it (a judge's JSON cut short no longer parses)."""
@@ -172,12 +175,18 @@ def plan_reply(
         output_tokens=tokens_for(len(text) + sum(len(c.arguments) + 8 for c in calls)),
         truncated=truncated,
         tool_calls=tuple(calls),
+        logprob=logprob,
     )
+
+
+def split_tokens(text: str) -> list[str]:
+    """The fake provider's "tokens": words with their trailing space (joined: the text)."""
+    return re.findall(r"\S+\s*|\s+", text)
 
 
 def split_chunks(text: str, words_per_chunk: int = 6) -> list[str]:
     """Split text into stream pieces of a few words each (joined they give the text back)."""
-    pieces = re.findall(r"\S+\s*|\s+", text)
+    pieces = split_tokens(text)
     return [
         "".join(pieces[i : i + words_per_chunk]) for i in range(0, len(pieces), words_per_chunk)
     ] or [""]

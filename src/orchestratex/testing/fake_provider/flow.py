@@ -32,6 +32,8 @@ class Parsed:
     structured: bool
     """The request asks for a judge's (rubric-shaped) JSON schema."""
     shape: OutputShape = OutputShape()
+    logprobs: bool = False
+    """The request asks for token log-probabilities."""
 
 
 class Wire(Protocol):
@@ -74,6 +76,7 @@ async def handle_completion(request: Request, state: FakeState, wire: Wire) -> R
         options=options,
         bad_judge="badjudge" in parsed.model,
         shape=parsed.shape,
+        logprob=options.logprob_for(parsed.model) if parsed.logprobs else None,
     )
     latency_s = options.latency_ms / 1000.0
     if not parsed.stream:

@@ -10,7 +10,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from orchestratex.testing.fake_provider.behaviour import Reply, Turn, content_text, split_chunks
+from orchestratex.testing.fake_provider.behaviour import (
+    Reply,
+    Turn,
+    content_text,
+    split_chunks,
+    split_tokens,
+)
 from orchestratex.testing.fake_provider.flow import Parsed, handle_completion
 from orchestratex.testing.fake_provider.options import InjectedFault
 from orchestratex.testing.fake_provider.shapes import (
@@ -54,6 +60,7 @@ class OpenAIWire:
             max_tokens=max_tokens if isinstance(max_tokens, int) else None,
             structured=is_rubric_schema(shape.json_schema),
             shape=shape,
+            logprobs=body.get("logprobs") is True,
         )
 
     def bad_request(self, message: str) -> Response:
@@ -78,7 +85,7 @@ class OpenAIWire:
                     "index": 0,
                     "message": _message(reply),
                     "finish_reason": _finish(reply),
-                    "logprobs": None,
+                    "logprobs": _logprobs(reply, reply.text),
                 }
             ],
             "usage": _usage(reply),
@@ -92,13 +99,16 @@ class OpenAIWire:
             "model": model,
         }
 
-        def chunk(delta: dict[str, object], finish: str | None = None) -> bytes:
-            choice = {"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}
+        def chunk(
+            delta: dict[str, object], finish: str | None = None, text: str | None = None
+        ) -> bytes:
+            logprobs = None if text is None else _logprobs(reply, text)
+            choice = {"index": 0, "delta": delta, "finish_reason": finish, "logprobs": logprobs}
             return _data({**head, "choices": [choice]})
 
         events = [chunk({"role": "assistant", "content": ""})]
         if reply.text or not reply.tool_calls:
-            events += [chunk({"content": piece}) for piece in split_chunks(reply.text)]
+            events += [chunk({"content": piece}, text=piece) for piece in split_chunks(reply.text)]
         for index, call in enumerate(reply.tool_calls):
             events += [chunk({"tool_calls": [part]}) for part in _call_pieces(index, call)]
         events.append(chunk({}, _finish(reply)))
@@ -131,6 +141,18 @@ def _usage(reply: Reply) -> dict[str, int]:
         "completion_tokens": reply.output_tokens,
         "total_tokens": reply.input_tokens + reply.output_tokens,
     }
+
+
+def _logprobs(reply: Reply, text: str) -> dict[str, object] | None:
+    """The `logprobs` of a choice (or of a chunk's `text`): every token at the planned value;
+    None when the request did not ask for them."""
+    if reply.logprob is None:
+        return None
+    content = [
+        {"token": t, "logprob": reply.logprob, "bytes": list(t.encode()), "top_logprobs": []}
+        for t in split_tokens(text)
+    ]
+    return {"content": content, "refusal": None}
 
 
 def _finish(reply: Reply) -> str:

@@ -38,6 +38,15 @@ class FakeProviderOptions(BaseModel):
     """Added to the judge score per revision."""
     gullible: bool = False
     """Judge obeys "give N" instructions found outside quoted (untrusted) data."""
+    token_logprob: float = Field(default=-0.05, le=0.0)
+    """Log-probability of every answer token, when a chat-completions request asks for
+    `logprobs` (OpenAI dialect only)."""
+    unsure_logprob: float = Field(default=-1.5, le=0.0)
+    """The same for a model whose id contains "unsure" (a test directive)."""
+
+    def logprob_for(self, model: str) -> float:
+        """The per-token log-probability the fake provider reports for `model`."""
+        return self.unsure_logprob if "unsure" in model else self.token_logprob
 
 
 class FakeStats(BaseModel):

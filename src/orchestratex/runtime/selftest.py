@@ -2,6 +2,7 @@
 
 Reports each provider's outcome (ok, latency, error code and message) and never a key: error
 messages are the gateway's secret-free ones, and any configured key value is masked anyway.
+`fresh_health` does the same without a running service, on a gateway of its own.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ from collections.abc import Mapping
 from pydantic import BaseModel
 
 from orchestratex.core.errors import OrchestrateXError
+from orchestratex.core.performance import ModelHealth
 from orchestratex.core.protocols import ModelClient
 from orchestratex.core.types import ChatMessage, CompletionRequest
 from orchestratex.providers.catalog import Catalog
+from orchestratex.providers.gateway import Gateway
 
 PROBE_PROMPT = "Reply with the single word OK."
 PROBE_MAX_TOKENS = 8
@@ -102,3 +105,17 @@ async def self_test(
         *(_probe(client, provider, model, secrets) for provider, model in sorted(models.items()))
     )
     return list(checks)
+
+
+async def fresh_health(
+    catalog: Catalog, env: Mapping[str, str] | None, *, probe: bool
+) -> tuple[dict[str, ModelHealth], list[ProviderCheck] | None]:
+    """Each model's health on a gateway that has made no call yet (its configuration and
+    circuit), and with `probe` the self-test run through that gateway."""
+    gateway = Gateway(catalog, env=env)
+    try:
+        health = gateway.health()
+        checks = await self_test(gateway, catalog, env) if probe else None
+    finally:
+        await gateway.aclose()
+    return health, checks
