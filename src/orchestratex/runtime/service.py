@@ -209,8 +209,9 @@ class Service:
         models = answering_models(self.parts)
         await self.quotas.check_affordable(request, user, models, self.catalog.prices)
         thread_id = uuid.uuid4().hex
-        if not durable and request.model and request.judge_count == 0:
-            self.writer.hold(thread_id)  # a passthrough: stored whole once it ends
+        if not durable and request.model and request.judge_count == 0 and user.budget_usd is None:
+            # A passthrough is stored whole once it ends; a budget's spend is written at once.
+            self.writer.hold(thread_id)
         await self.runs.submit(
             request, thread_id, user.user_id, self.quotas.ledger(user), durable=durable
         )
