@@ -116,6 +116,9 @@ async def test_two_hundred_runs_survive_thirty_percent_faults(
 
     statuses = Counter(stored.threads[t].status for t in thread_ids)
     print(f"\n{RUNS} runs in {elapsed:.1f} s: {dict(statuses)}; faults {tapped.stats.faults}")
+    for thread_id in thread_ids:  # why a run failed, in the output of a failing storm
+        if stored.threads[thread_id].status == "failed":
+            print(f"failed run {thread_id}: {stored.threads[thread_id].error}")
     assert len(set(thread_ids)) == RUNS == len(stored.threads)
     assert set(tapped.stats.faults) == set(ALL_FAULTS), "every fault kind was injected"
     assert statuses["completed"] >= 198
