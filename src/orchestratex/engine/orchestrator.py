@@ -255,8 +255,7 @@ class Orchestrator:
         )
 
     def _wants_logprobs(self, st: RunState, model: str, first: bool) -> bool:
-        """Ask for log-probabilities only for a cascade's first answer, by a model whose catalog
-        entry says its provider returns them."""
+        """Log-probabilities only for a cascade's first answer, by a model marked `logprobs`."""
         plan = st.selection.cascade if st.selection is not None else None
         spec = self._selector.spec(model)
         return plan is not None and first and model == plan.start and bool(spec and spec.logprobs)
@@ -359,8 +358,7 @@ class Orchestrator:
         )
 
     def _substitute_judge(self, st: RunState, taken: set[str]) -> str | None:
-        """A judge to replace one whose call failed: eligible, not in `taken` (which holds the
-        judges in use and the model whose answer is judged)."""
+        """A judge for one whose call failed: eligible, not in `taken` (judges and judged model)."""
         if st.analysis is None:
             return None
         ranked = self._selector.judges(

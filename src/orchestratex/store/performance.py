@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
 
@@ -35,7 +36,7 @@ def _stats(row: ModelPerformance) -> PerformanceStats:
     )
 
 
-class _TableSource(Generic[T]):
+class _TableSource(ABC, Generic[T]):
     """A table read at most once per `max_age_s` (1 s by default): the request path then does
     no I/O, and what a run taught is seen a moment later."""
 
@@ -52,8 +53,9 @@ class _TableSource(Generic[T]):
         self._cached: tuple[float, T] | None = None
         self._lock = asyncio.Lock()
 
+    @abstractmethod
     async def _read(self, session: AsyncSession) -> T:
-        raise NotImplementedError
+        """The table's current value (each source reads its own table)."""
 
     def _fresh(self) -> T | None:
         cached = self._cached

@@ -151,28 +151,7 @@ async def _usage(session: AsyncSession, events: list[ModelCallEvent]) -> None:
             )
         ).all()
     )
-    await session.execute(
-        insert(USAGE),
-        [
-            {
-                "thread_id": e.thread_id,
-                "user_id": users.get(e.thread_id),
-                "round": e.round,
-                "model": e.model,
-                "provider": e.provider,
-                "purpose": e.purpose,
-                "input_tokens": e.usage.input_tokens,
-                "output_tokens": e.usage.output_tokens,
-                "cost_usd": e.cost_usd,
-                "cost_known": e.cost_known,
-                "latency_ms": e.latency_ms,
-                "success": e.success,
-                "error": e.error,
-                "created_at": e.ts,
-            }
-            for e in events
-        ],
-    )
+    await session.execute(insert(USAGE), [usage_row(e, users.get(e.thread_id)) for e in events])
 
 
 async def _responses(session: AsyncSession, events: list[ResponseEvent]) -> None:
@@ -217,6 +196,26 @@ async def _response_ids(
         )
     )
     return {(t, r): i for t, r, i in rows if (t, r) in keys}
+
+
+def usage_row(e: ModelCallEvent, user_id: str | None) -> dict[str, Any]:
+    """The usage_records row of one model call (general path and whole-run writes alike)."""
+    return {
+        "thread_id": e.thread_id,
+        "user_id": user_id,
+        "round": e.round,
+        "model": e.model,
+        "provider": e.provider,
+        "purpose": e.purpose,
+        "input_tokens": e.usage.input_tokens,
+        "output_tokens": e.usage.output_tokens,
+        "cost_usd": e.cost_usd,
+        "cost_known": e.cost_known,
+        "latency_ms": e.latency_ms,
+        "success": e.success,
+        "error": e.error,
+        "created_at": e.ts,
+    }
 
 
 def _evaluation_row(event: EvaluationEvent, index: int, response_id: int | None) -> dict[str, Any]:

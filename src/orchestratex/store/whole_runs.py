@@ -35,6 +35,7 @@ from orchestratex.core.events import (
     SelectionEvent,
     StartedEvent,
 )
+from orchestratex.store.rounds import usage_row
 from orchestratex.store.sql import (
     EVENTS,
     PERFORMANCE,
@@ -218,24 +219,7 @@ def _rows(runs: list[WholeRun]) -> dict[str, list[dict[str, Any]]]:
                     }
                 )
             elif isinstance(e, ModelCallEvent):
-                rows["usage"].append(
-                    {
-                        "thread_id": e.thread_id,
-                        "user_id": started.user_id,
-                        "round": e.round,
-                        "model": e.model,
-                        "provider": e.provider,
-                        "purpose": e.purpose,
-                        "input_tokens": e.usage.input_tokens,
-                        "output_tokens": e.usage.output_tokens,
-                        "cost_usd": e.cost_usd,
-                        "cost_known": e.cost_known,
-                        "latency_ms": e.latency_ms,
-                        "success": e.success,
-                        "error": e.error,
-                        "created_at": e.ts,
-                    }
-                )
+                rows["usage"].append(usage_row(e, started.user_id))
             elif isinstance(e, ResponseEvent):
                 rows["responses"].append(
                     {
