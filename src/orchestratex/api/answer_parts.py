@@ -9,8 +9,10 @@ them as chat.completion.chunk events, `routes/anthropic_compat.py` as Messages e
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
+
+from fastapi.responses import StreamingResponse
 
 from orchestratex.api.openai_errors import OpenAIError, error_type
 from orchestratex.api.openai_format import best_conforming, format_problem
@@ -51,6 +53,23 @@ class Answer:
 
 
 Part = Keepalive | Text | Failed | Answer
+
+
+def event_stream(body: AsyncIterator[str], headers: dict[str, str]) -> StreamingResponse:
+    """A server-sent-event reply that proxies neither cache nor buffer."""
+    return StreamingResponse(
+        body,
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no", **headers},
+    )
+
+
+async def finished(feed: RunFeed) -> FollowedRun:
+    """The run followed to its end; the feed is closed whatever happens."""
+    try:
+        return await feed.finish()
+    finally:
+        await feed.close()
 
 
 def outcome(run: FollowedRun) -> OrchestrationResult:

@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from orchestratex.api.answer_parts import (
@@ -27,6 +27,8 @@ from orchestratex.api.answer_parts import (
     Text,
     answer_parts,
     answer_round,
+    event_stream,
+    finished,
 )
 from orchestratex.api.anthropic_errors import AnthropicRoute, from_openai
 from orchestratex.api.anthropic_schema import (
@@ -99,15 +101,8 @@ async def create_message(
     if body.stream:
         live = body.model != REFINE_MODEL and fmt is None
         events = _events(feed, body.model, message_id, live=live, fmt=fmt, service=service)
-        return StreamingResponse(
-            events,
-            media_type="text/event-stream",
-            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no", **headers},
-        )
-    try:
-        run = await feed.finish()
-    finally:
-        await feed.close()
+        return event_stream(events, headers)
+    run = await finished(feed)
     result, chosen = answer_round(run, fmt)
     calls = run.calls_of(chosen)
     content: list[dict[str, Any]] = []

@@ -25,7 +25,6 @@ import time
 from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, Response
-from fastapi.responses import StreamingResponse
 
 from orchestratex.api.answer_parts import (
     Failed,
@@ -33,6 +32,8 @@ from orchestratex.api.answer_parts import (
     Text,
     answer_parts,
     answer_round,
+    event_stream,
+    finished,
 )
 from orchestratex.api.deps import CurrentUser, ServiceDep
 from orchestratex.api.openai_errors import OpenAIRoute
@@ -128,15 +129,8 @@ async def chat_completions(
     if body.stream:
         live = body.model != REFINE_MODEL and fmt is None
         stream = _stream(feed, body, completion_id, created, live=live, fmt=fmt, service=service)
-        return StreamingResponse(
-            stream,
-            media_type="text/event-stream",
-            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no", **headers},
-        )
-    try:
-        run = await feed.finish()
-    finally:
-        await feed.close()
+        return event_stream(stream, headers)
+    run = await finished(feed)
     result, chosen = answer_round(run, fmt)
     calls = run.calls_of(chosen)
     message = ResponseMessage(
