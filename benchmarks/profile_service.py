@@ -88,7 +88,7 @@ async def _profile_path(
     started = time.perf_counter()
     stats = await loadgen.run_concurrent(
         client,
-        lambda c, i: loadgen.post_json(url, chat_body(model, i))(c, i),
+        lambda c, i: loadgen.post_json(url, chat_body(model, i), headers=service.headers)(c, i),
         concurrency=1,
         requests=requests,
     )
@@ -142,19 +142,23 @@ async def main(args: argparse.Namespace) -> None:
     machine = procs.machine_info()
     reports = [
         f"machine: {machine.cpu_model}, {machine.cores} cores, Python {machine.python}, "
-        f"load average {machine.load_average[0]:.2f} (shared machine)",
+        f"load average {machine.load_average[0]:.2f} (shared machine); service "
+        + ("with an API key, sent on every request" if args.keyed else "in open mode (no key)"),
         "",
     ]
     with procs.scratch_dir() as where:
         async with (
             loadgen.make_client(4, timeout_s=120.0) as client,
             procs.fake_provider_process(0.0, where) as fake,
-            procs.service_process(fake.url, where, requests_per_minute=10_000_000) as service,
+            procs.service_process(
+                fake.url, where, requests_per_minute=10_000_000, keyed=args.keyed
+            ) as service,
         ):
             url = service.url + "/v1/chat/completions"
             for model in (NAMED_MODEL, AUTO_MODEL):
                 for i in range(args.warm_up):
-                    await loadgen.post_json(url, chat_body(model, i))(client, i)
+                    post = loadgen.post_json(url, chat_body(model, i), headers=service.headers)
+                    await post(client, i)
             for model in (NAMED_MODEL, AUTO_MODEL):
                 raw = out / f"{model.replace('/', '-')}.raw.txt"
                 facts = await _profile_path(
@@ -187,5 +191,11 @@ if __name__ == "__main__":
         action=argparse.BooleanOptionalAction,
         default=True,
         help="Sample only the thread holding the GIL (Python's busy time; the default).",
+    )
+    parser.add_argument(
+        "--keyed",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="Give the service an API key and send it (--no-keyed: open mode, no key exists).",
     )
     asyncio.run(main(parser.parse_args()))

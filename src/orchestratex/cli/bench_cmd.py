@@ -242,6 +242,13 @@ def overhead(
         Path | None,
         typer.Option("--litellm-venv", help="Its virtual environment (created on first use)."),
     ] = None,
+    keyed: Annotated[
+        bool,
+        typer.Option(
+            "--keyed/--open-mode",
+            help="Give the service an API key and send it (else open mode: no key exists).",
+        ),
+    ] = True,
 ) -> None:
     """Added latency, CPU and throughput of /v1 (named model, auto) against the LiteLLM proxy.
 
@@ -256,6 +263,7 @@ def overhead(
             throughput_s=throughput_s,
             litellm=litellm,
             litellm_venv=litellm_venv,
+            keyed=keyed,
         )
     )
     typer.echo(report.model_dump_json(indent=2) if as_json else format_overhead_report(report))
