@@ -20,7 +20,13 @@ from orchestratex.core.types import (
     ToolCallDelta,
 )
 from orchestratex.providers.base import effective_timeout
-from orchestratex.providers.errors import CallContext, SdkErrorTypes, malformed, raise_mapped
+from orchestratex.providers.errors import (
+    CallContext,
+    SdkErrorTypes,
+    from_status,
+    malformed,
+    raise_mapped,
+)
 from orchestratex.providers.logprobs import TokenLogprobs
 
 _ERRORS = SdkErrorTypes(
@@ -93,6 +99,15 @@ def response_format_param(request: CompletionRequest) -> dict[str, Any] | None:
     return {"type": "json_schema", "json_schema": schema}
 
 
+def _error_body(response: httpx2.Response) -> Any:
+    """An error reply's JSON (its `error` object when it has one), or None."""
+    try:
+        body = json.loads(response.content)
+    except ValueError:
+        return None
+    return body.get("error", body) if isinstance(body, dict) else body
+
+
 def _finish(reason: str | None) -> str:
     return "tool_calls" if reason == "function_call" else reason or "stop"
 
@@ -163,12 +178,21 @@ class OpenAICompatAdapter:
     def __init__(self, provider: ProviderSpec, api_key: str) -> None:
         self._provider = provider
         self._key = api_key
+        self._http = openai.DefaultAsyncHttpxClient(timeout=provider.timeout_s)
+        """One connection pool, shared by the SDK client (streams) and whole replies."""
         self._client = openai.AsyncOpenAI(
             api_key=api_key,
             base_url=str(provider.base_url) if provider.base_url is not None else None,
             max_retries=0,
             timeout=provider.timeout_s,
+            http_client=self._http,
         )
+        self._completions_url = f"{self._client.base_url}chat/completions"
+        self._headers = {
+            **{k: v for k, v in self._client.default_headers.items() if isinstance(v, str)},
+            **self._client.auth_headers,
+        }
+        """The SDK's own headers (auth, content type, client facts), built once."""
 
     def _ctx(self, model_id: str) -> CallContext:
         return CallContext(self._provider.name, model_id, (self._key,))
@@ -199,19 +223,24 @@ class OpenAICompatAdapter:
         return params
 
     async def complete(self, model_id: str, request: CompletionRequest) -> RawCompletion:
-        """One whole reply. Sent through the SDK's client (its auth, base URL, timeouts and
-        error mapping) as a raw response, and read from its JSON: building the SDK's typed
-        models of the request and reply cost more CPU than the rest of a passthrough call."""
+        """One whole reply: the JSON body POSTed on the SDK client's connection pool, with the
+        SDK's base URL and headers (built once), and read from the reply's JSON. The SDK's
+        per-call work (request options copied and merged, typed request and reply models)
+        cost more CPU than the rest of a passthrough call; errors map as the SDK's would."""
         ctx = self._ctx(model_id)
         params = self._params(model_id, request)
         timeout = params.pop("timeout")
         try:
-            response = await self._client.post(
-                "/chat/completions",
-                cast_to=httpx2.Response,
-                body=params,
-                options={"timeout": timeout},
+            response = await self._http.post(
+                self._completions_url,
+                content=json.dumps(params).encode(),
+                headers=self._headers,
+                timeout=timeout,
             )
+            if response.is_error:
+                raise from_status(
+                    response.status_code, response.headers, _error_body(response), ctx
+                )
             data = json.loads(response.content)
         except Exception as exc:
             raise_mapped(exc, _ERRORS, ctx)
@@ -220,68 +249,111 @@ class OpenAICompatAdapter:
     async def stream(
         self, model_id: str, request: CompletionRequest
     ) -> AsyncIterator[TextDelta | ToolCallDelta | RawCompletion]:
+        """Server-sent chunks, read line by line from the same pool and headers as `complete`
+        (no SDK request options or typed chunk models per call: a run's open call holds
+        less, and each chunk costs less CPU)."""
         ctx = self._ctx(model_id)
         params = self._params(model_id, request)
+        timeout = params.pop("timeout")
         params["stream"] = True
         params["stream_options"] = {"include_usage": True}
-        parts: list[str] = []
-        calls = _CallParts()
-        logprobs = TokenLogprobs()
-        usage: TokenUsage | None = None
-        finish = "stop"
-        served = model_id
+        state = _StreamState(model_id, bool(request.logprobs))
         started = False
         try:
-            chunks = await self._client.chat.completions.create(**params)
-            started = True
-            async with chunks:
-                async for chunk in chunks:
-                    served = chunk.model or served
-                    if chunk.usage is not None:
-                        usage = TokenUsage(
-                            input_tokens=chunk.usage.prompt_tokens,
-                            output_tokens=chunk.usage.completion_tokens,
-                        )
-                    for choice in chunk.choices:
-                        if choice.finish_reason:
-                            finish = _finish(choice.finish_reason)
-                        if request.logprobs:
-                            logprobs.add(choice.logprobs)
-                        if choice.delta is None:
-                            continue
-                        text = choice.delta.content
-                        if text:
-                            parts.append(text)
-                            yield TextDelta(text=text)
-                        for piece in choice.delta.tool_calls or []:
-                            fn = piece.function
-                            delta = ToolCallDelta(
-                                index=piece.index,
-                                id=piece.id,
-                                name=fn.name if fn else None,
-                                arguments=(fn.arguments if fn else None) or "",
-                            )
-                            calls.add(delta)
-                            yield delta
+            async with self._http.stream(
+                "POST",
+                self._completions_url,
+                content=json.dumps(params).encode(),
+                headers=self._headers,
+                timeout=timeout,
+            ) as response:
+                if response.is_error:
+                    await response.aread()
+                    raise from_status(
+                        response.status_code, response.headers, _error_body(response), ctx
+                    )
+                started = True
+                async for line in response.aiter_lines():
+                    if not line.startswith("data:"):
+                        continue
+                    data = line[5:].strip()
+                    if data == "[DONE]":
+                        break
+                    for part in state.add(json.loads(data), response.request):
+                        yield part
         except Exception as exc:
             raise_mapped(exc, _ERRORS, ctx, mid_stream=started)
-        if usage is None:
-            raise malformed(ctx, "the stream ended without token usage (cut off?)")
-        try:
-            tool_calls = calls.finished()
-        except ValueError as exc:
-            raise malformed(ctx, str(exc)) from None
-        yield RawCompletion(
-            text="".join(parts),
-            usage=usage,
-            finish_reason=finish,
-            provider_model=served,
-            tool_calls=tool_calls,
-            confidence=logprobs.confidence(),
-        )
+        yield state.finished(ctx)
 
     async def aclose(self) -> None:
         await self._client.close()
+        await self._http.aclose()
+
+
+class _StreamState:
+    """What a stream's chunks (parsed JSON) add up to: text, tool calls, usage, finish."""
+
+    def __init__(self, model_id: str, logprobs: bool) -> None:
+        self.served = model_id
+        self.logprobs = TokenLogprobs() if logprobs else None
+        self.parts: list[str] = []
+        self.calls = _CallParts()
+        self.usage: TokenUsage | None = None
+        self.finish = "stop"
+
+    def add(self, chunk: Any, request: httpx2.Request) -> list[TextDelta | ToolCallDelta]:
+        """The deltas of one chunk; an error chunk raises the SDK's APIError (mapped above)."""
+        if not isinstance(chunk, dict):
+            raise ValueError("a stream chunk is not a JSON object")
+        if chunk.get("error"):
+            raise openai.APIError("the stream reported an error", request, body=chunk["error"])
+        self.served = chunk.get("model") or self.served
+        usage = chunk.get("usage")
+        if isinstance(usage, dict):
+            self.usage = TokenUsage(
+                input_tokens=int(usage["prompt_tokens"]),
+                output_tokens=int(usage["completion_tokens"]),
+            )
+        out: list[TextDelta | ToolCallDelta] = []
+        for choice in chunk.get("choices") or ():
+            if choice.get("finish_reason"):
+                self.finish = _finish(choice["finish_reason"])
+            if self.logprobs is not None:
+                self.logprobs.add(choice.get("logprobs"))
+            delta = choice.get("delta")
+            if not delta:
+                continue
+            text = delta.get("content")
+            if text:
+                self.parts.append(text)
+                out.append(TextDelta(text=text))
+            for piece in delta.get("tool_calls") or ():
+                fn = piece.get("function") or {}
+                call = ToolCallDelta(
+                    index=piece["index"],
+                    id=piece.get("id"),
+                    name=fn.get("name"),
+                    arguments=fn.get("arguments") or "",
+                )
+                self.calls.add(call)
+                out.append(call)
+        return out
+
+    def finished(self, ctx: CallContext) -> RawCompletion:
+        if self.usage is None:
+            raise malformed(ctx, "the stream ended without token usage (cut off?)")
+        try:
+            tool_calls = self.calls.finished()
+        except ValueError as exc:
+            raise malformed(ctx, str(exc)) from None
+        return RawCompletion(
+            text="".join(self.parts),
+            usage=self.usage,
+            finish_reason=self.finish,
+            provider_model=self.served,
+            tool_calls=tool_calls,
+            confidence=self.logprobs.confidence() if self.logprobs is not None else None,
+        )
 
 
 class _CallParts:
