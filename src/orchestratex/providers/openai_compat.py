@@ -20,14 +20,9 @@ from orchestratex.core.types import (
     ToolCallDelta,
 )
 from orchestratex.providers.base import effective_timeout
-from orchestratex.providers.errors import (
-    CallContext,
-    SdkErrorTypes,
-    from_status,
-    malformed,
-    raise_mapped,
-)
+from orchestratex.providers.errors import CallContext, SdkErrorTypes, malformed, raise_mapped
 from orchestratex.providers.logprobs import TokenLogprobs
+from orchestratex.providers.raw_http import post_json, raise_for_status, sdk_headers, sse_data
 
 _ERRORS = SdkErrorTypes(
     base=openai.APIError,
@@ -97,15 +92,6 @@ def response_format_param(request: CompletionRequest) -> dict[str, Any] | None:
     schema: dict[str, Any] = {"name": fmt.name, "schema": fmt.json_schema}
     schema["strict"] = bool(fmt.strict)
     return {"type": "json_schema", "json_schema": schema}
-
-
-def _error_body(response: httpx2.Response) -> Any:
-    """An error reply's JSON (its `error` object when it has one), or None."""
-    try:
-        body = json.loads(response.content)
-    except ValueError:
-        return None
-    return body.get("error", body) if isinstance(body, dict) else body
 
 
 def _finish(reason: str | None) -> str:
@@ -179,7 +165,7 @@ class OpenAICompatAdapter:
         self._provider = provider
         self._key = api_key
         self._http = openai.DefaultAsyncHttpxClient(timeout=provider.timeout_s)
-        """One connection pool, shared by the SDK client (streams) and whole replies."""
+        """The SDK client's connection pool, on which calls are sent (providers/raw_http.py)."""
         self._client = openai.AsyncOpenAI(
             api_key=api_key,
             base_url=str(provider.base_url) if provider.base_url is not None else None,
@@ -188,10 +174,7 @@ class OpenAICompatAdapter:
             http_client=self._http,
         )
         self._completions_url = f"{self._client.base_url}chat/completions"
-        self._headers = {
-            **{k: v for k, v in self._client.default_headers.items() if isinstance(v, str)},
-            **self._client.auth_headers,
-        }
+        self._headers = sdk_headers(self._client.default_headers, self._client.auth_headers)
         """The SDK's own headers (auth, content type, client facts), built once."""
 
     def _ctx(self, model_id: str) -> CallContext:
@@ -223,25 +206,16 @@ class OpenAICompatAdapter:
         return params
 
     async def complete(self, model_id: str, request: CompletionRequest) -> RawCompletion:
-        """One whole reply: the JSON body POSTed on the SDK client's connection pool, with the
-        SDK's base URL and headers (built once), and read from the reply's JSON. The SDK's
-        per-call work (request options copied and merged, typed request and reply models)
-        cost more CPU than the rest of a passthrough call; errors map as the SDK's would."""
+        """One whole reply, sent on the SDK client's pool with its headers (raw_http.py)."""
         ctx = self._ctx(model_id)
         params = self._params(model_id, request)
         timeout = params.pop("timeout")
         try:
-            response = await self._http.post(
-                self._completions_url,
-                content=json.dumps(params).encode(),
-                headers=self._headers,
-                timeout=timeout,
+            data = await post_json(
+                self._http, self._completions_url, params, self._headers, timeout, ctx
             )
-            if response.is_error:
-                raise from_status(
-                    response.status_code, response.headers, _error_body(response), ctx
-                )
-            data = json.loads(response.content)
+        except AttributeError:  # a part of the JSON is not the object it should be
+            raise malformed(ctx, "the answer is not shaped as a chat completion") from None
         except Exception as exc:
             raise_mapped(exc, _ERRORS, ctx)
         return parse_completion(data, model_id, ctx, logprobs=bool(request.logprobs))
@@ -249,9 +223,7 @@ class OpenAICompatAdapter:
     async def stream(
         self, model_id: str, request: CompletionRequest
     ) -> AsyncIterator[TextDelta | ToolCallDelta | RawCompletion]:
-        """Server-sent chunks, read line by line from the same pool and headers as `complete`
-        (no SDK request options or typed chunk models per call: a run's open call holds
-        less, and each chunk costs less CPU)."""
+        """Server-sent chunks as parsed JSON, on the same pool and headers as `complete`."""
         ctx = self._ctx(model_id)
         params = self._params(model_id, request)
         timeout = params.pop("timeout")
@@ -269,18 +241,13 @@ class OpenAICompatAdapter:
             ) as response:
                 if response.is_error:
                     await response.aread()
-                    raise from_status(
-                        response.status_code, response.headers, _error_body(response), ctx
-                    )
+                    raise_for_status(response, ctx)
                 started = True
-                async for line in response.aiter_lines():
-                    if not line.startswith("data:"):
-                        continue
-                    data = line[5:].strip()
-                    if data == "[DONE]":
-                        break
-                    for part in state.add(json.loads(data), response.request):
+                async for chunk in sse_data(response):
+                    for part in state.add(chunk, response.request):
                         yield part
+        except AttributeError:  # a part of the JSON is not the object it should be
+            raise malformed(ctx, "the answer is not shaped as a chat completion") from None
         except Exception as exc:
             raise_mapped(exc, _ERRORS, ctx, mid_stream=started)
         yield state.finished(ctx)
