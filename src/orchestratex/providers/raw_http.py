@@ -21,8 +21,15 @@ from orchestratex.providers.errors import CallContext, from_status
 
 def sdk_headers(default: Mapping[str, object], auth: Mapping[str, str]) -> dict[str, str]:
     """An SDK client's headers for every call (its `default_headers` and `auth_headers`),
-    without the placeholders it leaves out of a request."""
-    return {**{k: v for k, v in default.items() if isinstance(v, str)}, **auth}
+    without the placeholders it leaves out of a request and without its `X-Stainless-*`
+    facts about the client's platform (eight more headers to copy, send and hold per call,
+    which no provider needs to answer)."""
+    kept = {
+        k: v
+        for k, v in default.items()
+        if isinstance(v, str) and not k.lower().startswith("x-stainless-")
+    }
+    return {**kept, **auth}
 
 
 def error_body(response: httpx2.Response) -> Any:
