@@ -189,5 +189,6 @@ def test_sdk_headers_keep_auth_and_protocol_headers_and_drop_client_facts() -> N
         "Content-Type": "application/json",
         "User-Agent": "AsyncOpenAI/Python 1",
         "anthropic-version": "2023-06-01",
+        "Accept-Encoding": "gzip, deflate",
         "Authorization": "Bearer sk-test",
     }

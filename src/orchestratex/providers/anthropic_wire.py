@@ -9,6 +9,7 @@ top_p, seed or penalties: a request that sets one is refused (see `capabilities`
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -31,7 +32,13 @@ from orchestratex.core.types import (
 from orchestratex.providers.base import effective_timeout
 from orchestratex.providers.capabilities import refused_options
 from orchestratex.providers.errors import CallContext, SdkErrorTypes, malformed, raise_mapped
-from orchestratex.providers.raw_http import post_json, raise_for_status, sdk_headers, sse_data
+from orchestratex.providers.raw_http import (
+    json_request,
+    post_json,
+    raise_for_status,
+    sdk_headers,
+    sse_data,
+)
 
 _ERRORS = SdkErrorTypes(
     base=anthropic.APIError,
@@ -171,7 +178,7 @@ class AnthropicAdapter:
             timeout=provider.timeout_s,
             http_client=self._http,
         )
-        self._messages_url = str(self._client.base_url).rstrip("/") + "/v1/messages"
+        self._messages_url = httpx2.URL(str(self._client.base_url).rstrip("/") + "/v1/messages")
         self._headers = sdk_headers(self._client.default_headers, self._client.auth_headers)
 
     def _ctx(self, model_id: str) -> CallContext:
@@ -240,13 +247,9 @@ class AnthropicAdapter:
         state = _StreamState(model_id)
         started = False
         try:
-            async with self._http.stream(
-                "POST",
-                self._messages_url,
-                content=json.dumps(params).encode(),
-                headers=self._headers,
-                timeout=timeout,
-            ) as response:
+            outgoing = json_request(self._messages_url, params, self._headers, timeout)
+            response = await self._http.send(outgoing, stream=True)
+            async with contextlib.aclosing(response):
                 if response.is_error:
                     await response.aread()
                     raise_for_status(response, ctx)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -22,7 +22,13 @@ from orchestratex.core.types import (
 from orchestratex.providers.base import effective_timeout
 from orchestratex.providers.errors import CallContext, SdkErrorTypes, malformed, raise_mapped
 from orchestratex.providers.logprobs import TokenLogprobs
-from orchestratex.providers.raw_http import post_json, raise_for_status, sdk_headers, sse_data
+from orchestratex.providers.raw_http import (
+    json_request,
+    post_json,
+    raise_for_status,
+    sdk_headers,
+    sse_data,
+)
 
 _ERRORS = SdkErrorTypes(
     base=openai.APIError,
@@ -173,7 +179,7 @@ class OpenAICompatAdapter:
             timeout=provider.timeout_s,
             http_client=self._http,
         )
-        self._completions_url = f"{self._client.base_url}chat/completions"
+        self._completions_url = httpx2.URL(f"{self._client.base_url}chat/completions")
         self._headers = sdk_headers(self._client.default_headers, self._client.auth_headers)
         """The SDK's own headers (auth, content type, client facts), built once."""
 
@@ -232,13 +238,9 @@ class OpenAICompatAdapter:
         state = _StreamState(model_id, bool(request.logprobs))
         started = False
         try:
-            async with self._http.stream(
-                "POST",
-                self._completions_url,
-                content=json.dumps(params).encode(),
-                headers=self._headers,
-                timeout=timeout,
-            ) as response:
+            outgoing = json_request(self._completions_url, params, self._headers, timeout)
+            response = await self._http.send(outgoing, stream=True)
+            async with contextlib.aclosing(response):
                 if response.is_error:
                     await response.aread()
                     raise_for_status(response, ctx)

@@ -23,13 +23,14 @@ def sdk_headers(default: Mapping[str, object], auth: Mapping[str, str]) -> dict[
     """An SDK client's headers for every call (its `default_headers` and `auth_headers`),
     without the placeholders it leaves out of a request and without its `X-Stainless-*`
     facts about the client's platform (eight more headers to copy, send and hold per call,
-    which no provider needs to answer)."""
+    which no provider needs to answer). Compressed replies are accepted, as the client's own
+    defaults would have said."""
     kept = {
         k: v
         for k, v in default.items()
         if isinstance(v, str) and not k.lower().startswith("x-stainless-")
     }
-    return {**kept, **auth}
+    return {**kept, "Accept-Encoding": "gzip, deflate", **auth}
 
 
 def error_body(response: httpx2.Response) -> Any:
@@ -47,18 +48,30 @@ def raise_for_status(response: httpx2.Response, ctx: CallContext) -> None:
         raise from_status(response.status_code, response.headers, error_body(response), ctx)
 
 
+def json_request(
+    url: httpx2.URL, body: dict[str, Any], headers: dict[str, str], timeout_s: float | None
+) -> httpx2.Request:
+    """A POST of `body` as JSON, built whole: the client's `send` then only routes it (proxies
+    from the environment included) instead of merging its defaults into every request."""
+    return httpx2.Request(
+        "POST",
+        url,
+        headers=headers,
+        content=json.dumps(body).encode(),
+        extensions={"timeout": httpx2.Timeout(timeout_s).as_dict()},
+    )
+
+
 async def post_json(
     client: httpx2.AsyncClient,
-    url: str,
+    url: httpx2.URL,
     body: dict[str, Any],
     headers: dict[str, str],
     timeout_s: float | None,
     ctx: CallContext,
 ) -> Any:
     """POST `body` as JSON; the reply's parsed JSON (ValueError when it is not JSON)."""
-    response = await client.post(
-        url, content=json.dumps(body).encode(), headers=headers, timeout=timeout_s
-    )
+    response = await client.send(json_request(url, body, headers, timeout_s))
     raise_for_status(response, ctx)
     return json.loads(response.content)
 
