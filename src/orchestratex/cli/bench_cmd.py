@@ -249,6 +249,9 @@ def overhead(
             help="Give the service an API key and send it (else open mode: no key exists).",
         ),
     ] = True,
+    stream: Annotated[
+        bool, typer.Option("--stream", help="Streamed replies (SSE, read to the end).")
+    ] = False,
 ) -> None:
     """Added latency, CPU and throughput of /v1 (named model, auto) against the LiteLLM proxy.
 
@@ -264,6 +267,7 @@ def overhead(
             litellm=litellm,
             litellm_venv=litellm_venv,
             keyed=keyed,
+            stream=stream,
         )
     )
     typer.echo(report.model_dump_json(indent=2) if as_json else format_overhead_report(report))

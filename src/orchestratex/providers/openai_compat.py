@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -27,7 +28,6 @@ from orchestratex.providers.raw_http import (
     post_json,
     raise_for_status,
     sdk_headers,
-    sse_data,
 )
 
 _ERRORS = SdkErrorTypes(
@@ -229,7 +229,8 @@ class OpenAICompatAdapter:
     async def stream(
         self, model_id: str, request: CompletionRequest
     ) -> AsyncIterator[TextDelta | ToolCallDelta | RawCompletion]:
-        """Server-sent chunks as parsed JSON, on the same pool and headers as `complete`."""
+        """A streamed reply, sent like `complete` and read as raw server-sent events (one
+        `json.loads` per chunk instead of the SDK's typed chunk models)."""
         ctx = self._ctx(model_id)
         params = self._params(model_id, request)
         timeout = params.pop("timeout")
@@ -245,8 +246,8 @@ class OpenAICompatAdapter:
                     await response.aread()
                     raise_for_status(response, ctx)
                 started = True
-                async for chunk in sse_data(response):
-                    for part in state.add(chunk, response.request):
+                async for chunk in sse_objects(response):
+                    for part in state.add(chunk, ctx):
                         yield part
         except AttributeError:  # a part of the JSON is not the object it should be
             raise malformed(ctx, "the answer is not shaped as a chat completion") from None
@@ -270,18 +271,14 @@ class _StreamState:
         self.usage: TokenUsage | None = None
         self.finish = "stop"
 
-    def add(self, chunk: Any, request: httpx2.Request) -> list[TextDelta | ToolCallDelta]:
-        """The deltas of one chunk; an error chunk raises the SDK's APIError (mapped above)."""
-        if not isinstance(chunk, dict):
-            raise ValueError("a stream chunk is not a JSON object")
-        if chunk.get("error"):
-            raise openai.APIError("the stream reported an error", request, body=chunk["error"])
+    def add(self, chunk: dict[str, Any], ctx: CallContext) -> list[TextDelta | ToolCallDelta]:
+        """The deltas of one chunk (`sse_objects` raised on an error chunk already)."""
         self.served = chunk.get("model") or self.served
-        usage = chunk.get("usage")
-        if isinstance(usage, dict):
+        counts = chunk.get("usage")
+        if counts:
             self.usage = TokenUsage(
-                input_tokens=int(usage["prompt_tokens"]),
-                output_tokens=int(usage["completion_tokens"]),
+                input_tokens=_count(counts, "prompt_tokens", ctx),
+                output_tokens=_count(counts, "completion_tokens", ctx),
             )
         out: list[TextDelta | ToolCallDelta] = []
         for choice in chunk.get("choices") or ():
@@ -323,6 +320,40 @@ class _StreamState:
             tool_calls=tool_calls,
             confidence=self.logprobs.confidence() if self.logprobs is not None else None,
         )
+
+
+async def sse_objects(response: httpx2.Response) -> AsyncIterator[dict[str, Any]]:
+    """The JSON object of each server-sent event of `response`, up to `[DONE]`.
+
+    An event whose object carries `error` (a provider failing mid-stream) raises the SDK's
+    `APIError`, as the SDK's own stream does; a `data` that is not a JSON object raises
+    ValueError (mapped to a malformed answer)."""
+    data: list[str] = []
+    async for line in response.aiter_lines():
+        if line.startswith("data:"):
+            data.append(line[6:] if line.startswith("data: ") else line[5:])
+        elif not line and data:
+            text = "\n".join(data)
+            data = []
+            if text.startswith("[DONE]"):
+                return
+            yield _event_object(text, response)
+        # else `event:`, `id:`, a comment, or a blank line with nothing pending
+    if data and not data[0].startswith("[DONE]"):
+        yield _event_object("\n".join(data), response)
+
+
+def _event_object(text: str, response: httpx2.Response) -> dict[str, Any]:
+    value = json.loads(text)
+    if not isinstance(value, dict):
+        raise ValueError("a stream event is not a JSON object")
+    error = value.get("error")
+    if error:
+        message = error.get("message") if isinstance(error, dict) else None
+        raise openai.APIError(
+            str(message or "an error occurred during streaming"), response.request, body=error
+        )
+    return value
 
 
 class _CallParts:

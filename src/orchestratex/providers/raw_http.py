@@ -77,12 +77,18 @@ async def post_json(
 
 
 async def sse_data(response: httpx2.Response) -> AsyncIterator[Any]:
-    """The parsed JSON of each `data:` line of a server-sent event stream, until `[DONE]`."""
+    """The parsed JSON of each server-sent event's data (its `data:` lines joined), until
+    `[DONE]` or the end of the stream."""
+    data: list[str] = []
     async for line in response.aiter_lines():
-        if not line.startswith("data:"):
+        if line.startswith("data:"):
+            data.append(line[6:] if line.startswith("data: ") else line[5:])
             continue
-        data = line[5:].strip()
-        if data == "[DONE]":
+        if line or not data:
+            continue  # `event:`, `id:`, a comment, or a blank line with nothing pending
+        text, data = "\n".join(data), []
+        if text.startswith("[DONE]"):
             return
-        if data:
-            yield json.loads(data)
+        yield json.loads(text)
+    if data and not data[0].startswith("[DONE]"):
+        yield json.loads("\n".join(data))
