@@ -21,7 +21,6 @@ from orchestratex.providers.anthropic_wire import AnthropicAdapter, extract_json
 from orchestratex.providers.breaker import CircuitBreaker
 from orchestratex.providers.errors import CallContext, parse_retry_after
 from orchestratex.providers.openai_compat import OpenAICompatAdapter, parse_completion
-from orchestratex.providers.raw_http import sdk_headers
 from orchestratex.providers.registry import adapter_factory
 from orchestratex.providers.replay import ReplayAdapter
 from orchestratex.providers.retry import RetryPolicy
@@ -171,24 +170,3 @@ def test_a_whole_reply_is_read_from_its_json() -> None:
 def test_a_reply_missing_what_the_service_needs_is_malformed(reply: Any) -> None:
     with pytest.raises(MalformedResponseError):
         parse_completion(reply, "m", CTX)
-
-
-def test_sdk_headers_keep_auth_and_protocol_headers_and_drop_client_facts() -> None:
-    default: dict[str, object] = {
-        "Accept": "application/json",
-        "Content-Type": "application/json",
-        "User-Agent": "AsyncOpenAI/Python 1",
-        "X-Stainless-Lang": "python",
-        "X-Stainless-OS": "Linux",
-        "anthropic-version": "2023-06-01",
-        "OpenAI-Organization": object(),  # the SDK's placeholder for "not sent"
-    }
-    headers = sdk_headers(default, {"Authorization": "Bearer sk-test"})
-    assert headers == {
-        "Accept": "application/json",
-        "Content-Type": "application/json",
-        "User-Agent": "AsyncOpenAI/Python 1",
-        "anthropic-version": "2023-06-01",
-        "Accept-Encoding": "gzip, deflate",
-        "Authorization": "Bearer sk-test",
-    }

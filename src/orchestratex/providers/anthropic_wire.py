@@ -9,13 +9,11 @@ top_p, seed or penalties: a request that sets one is refused (see `capabilities`
 
 from __future__ import annotations
 
-import contextlib
 import json
 from collections.abc import AsyncIterator
 from typing import Any
 
 import anthropic
-import httpx2
 
 from orchestratex.core.catalog import ProviderSpec
 from orchestratex.core.errors import BadRequestError
@@ -32,13 +30,6 @@ from orchestratex.core.types import (
 from orchestratex.providers.base import effective_timeout
 from orchestratex.providers.capabilities import refused_options
 from orchestratex.providers.errors import CallContext, SdkErrorTypes, malformed, raise_mapped
-from orchestratex.providers.raw_http import (
-    json_request,
-    post_json,
-    raise_for_status,
-    sdk_headers,
-    sse_data,
-)
 
 _ERRORS = SdkErrorTypes(
     base=anthropic.APIError,
@@ -164,22 +155,17 @@ def extract_json(text: str) -> str:
 
 
 class AnthropicAdapter:
-    """One `anthropic.AsyncAnthropic` client for one provider; SDK retries are off. Calls are
-    sent on its connection pool with its base URL and headers (providers/raw_http.py)."""
+    """One `anthropic.AsyncAnthropic` client for one provider; SDK retries are off."""
 
     def __init__(self, provider: ProviderSpec, api_key: str) -> None:
         self._provider = provider
         self._key = api_key
-        self._http = anthropic.DefaultAsyncHttpxClient(timeout=provider.timeout_s)
         self._client = anthropic.AsyncAnthropic(
             api_key=api_key,
             base_url=str(provider.base_url) if provider.base_url is not None else None,
             max_retries=0,
             timeout=provider.timeout_s,
-            http_client=self._http,
         )
-        self._messages_url = httpx2.URL(str(self._client.base_url).rstrip("/") + "/v1/messages")
-        self._headers = sdk_headers(self._client.default_headers, self._client.auth_headers)
 
     def _ctx(self, model_id: str) -> CallContext:
         return CallContext(self._provider.name, model_id, (self._key,))
@@ -210,30 +196,26 @@ class AnthropicAdapter:
     async def complete(self, model_id: str, request: CompletionRequest) -> RawCompletion:
         ctx = self._ctx(model_id)
         params = self._params(model_id, request)
-        timeout = params.pop("timeout")
         try:
-            message = await post_json(
-                self._http, self._messages_url, params, self._headers, timeout, ctx
+            message = await self._client.messages.create(**params)
+            text = "".join(
+                block.text for block in message.content if getattr(block, "type", "") == "text"
             )
-            blocks = message["content"]
-            text = "".join(b["text"] for b in blocks if b.get("type") == "text")
             calls = [
-                ToolCall(id=b["id"], name=b["name"], arguments=json.dumps(b.get("input", {})))
-                for b in blocks
-                if b.get("type") == "tool_use"
+                ToolCall(id=block.id, name=block.name, arguments=json.dumps(block.input))
+                for block in message.content
+                if block.type == "tool_use"
             ]
-            usage = message["usage"]
             return RawCompletion(
                 text=self._finish(text, request),
                 usage=TokenUsage(
-                    input_tokens=usage["input_tokens"], output_tokens=usage["output_tokens"]
+                    input_tokens=message.usage.input_tokens,
+                    output_tokens=message.usage.output_tokens,
                 ),
-                finish_reason=finish_reason(message.get("stop_reason")),
-                provider_model=message.get("model") or model_id,
+                finish_reason=finish_reason(message.stop_reason),
+                provider_model=message.model or model_id,
                 tool_calls=calls,
             )
-        except AttributeError:  # a part of the JSON is not the object it should be
-            raise malformed(ctx, "the answer is not shaped as a Messages reply") from None
         except Exception as exc:
             raise_mapped(exc, _ERRORS, ctx)
 
@@ -242,82 +224,61 @@ class AnthropicAdapter:
     ) -> AsyncIterator[TextDelta | ToolCallDelta | RawCompletion]:
         ctx = self._ctx(model_id)
         params = self._params(model_id, request)
-        timeout = params.pop("timeout")
-        params["stream"] = True
-        state = _StreamState(model_id)
+        parts: list[str] = []
+        calls: dict[int, dict[str, str]] = {}
+        """Tool calls by content-block index: id, name and the JSON pieces joined."""
+        input_tokens: int | None = None
+        output_tokens = 0
+        finish = "stop"
+        served = model_id
+        stopped = False
         started = False
         try:
-            outgoing = json_request(self._messages_url, params, self._headers, timeout)
-            response = await self._http.send(outgoing, stream=True)
-            async with contextlib.aclosing(response):
-                if response.is_error:
-                    await response.aread()
-                    raise_for_status(response, ctx)
-                started = True
-                async for event in sse_data(response):
-                    for part in state.add(event, response.request):
-                        yield part
-        except AttributeError:  # a part of the JSON is not the object it should be
-            raise malformed(ctx, "the answer is not shaped as a Messages reply") from None
+            events = await self._client.messages.create(stream=True, **params)
+            started = True
+            async with events:
+                async for event in events:
+                    if event.type == "message_start":
+                        input_tokens = event.message.usage.input_tokens
+                        output_tokens = event.message.usage.output_tokens or 0
+                        served = event.message.model or served
+                    elif (
+                        event.type == "content_block_start"
+                        and event.content_block.type == "tool_use"
+                    ):
+                        block = event.content_block
+                        calls[event.index] = {"id": block.id, "name": block.name, "arguments": ""}
+                        yield ToolCallDelta(index=len(calls) - 1, id=block.id, name=block.name)
+                    elif event.type == "content_block_delta" and event.delta.type == "text_delta":
+                        parts.append(event.delta.text)
+                        yield TextDelta(text=event.delta.text)
+                    elif (
+                        event.type == "content_block_delta"
+                        and event.delta.type == "input_json_delta"
+                        and event.index in calls
+                    ):
+                        calls[event.index]["arguments"] += event.delta.partial_json
+                        position = list(calls).index(event.index)
+                        yield ToolCallDelta(index=position, arguments=event.delta.partial_json)
+                    elif event.type == "message_delta":
+                        output_tokens = event.usage.output_tokens
+                        finish = finish_reason(event.delta.stop_reason)
+                    elif event.type == "message_stop":
+                        stopped = True
         except Exception as exc:
             raise_mapped(exc, _ERRORS, ctx, mid_stream=started)
-        if not state.stopped or state.input_tokens is None:
+        if not stopped or input_tokens is None:
             raise malformed(ctx, "the stream ended before message_stop (cut off?)")
         yield RawCompletion(
-            text=self._finish("".join(state.parts), request),
-            usage=TokenUsage(input_tokens=state.input_tokens, output_tokens=state.output_tokens),
-            finish_reason=state.finish,
-            provider_model=state.served,
+            text=self._finish("".join(parts), request),
+            usage=TokenUsage(input_tokens=input_tokens, output_tokens=output_tokens),
+            finish_reason=finish,
+            provider_model=served,
             tool_calls=[
                 ToolCall(id=c["id"], name=c["name"], arguments=c["arguments"] or "{}")
-                for c in state.calls.values()
+                for c in calls.values()
             ],
         )
 
     async def aclose(self) -> None:
         await self._client.close()
-        await self._http.aclose()
-
-
-class _StreamState:
-    """What a Messages stream's events (parsed JSON) add up to."""
-
-    def __init__(self, model_id: str) -> None:
-        self.served = model_id
-        self.parts: list[str] = []
-        self.calls: dict[int, dict[str, str]] = {}
-        """Tool calls by content-block index: id, name and the JSON pieces joined."""
-        self.input_tokens: int | None = None
-        self.output_tokens = 0
-        self.finish = "stop"
-        self.stopped = False
-
-    def add(self, event: Any, request: httpx2.Request) -> list[TextDelta | ToolCallDelta]:
-        """The deltas of one event; an `error` event raises the SDK's APIError (mapped)."""
-        kind = event.get("type") if isinstance(event, dict) else None
-        if kind == "error":
-            raise anthropic.APIError("the stream reported an error", request, body=event)
-        if kind == "message_start":
-            message = event["message"]
-            self.input_tokens = message["usage"]["input_tokens"]
-            self.output_tokens = message["usage"].get("output_tokens") or 0
-            self.served = message.get("model") or self.served
-        elif kind == "content_block_start" and event["content_block"].get("type") == "tool_use":
-            block = event["content_block"]
-            self.calls[event["index"]] = {"id": block["id"], "name": block["name"], "arguments": ""}
-            return [ToolCallDelta(index=len(self.calls) - 1, id=block["id"], name=block["name"])]
-        elif kind == "content_block_delta":
-            delta = event["delta"]
-            if delta.get("type") == "text_delta":
-                self.parts.append(delta["text"])
-                return [TextDelta(text=delta["text"])]
-            if delta.get("type") == "input_json_delta" and event["index"] in self.calls:
-                self.calls[event["index"]]["arguments"] += delta["partial_json"]
-                position = list(self.calls).index(event["index"])
-                return [ToolCallDelta(index=position, arguments=delta["partial_json"])]
-        elif kind == "message_delta":
-            self.output_tokens = event["usage"]["output_tokens"]
-            self.finish = finish_reason(event["delta"].get("stop_reason"))
-        elif kind == "message_stop":
-            self.stopped = True
-        return []

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -23,12 +22,6 @@ from orchestratex.core.types import (
 from orchestratex.providers.base import effective_timeout
 from orchestratex.providers.errors import CallContext, SdkErrorTypes, malformed, raise_mapped
 from orchestratex.providers.logprobs import TokenLogprobs
-from orchestratex.providers.raw_http import (
-    json_request,
-    post_json,
-    raise_for_status,
-    sdk_headers,
-)
 
 _ERRORS = SdkErrorTypes(
     base=openai.APIError,
@@ -170,18 +163,12 @@ class OpenAICompatAdapter:
     def __init__(self, provider: ProviderSpec, api_key: str) -> None:
         self._provider = provider
         self._key = api_key
-        self._http = openai.DefaultAsyncHttpxClient(timeout=provider.timeout_s)
-        """The SDK client's connection pool, on which calls are sent (providers/raw_http.py)."""
         self._client = openai.AsyncOpenAI(
             api_key=api_key,
             base_url=str(provider.base_url) if provider.base_url is not None else None,
             max_retries=0,
             timeout=provider.timeout_s,
-            http_client=self._http,
         )
-        self._completions_url = httpx2.URL(f"{self._client.base_url}chat/completions")
-        self._headers = sdk_headers(self._client.default_headers, self._client.auth_headers)
-        """The SDK's own headers (auth, content type, client facts), built once."""
 
     def _ctx(self, model_id: str) -> CallContext:
         return CallContext(self._provider.name, model_id, (self._key,))
@@ -212,16 +199,20 @@ class OpenAICompatAdapter:
         return params
 
     async def complete(self, model_id: str, request: CompletionRequest) -> RawCompletion:
-        """One whole reply, sent on the SDK client's pool with its headers (raw_http.py)."""
+        """One whole reply. Sent through the SDK's client (its auth, base URL, timeouts and
+        error mapping) as a raw response, and read from its JSON: building the SDK's typed
+        models of the request and reply cost more CPU than the rest of a passthrough call."""
         ctx = self._ctx(model_id)
         params = self._params(model_id, request)
         timeout = params.pop("timeout")
         try:
-            data = await post_json(
-                self._http, self._completions_url, params, self._headers, timeout, ctx
+            response = await self._client.post(
+                "/chat/completions",
+                cast_to=httpx2.Response,
+                body=params,
+                options={"timeout": timeout},
             )
-        except AttributeError:  # a part of the JSON is not the object it should be
-            raise malformed(ctx, "the answer is not shaped as a chat completion") from None
+            data = json.loads(response.content)
         except Exception as exc:
             raise_mapped(exc, _ERRORS, ctx)
         return parse_completion(data, model_id, ctx, logprobs=bool(request.logprobs))
@@ -229,97 +220,86 @@ class OpenAICompatAdapter:
     async def stream(
         self, model_id: str, request: CompletionRequest
     ) -> AsyncIterator[TextDelta | ToolCallDelta | RawCompletion]:
-        """A streamed reply, sent like `complete` and read as raw server-sent events (one
-        `json.loads` per chunk instead of the SDK's typed chunk models)."""
+        """A streamed reply, sent through the SDK's client like `complete` and read as raw
+        server-sent events (one `json.loads` per chunk instead of the SDK's typed chunk models,
+        which cost most of a streamed passthrough's CPU)."""
         ctx = self._ctx(model_id)
         params = self._params(model_id, request)
         timeout = params.pop("timeout")
         params["stream"] = True
         params["stream_options"] = {"include_usage": True}
-        state = _StreamState(model_id, bool(request.logprobs))
+        parts: list[str] = []
+        calls = _CallParts()
+        logprobs = TokenLogprobs()
+        usage: TokenUsage | None = None
+        finish = "stop"
+        served = model_id
         started = False
         try:
-            outgoing = json_request(self._completions_url, params, self._headers, timeout)
-            response = await self._http.send(outgoing, stream=True)
-            async with contextlib.aclosing(response):
-                if response.is_error:
-                    await response.aread()
-                    raise_for_status(response, ctx)
-                started = True
+            response = await self._client.post(
+                "/chat/completions",
+                cast_to=httpx2.Response,
+                body=params,
+                options={"timeout": timeout},
+                stream=True,
+            )
+            started = True
+            try:
                 async for chunk in sse_objects(response):
-                    for part in state.add(chunk, ctx):
-                        yield part
-        except AttributeError:  # a part of the JSON is not the object it should be
-            raise malformed(ctx, "the answer is not shaped as a chat completion") from None
+                    served = chunk.get("model") or served
+                    counts = chunk.get("usage")
+                    if counts:
+                        usage = TokenUsage(
+                            input_tokens=_count(counts, "prompt_tokens", ctx),
+                            output_tokens=_count(counts, "completion_tokens", ctx),
+                        )
+                    for choice in chunk.get("choices") or ():
+                        if choice.get("finish_reason"):
+                            finish = _finish(choice["finish_reason"])
+                        if request.logprobs:
+                            logprobs.add(choice.get("logprobs"))
+                        delta = choice.get("delta")
+                        if not delta:
+                            continue
+                        text = delta.get("content")
+                        if text:
+                            parts.append(text)
+                            yield TextDelta(text=text)
+                        for piece in delta.get("tool_calls") or ():
+                            fn = piece.get("function") or {}
+                            call_delta = ToolCallDelta(
+                                index=piece["index"],
+                                id=piece.get("id"),
+                                name=fn.get("name"),
+                                arguments=fn.get("arguments") or "",
+                            )
+                            calls.add(call_delta)
+                            yield call_delta
+            finally:
+                await response.aclose()
+        except AttributeError:
+            raise malformed(
+                ctx, "a stream chunk is not shaped as a chat completion chunk"
+            ) from None
         except Exception as exc:
             raise_mapped(exc, _ERRORS, ctx, mid_stream=started)
-        yield state.finished(ctx)
+        if usage is None:
+            raise malformed(ctx, "the stream ended without token usage (cut off?)")
+        try:
+            tool_calls = calls.finished()
+        except ValueError as exc:
+            raise malformed(ctx, str(exc)) from None
+        yield RawCompletion(
+            text="".join(parts),
+            usage=usage,
+            finish_reason=finish,
+            provider_model=served,
+            tool_calls=tool_calls,
+            confidence=logprobs.confidence(),
+        )
 
     async def aclose(self) -> None:
         await self._client.close()
-        await self._http.aclose()
-
-
-class _StreamState:
-    """What a stream's chunks (parsed JSON) add up to: text, tool calls, usage, finish."""
-
-    def __init__(self, model_id: str, logprobs: bool) -> None:
-        self.served = model_id
-        self.logprobs = TokenLogprobs() if logprobs else None
-        self.parts: list[str] = []
-        self.calls = _CallParts()
-        self.usage: TokenUsage | None = None
-        self.finish = "stop"
-
-    def add(self, chunk: dict[str, Any], ctx: CallContext) -> list[TextDelta | ToolCallDelta]:
-        """The deltas of one chunk (`sse_objects` raised on an error chunk already)."""
-        self.served = chunk.get("model") or self.served
-        counts = chunk.get("usage")
-        if counts:
-            self.usage = TokenUsage(
-                input_tokens=_count(counts, "prompt_tokens", ctx),
-                output_tokens=_count(counts, "completion_tokens", ctx),
-            )
-        out: list[TextDelta | ToolCallDelta] = []
-        for choice in chunk.get("choices") or ():
-            if choice.get("finish_reason"):
-                self.finish = _finish(choice["finish_reason"])
-            if self.logprobs is not None:
-                self.logprobs.add(choice.get("logprobs"))
-            delta = choice.get("delta")
-            if not delta:
-                continue
-            text = delta.get("content")
-            if text:
-                self.parts.append(text)
-                out.append(TextDelta(text=text))
-            for piece in delta.get("tool_calls") or ():
-                fn = piece.get("function") or {}
-                call = ToolCallDelta(
-                    index=piece["index"],
-                    id=piece.get("id"),
-                    name=fn.get("name"),
-                    arguments=fn.get("arguments") or "",
-                )
-                self.calls.add(call)
-                out.append(call)
-        return out
-
-    def finished(self, ctx: CallContext) -> RawCompletion:
-        if self.usage is None:
-            raise malformed(ctx, "the stream ended without token usage (cut off?)")
-        try:
-            tool_calls = self.calls.finished()
-        except ValueError as exc:
-            raise malformed(ctx, str(exc)) from None
-        return RawCompletion(
-            text="".join(self.parts),
-            usage=self.usage,
-            finish_reason=self.finish,
-            provider_model=self.served,
-            tool_calls=tool_calls,
-            confidence=self.logprobs.confidence() if self.logprobs is not None else None,
-        )
 
 
 async def sse_objects(response: httpx2.Response) -> AsyncIterator[dict[str, Any]]:
