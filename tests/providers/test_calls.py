@@ -19,6 +19,7 @@ from orchestratex.core.types import (
     ToolChoice,
     ToolSpec,
 )
+from orchestratex.engine.rubric import judge_request
 from orchestratex.providers.gateway import Gateway
 from orchestratex.testing.fake_provider import FakeProviderServer
 from tests.providers.conftest import GatewayFactory, ask
@@ -171,6 +172,28 @@ async def test_anthropic_wire_carries_stop_and_refuses_sampling_options(
     with pytest.raises(BadRequestError, match=f"has no {name}"):
         await gateway.complete("fake-claude", ask(**option))
     assert fake.stats.requests_total == calls
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "stream"])
+async def test_a_judge_call_keeps_only_the_sampling_options_its_wire_carries(
+    make_gateway: GatewayFactory, fake: FakeProviderServer, stream: bool
+) -> None:
+    """The engine asks judges for temperature 0; an Anthropic judge is called without it (its
+    Messages API has none) instead of being refused, an OpenAI-compatible one gets it."""
+    gateway = make_gateway()
+    judge = judge_request("What is 2 + 2?", "4")
+    assert judge.temperature == 0.0
+    for model in ("fake-claude", "fake-gpt"):
+        if stream:
+            parts = [part async for part in gateway.stream(model, judge)]
+            assert isinstance(parts[-1], Completion)
+        else:
+            await gateway.complete(model, judge)
+        body = fake.last_body()
+        assert ("temperature" in body) is (model == "fake-gpt"), (model, body)
+    generation = ask(temperature=0.0)
+    with pytest.raises(BadRequestError, match="has no temperature"):
+        await gateway.complete("fake-claude", generation)
 
 
 @pytest.mark.parametrize("model", ["fake-gpt", "fake-claude"])

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from orchestratex.core.types import CompletionRequest
 
+SAMPLING = ("temperature", "top_p", "seed", "presence_penalty", "frequency_penalty")
+
 _UNSUPPORTED: dict[str, dict[str, str]] = {
-    "anthropic": {
-        name: f"the Anthropic Messages API has no {name}"
-        for name in ("temperature", "top_p", "seed", "presence_penalty", "frequency_penalty")
-    },
+    "anthropic": {name: f"the Anthropic Messages API has no {name}" for name in SAMPLING},
     "replay": {
         "tools": "replayed recordings contain no tool calls",
         "response_format": "replayed recordings are free text, not JSON",
@@ -36,3 +35,15 @@ def refused_options(protocol: str, request: CompletionRequest) -> dict[str, str]
         if used:
             refused[name] = why
     return refused
+
+
+def fitted(protocol: str, request: CompletionRequest) -> CompletionRequest:
+    """`request` as `protocol` can carry it, for a judge call: the engine sets a judge's
+    sampling options itself (temperature 0, for steadier verdicts) as a preference, so the
+    ones the protocol lacks are left out instead of refusing the call. Every other request is
+    returned as it is: options a caller chose are refused, never dropped."""
+    if request.purpose != "judge":
+        return request
+    lacking = [n for n in SAMPLING if n in _UNSUPPORTED.get(protocol, {})]
+    drop = {n: None for n in lacking if getattr(request, n) is not None}
+    return request.model_copy(update=drop) if drop else request

@@ -16,9 +16,15 @@ from orchestratex.core.performance import ModelHealth
 from orchestratex.core.types import Completion, CompletionRequest, StreamPart
 from orchestratex.providers.attempts import CallPolicy, complete_body, stream_body
 from orchestratex.providers.base import AdapterFactory
+from orchestratex.providers.capabilities import fitted
 from orchestratex.providers.catalog import Catalog
 from orchestratex.providers.health import HealthTracker
-from orchestratex.providers.model_parts import Breakers, ModelPartsCache, RetrySettings
+from orchestratex.providers.model_parts import (
+    Breakers,
+    ModelParts,
+    ModelPartsCache,
+    RetrySettings,
+)
 from orchestratex.providers.ratelimit import LimiterFactory, ProviderLimiter, RateLimiter
 
 
@@ -102,17 +108,24 @@ class Gateway:
     async def complete(self, model: str, request: CompletionRequest) -> Completion:
         """The answer of `model` (a catalog key); raises ProviderError when it has none."""
         final: StreamPart | None = None
-        async for part in self._policy.run(self._parts.get(model), request, complete_body):
+        parts = self._parts.get(model)
+        request = fitted(self._protocol(parts), request)
+        async for part in self._policy.run(parts, request, complete_body):
             final = part
         assert isinstance(final, Completion)
         return final
 
     async def stream(self, model: str, request: CompletionRequest) -> AsyncIterator[StreamPart]:
         """Text deltas, then one Completion. Retries happen only before the first delta."""
-        parts = self._policy.run(self._parts.get(model), request, stream_body)
+        model_parts = self._parts.get(model)
+        request = fitted(self._protocol(model_parts), request)
+        parts = self._policy.run(model_parts, request, stream_body)
         async with aclosing(parts):
             async for part in parts:
                 yield part
+
+    def _protocol(self, parts: ModelParts) -> str:
+        return self.catalog.providers[parts.provider].protocol
 
     def health(self) -> dict[str, ModelHealth]:
         """Live health of every catalog model (circuit, recent success rate, latency p50)."""
