@@ -175,7 +175,7 @@ async def test_router_train_command_reaches_a_running_service(
     ) as service:
         await add_judged(service.sessions, history(25), "a")
         model, seen = await train_quality_model(
-            service.sessions, tmp_path / "cli-model.json", min_history=20
+            service.store, tmp_path / "cli-model.json", min_history=20
         )
         assert seen == 50 and model.models == {"fake-gpt": 25, "fake-llama": 25}
         await until(lambda: learned_models(service) == {"fake-gpt": 25, "fake-llama": 25})

@@ -41,8 +41,12 @@ async def create_key(
     settings: Settings, *, name: str, is_admin: bool = False, budget_usd: float | None = None
 ) -> NewKey:
     """A new user holding a new key; the key itself is in the answer only."""
-    async with _opened(settings) as store, store.sessions() as session:
-        return await auth.create_key(session, name=name, is_admin=is_admin, budget_usd=budget_usd)
+    async with _opened(settings) as store:
+        return await store.write(
+            lambda session: auth.create_key(
+                session, name=name, is_admin=is_admin, budget_usd=budget_usd
+            )
+        )
 
 
 async def list_keys(settings: Settings) -> list[KeyInfo]:
@@ -52,8 +56,8 @@ async def list_keys(settings: Settings) -> list[KeyInfo]:
 
 async def revoke_key(settings: Settings, prefix: str) -> int:
     """Revoke the active keys shown as `prefix`; returns how many."""
-    async with _opened(settings) as store, store.sessions() as session:
-        return await auth.revoke_key(session, prefix)
+    async with _opened(settings) as store:
+        return await store.write(lambda session: auth.revoke_key(session, prefix))
 
 
 async def auth_configured(settings: Settings) -> bool:
@@ -67,6 +71,4 @@ async def train_quality_model(
 ) -> tuple[QualityModel, int]:
     """Fit the quality model on the store's judged history and save it to `path`."""
     async with _opened(settings) as store:
-        return await quality_model.train_quality_model(
-            store.sessions, path, min_history=min_history
-        )
+        return await quality_model.train_quality_model(store, path, min_history=min_history)

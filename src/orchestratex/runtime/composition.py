@@ -144,7 +144,7 @@ def start_retrainer(
     if settings.retrain_interval_s <= 0.0:
         return None
     return Retrainer(
-        parts.store.sessions,
+        parts.store,
         instance_id=instance_id,
         interval_s=settings.retrain_interval_s,
         min_new=settings.retrain_min_new,

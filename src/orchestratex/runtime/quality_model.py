@@ -11,6 +11,7 @@ from pathlib import Path
 
 from orchestratex.engine.learned_quality import DEFAULT_MIN_HISTORY, HistoryRow, QualityModel
 from orchestratex.store.db import SessionFactory
+from orchestratex.store.facade import Store
 from orchestratex.store.history import judged_answers
 from orchestratex.store.learned_models import count_judged, save_body
 
@@ -54,7 +55,7 @@ def load_quality_model(path: Path) -> QualityModel | None:
 
 
 async def train_quality_model(
-    sessions: SessionFactory,
+    store: Store,
     path: Path,
     *,
     min_history: int = DEFAULT_MIN_HISTORY,
@@ -62,12 +63,12 @@ async def train_quality_model(
     """Fit on the judged history in the store (in a worker thread) and save it to `path` and
     to the store (where running services pick it up); returns the model and how many judged
     answers it saw."""
-    count = await count_judged(sessions)
-    rows = await judged_history(sessions)
+    count = await count_judged(store.sessions)
+    rows = await judged_history(store.sessions)
     model = await asyncio.to_thread(QualityModel.fit, rows, min_history=min_history)
     await asyncio.to_thread(save_quality_model, model, path)
     body = json.dumps(model.to_dict(), separators=(",", ":"))
     await save_body(
-        sessions, QUALITY_MODEL_NAME, body, judged_answers=count, trained_by="router train"
+        store.writes, QUALITY_MODEL_NAME, body, judged_answers=count, trained_by="router train"
     )
     return model, len(rows)

@@ -31,7 +31,7 @@ from orchestratex.runtime.quality_model import (
     save_quality_model,
 )
 from orchestratex.runtime.retrain_job import job_input
-from orchestratex.store.db import SessionFactory
+from orchestratex.store.facade import Store
 from orchestratex.store.learned_models import (
     ModelVersion,
     claim_trainer,
@@ -117,7 +117,7 @@ class Retrainer:
 
     def __init__(
         self,
-        sessions: SessionFactory,
+        store: Store,
         *,
         instance_id: str,
         interval_s: float,
@@ -126,7 +126,8 @@ class Retrainer:
         on_model: Callable[[QualityModel], None],
         min_history: int = DEFAULT_MIN_HISTORY,
     ) -> None:
-        self._sessions = sessions
+        self._sessions = store.sessions
+        self._writes = store.writes
         self._id = instance_id
         self._interval_s = interval_s
         self._min_new = min_new
@@ -150,12 +151,12 @@ class Retrainer:
                 await asyncio.sleep(self.poll_s)
         finally:
             with contextlib.suppress(Exception):
-                await release_trainer(self._sessions, QUALITY_MODEL_NAME, self._id)
+                await release_trainer(self._writes, QUALITY_MODEL_NAME, self._id)
 
     async def tick(self) -> None:
         """One look: renew or take the lease, load a newer stored model, retrain when due."""
         name = QUALITY_MODEL_NAME
-        trainer = await claim_trainer(self._sessions, name, self._id, self._lease_s)
+        trainer = await claim_trainer(self._writes, name, self._id, self._lease_s)
         self.status.role = "trainer" if trainer else "follower"
         version = await stored_version(self._sessions, name)
         if version is not None and (self._loaded is None or version.trained_at > self._loaded):
@@ -193,7 +194,7 @@ class Retrainer:
     async def train(self) -> None:
         """Fit on the whole judged history now (holding the lease through it), store, use."""
         name = QUALITY_MODEL_NAME
-        await claim_trainer(self._sessions, name, self._id, TRAIN_TIMEOUT_S + self._lease_s)
+        await claim_trainer(self._writes, name, self._id, TRAIN_TIMEOUT_S + self._lease_s)
         self.status.training = True
         started = time.perf_counter()
         try:
@@ -202,12 +203,12 @@ class Retrainer:
             body = await run_training_job(job_input(rows, self._min_history))
             model = await asyncio.to_thread(_parse, body)
             version = await save_body(
-                self._sessions, name, body, judged_answers=count, trained_by=self._id
+                self._writes, name, body, judged_answers=count, trained_by=self._id
             )
             await asyncio.to_thread(save_quality_model, model, self._path)
         finally:
             self.status.training = False
-            await claim_trainer(self._sessions, name, self._id, self._lease_s)
+            await claim_trainer(self._writes, name, self._id, self._lease_s)
         self._use(model, version)
         self.status.trainings += 1
         self.status.new_judged = 0

@@ -76,7 +76,7 @@ class Service:
         self.links, self.bus = parts.links, parts.bus
         self.store, self.quotas = parts.store, parts.quotas
         self.keys, self.analytics = KeyCache(self.store), Analytics(self.store)
-        self.writer = EventWriter(self.store.sessions)
+        self.writer = EventWriter(self.store.writes)
         self.runs = RunManager(
             self.store,
             self.instance_id,

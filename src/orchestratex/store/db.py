@@ -19,7 +19,7 @@ Session = AsyncSession
 """A database session (for callers above the store, which never import SQLAlchemy)."""
 
 
-def _sqlite_file(url: str) -> Path | None:
+def sqlite_file(url: str) -> Path | None:
     parsed = make_url(url)
     if not parsed.drivername.startswith("sqlite"):
         return None
@@ -74,9 +74,9 @@ def _postgres_nul_free(
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """An async engine for `url`; for a SQLite file, its directory is created if missing."""
-    sqlite_file = _sqlite_file(url)
-    if sqlite_file is not None:
-        sqlite_file.parent.mkdir(parents=True, exist_ok=True)
+    sqlite_file_path = sqlite_file(url)
+    if sqlite_file_path is not None:
+        sqlite_file_path.parent.mkdir(parents=True, exist_ok=True)
     engine = _create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)

@@ -1,24 +1,35 @@
 """`Store`: the one object through which the runtime reaches the database.
 
-It owns the engine and the session factory and answers in typed views, so no module above the
-store runs SQL or imports SQLAlchemy. The functions it wraps (repository, leases, analytics)
-stay usable on their own with a session.
+It owns the engine, the session factory (reads) and the writes (writes.py: on SQLite one task
+and one connection perform every write; on PostgreSQL a pooled session each), and answers in
+typed views, so no module above the store runs SQL or imports SQLAlchemy. The functions it
+wraps (repository, leases, analytics) stay usable on their own with a session; every write of
+the service goes through `write` (or a method here that calls it).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select, text, update
 
 from orchestratex.core.events import Event
 from orchestratex.core.orchestration import OrchestrationRequest, RoundResult
 from orchestratex.store import keys, leases, repository
-from orchestratex.store.db import SessionFactory, create_engine, create_session_factory, init_db
+from orchestratex.store.db import (
+    Session,
+    SessionFactory,
+    create_engine,
+    create_session_factory,
+    init_db,
+)
 from orchestratex.store.tables import ACTIVE_STATUSES, Thread, UsageRecord, User, utc_now
 from orchestratex.store.views import ThreadDetail, ThreadPage
+from orchestratex.store.writes import Work, Writes, writes_for
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -46,12 +57,20 @@ class Store:
     def __init__(self, url: str) -> None:
         self.engine = create_engine(url)
         self.sessions: SessionFactory = create_session_factory(self.engine)
+        """Sessions for reads (a write through one would contend with the writer on SQLite)."""
+        self.writes: Writes = writes_for(url, self.engine)
 
     async def start(self) -> None:
         await init_db(self.engine)
 
     async def aclose(self) -> None:
+        await self.writes.aclose()
         await self.engine.dispose()
+
+    async def write(self, work: Work[T]) -> T:
+        """Run `work(session)` as one write transaction (committed unless it raises) and
+        return its result; its error, if any, is raised here."""
+        return await self.writes.run(work)
 
     async def any_active_key(self) -> bool:
         """Whether any usable API key exists (else the service is in open mode)."""
@@ -75,14 +94,15 @@ class Store:
         *,
         runner_id: str | None,
     ) -> None:
-        async with self.sessions() as session:
-            await repository.create_thread(
+        await self.write(
+            lambda session: repository.create_thread(
                 session=session,
                 thread_id=thread_id,
                 request=request,
                 user_id=user_id,
                 runner_id=runner_id,
             )
+        )
 
     async def thread_page(
         self,
@@ -173,18 +193,22 @@ class Store:
     # --- leases ------------------------------------------------------------------------------
 
     async def claim(self, thread_id: str, runner_id: str, ttl_s: float) -> bool:
-        async with self.sessions() as session:
-            return await leases.claim(
+        return await self.write(
+            lambda session: leases.claim(
                 session=session, thread_id=thread_id, runner_id=runner_id, ttl_s=ttl_s
             )
+        )
 
     async def lease(self, thread_id: str) -> leases.Lease | None:
         async with self.sessions() as session:
             return await leases.lease(session=session, thread_id=thread_id)
 
     async def renew(self, runner_id: str, thread_ids: list[str]) -> None:
-        async with self.sessions() as session:
-            await leases.renew(session=session, runner_id=runner_id, thread_ids=thread_ids)
+        await self.write(
+            lambda session: leases.renew(
+                session=session, runner_id=runner_id, thread_ids=thread_ids
+            )
+        )
 
     async def expired(
         self, ttl_s: float, *, claimed_only: bool = False, grace_s: float = 0.0
@@ -210,14 +234,22 @@ class Store:
 
     async def resume_point(self, thread_id: str, *, drop_partial: bool = True) -> Resume | None:
         """The completed rounds of the thread (a half-played round's rows dropped)."""
-        async with self.sessions() as session:
+
+        async def find(session: Session) -> leases.ResumePoint | None:
             point = await leases.resume_point(session=session, thread_id=thread_id)
-            if point is None:
-                return None
-            if drop_partial:
+            if point is not None and drop_partial:
                 await leases.drop_partial_rounds(
                     session=session, thread_id=thread_id, after=len(point.rounds)
                 )
+            return point
+
+        if drop_partial:
+            point = await self.write(find)
+        else:
+            async with self.sessions() as session:
+                point = await find(session)
+        if point is None:
+            return None
         return Resume(
             point.thread_id, point.request, point.user_id, list(point.rounds), point.last_seq
         )
@@ -225,26 +257,31 @@ class Store:
     async def interrupt(
         self, thread_ids: list[str], error: str, *, runner_id: str | None = None
     ) -> int:
-        async with self.sessions() as session:
-            return await leases.interrupt(
+        return await self.write(
+            lambda session: leases.interrupt(
                 session=session, thread_ids=thread_ids, error=error, runner_id=runner_id
             )
+        )
 
     async def hand_back(self, runner_id: str, thread_ids: list[str]) -> int:
         """Give up our lease on these unfinished threads so any runner may claim them now."""
         if not thread_ids:
             return 0
-        async with self.sessions() as session, session.begin():
-            result = await session.execute(
-                update(Thread)
-                .where(
-                    Thread.id.in_(thread_ids),
-                    Thread.runner_id == runner_id,
-                    Thread.status.in_(ACTIVE_STATUSES),
-                )
-                .values(runner_id=None, heartbeat_at=None, updated_at=utc_now())
+        statement = (
+            update(Thread)
+            .where(
+                Thread.id.in_(thread_ids),
+                Thread.runner_id == runner_id,
+                Thread.status.in_(ACTIVE_STATUSES),
             )
-        return int(getattr(result, "rowcount", 0) or 0)
+            .values(runner_id=None, heartbeat_at=None, updated_at=utc_now())
+        )
+
+        async def give_back(session: Session) -> int:
+            result = await session.execute(statement)
+            return int(getattr(result, "rowcount", 0) or 0)
+
+        return await self.write(give_back)
 
     async def heartbeat_of(self, thread_id: str) -> datetime | None:
         found = await self.lease(thread_id)

@@ -7,10 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from orchestratex.store.db import SessionFactory
+from orchestratex.store.sql import LEARNED, upsert
 from orchestratex.store.tables import LearnedModel, Response, utc_now
+from orchestratex.store.writes import Writes
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,23 +24,19 @@ class ModelVersion:
     trained_by: str | None
 
 
-async def _ensure_row(sessions: SessionFactory, name: str) -> None:
-    async with sessions() as session:
-        if await session.get(LearnedModel, name) is not None:
-            return
-        session.add(LearnedModel(name=name, judged_answers=0))
-        try:
-            await session.commit()
-        except IntegrityError:  # another instance made it at the same moment
-            await session.rollback()
+async def _ensure_row(session: AsyncSession, name: str) -> None:
+    """The model's row, made if missing (by whichever instance comes first)."""
+    statement = upsert(session, LEARNED).on_conflict_do_nothing(index_elements=["name"])
+    await session.execute(statement, [{"name": name, "judged_answers": 0}])
 
 
-async def claim_trainer(sessions: SessionFactory, name: str, holder: str, ttl_s: float) -> bool:
+async def claim_trainer(writes: Writes, name: str, holder: str, ttl_s: float) -> bool:
     """Take or renew the lease to retrain `name` for `ttl_s` seconds; False when another
     instance holds a lease that has not expired."""
-    await _ensure_row(sessions, name)
-    now = utc_now()
-    async with sessions() as session:
+
+    async def claim(session: AsyncSession) -> bool:
+        await _ensure_row(session, name)
+        now = utc_now()
         result = await session.execute(
             update(LearnedModel)
             .where(
@@ -52,19 +50,19 @@ async def claim_trainer(sessions: SessionFactory, name: str, holder: str, ttl_s:
             )
             .values(trainer_id=holder, trainer_until=now + timedelta(seconds=ttl_s))
         )
-        await session.commit()
-    return int(getattr(result, "rowcount", 0) or 0) == 1
+        return int(getattr(result, "rowcount", 0) or 0) == 1
+
+    return await writes.run(claim)
 
 
-async def release_trainer(sessions: SessionFactory, name: str, holder: str) -> None:
+async def release_trainer(writes: Writes, name: str, holder: str) -> None:
     """Give the lease up (at a stop), so another instance takes over at once."""
-    async with sessions() as session:
-        await session.execute(
-            update(LearnedModel)
-            .where(LearnedModel.name == name, LearnedModel.trainer_id == holder)
-            .values(trainer_id=None, trainer_until=None)
-        )
-        await session.commit()
+    statement = (
+        update(LearnedModel)
+        .where(LearnedModel.name == name, LearnedModel.trainer_id == holder)
+        .values(trainer_id=None, trainer_until=None)
+    )
+    await writes.run(lambda session: session.execute(statement))
 
 
 async def stored_version(sessions: SessionFactory, name: str) -> ModelVersion | None:
@@ -92,18 +90,20 @@ async def load_body(sessions: SessionFactory, name: str) -> tuple[str, ModelVers
 
 
 async def save_body(
-    sessions: SessionFactory, name: str, body: str, *, judged_answers: int, trained_by: str
+    writes: Writes, name: str, body: str, *, judged_answers: int, trained_by: str
 ) -> ModelVersion:
     """Store a newly trained form of `name` (it replaces the one before)."""
-    await _ensure_row(sessions, name)
     now = utc_now()
-    async with sessions() as session:
+
+    async def save(session: AsyncSession) -> None:
+        await _ensure_row(session, name)
         await session.execute(
             update(LearnedModel)
             .where(LearnedModel.name == name)
             .values(body=body, judged_answers=judged_answers, trained_at=now, trained_by=trained_by)
         )
-        await session.commit()
+
+    await writes.run(save)
     return ModelVersion(now, judged_answers, trained_by)
 
 

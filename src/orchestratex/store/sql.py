@@ -25,6 +25,7 @@ JUDGES: Table = _TABLES["judge_reliability"]
 USAGE: Table = _TABLES["usage_records"]
 SELECTIONS: Table = _TABLES["selection_decisions"]
 EVENTS: Table = _TABLES["events"]
+LEARNED: Table = _TABLES["learned_models"]
 
 
 def upsert(session: AsyncSession, table: Table) -> PgInsert | SqliteInsert:

@@ -19,6 +19,9 @@ A batch that fails is retried with backoff, for as long as the database does not
 the database answers and the batch still fails, it is written thread by thread, then event by
 event, so one bad event costs only itself (it is logged and dropped); the others are kept.
 
+Each batch is one transaction of the store's writes (writes.py): on SQLite the one writer task
+performs it, between the other writes of the process, never beside them.
+
 `StoreWriter` is the older interface: one awaited write per event, through the same code.
 """
 
@@ -38,6 +41,7 @@ from sqlalchemy.exc import OperationalError
 from orchestratex.core.events import TERMINAL_TYPES, Event
 from orchestratex.store.batch import apply_batch
 from orchestratex.store.db import SessionFactory
+from orchestratex.store.writes import Writes, as_writes
 
 log = logging.getLogger(__name__)
 
@@ -58,10 +62,9 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {str(reason).splitlines()[0][:200] if str(reason) else ''}"
 
 
-async def write_events(sessions: SessionFactory, events: Sequence[Event]) -> list[Event]:
+async def write_events(writes: Writes, events: Sequence[Event]) -> list[Event]:
     """Write the events in one transaction; returns those that were not stored yet."""
-    async with sessions() as session, session.begin():
-        return await apply_batch(session, events)
+    return await writes.run(lambda session: apply_batch(session, events))
 
 
 class EventWriter:
@@ -69,13 +72,13 @@ class EventWriter:
 
     def __init__(
         self,
-        sessions: SessionFactory,
+        writes: Writes | SessionFactory,
         *,
         flush_interval_s: float = 0.05,
         held_interval_s: float = 0.25,
         max_batch: int = 1000,
     ) -> None:
-        self._sessions = sessions
+        self._writes = as_writes(writes)
         self._interval = flush_interval_s
         self._held_interval = held_interval_s
         self._due = float("inf")
@@ -252,7 +255,7 @@ class EventWriter:
         attempt = 0
         while True:
             try:
-                await write_events(self._sessions, events)
+                await write_events(self._writes, events)
                 return
             except Exception as exc:
                 attempt += 1
@@ -285,8 +288,7 @@ class EventWriter:
 
     async def _database_answers(self) -> bool:
         try:
-            async with self._sessions() as session:
-                await session.execute(text("SELECT 1"))
+            await self._writes.run(lambda session: session.execute(text("SELECT 1")))
         except Exception:
             return False
         return True
@@ -305,8 +307,8 @@ class StoreWriter:
     a non-chunk event, it and everything before it in the thread are stored.
     """
 
-    def __init__(self, session_factory: SessionFactory) -> None:
-        self._sessions = session_factory
+    def __init__(self, writes: Writes | SessionFactory) -> None:
+        self._writes = as_writes(writes)
         self._lock = asyncio.Lock()
         self._chunks: dict[str, list[Event]] = {}
 
@@ -332,7 +334,7 @@ class StoreWriter:
         async with self._lock:
             for attempt in range(LOCK_RETRIES):
                 try:
-                    await write_events(self._sessions, batch)
+                    await write_events(self._writes, batch)
                     return
                 except OperationalError as exc:
                     # SQLite refuses a write whose snapshot another connection has overtaken.
