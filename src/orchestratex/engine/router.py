@@ -86,10 +86,19 @@ def hashed_features(prompt: str, bits: int = HASH_BITS) -> tuple[IntArray, Float
     return idx, (val / norm if norm > 0 else val)
 
 
+NOT_ROUTER_FEATURES = frozenset(
+    {"code_strong", "creative_strong", "math_strong", "analysis_strong", "judgment_questions"}
+)
+"""Analysis counts the routers do not read. They were added for the domain of everyday prompts
+after the routers' features were chosen; with them, the analysis-only router's out-of-fold
+calibration on its training half came out backwards and it gave every prompt its prior
+(docs/benchmarks.md, routing). The domain scores they feed are still read."""
+
+
 def analysis_features(prompt: str) -> dict[str, float]:
     """Prompt-analysis features: raw counts, per-domain scores and complexity."""
     result = analyze(prompt)
-    out = {f"f:{k}": v for k, v in result.features.items()}
+    out = {f"f:{k}": v for k, v in result.features.items() if k not in NOT_ROUTER_FEATURES}
     out.update({f"d:{d.value}": v for d, v in result.domain_scores.items()})
     out["complexity"] = result.complexity
     return out
