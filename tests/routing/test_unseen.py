@@ -58,6 +58,8 @@ def test_held_out_subjects_never_train_and_figures_summarise_the_draws() -> None
     assert result.worst_apgr == min(figures) and result.best_apgr == max(figures)
     assert result.mean_apgr == pytest.approx(sum(figures) / 5)
     assert result.mean_apgr > 0.75 and result.share_at_bar == 1.0 and result.sd_apgr >= 0.0
+    # Knowing each subject's mean gain ranks subjects, not prompts: above random, below perfect.
+    assert 0.5 < result.mean_subject_oracle_apgr < result.mean_apgr
 
     backwards = leave_subjects_out(
         items, others, lambda tr, te: [0.0 if "hard" in i.prompt else 1.0 for i in te], k=3

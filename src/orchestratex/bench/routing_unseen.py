@@ -4,7 +4,8 @@ One grouped split can be lucky. Here `draws` seeded draws each hold out `k` MMLU
 router is trained (setting and experts chosen on grouped inner folds of its training rows only,
 bench/routing_semantic.py) on every other row, MT-Bench and GSM8K included, and measured on the
 held-out subjects pooled, the way an absent set of subjects is checked. Reported: each draw's
-APGR and within-subject APGR, the mean, the worst draw, the standard deviation, the 10% quantile
+APGR, within-subject APGR and subject-mean oracle APGR (the ceiling of ranking whole subjects
+perfectly), the mean, the worst draw, the standard deviation, the 10% quantile
 and the share of draws at or above the bar, so that no single draw carries the figure.
 """
 
@@ -40,6 +41,9 @@ class UnseenDraw(BaseModel):
     strong_quality: float
     apgr: float
     within_subject_apgr: float
+    subject_oracle_apgr: float
+    """APGR of scores equal to each held-out subject's true mean gain (random inside it): the
+    ceiling of a router that ranks whole subjects perfectly and prompts not at all."""
     setting: str = ""
 
 
@@ -54,6 +58,7 @@ class UnseenResult(BaseModel):
     share_at_bar: float
     bar: float = BAR
     mean_within_subject_apgr: float
+    mean_subject_oracle_apgr: float
     router: str = ""
     embedding_model: str | None = None
     seed: int = 0
@@ -71,6 +76,15 @@ def subject_draws(subjects: Sequence[str], draws: int, k: int, seed: int) -> lis
         rng = np.random.default_rng(int.from_bytes(key, "big"))
         out.append(sorted(str(s) for s in rng.choice(pool, size=k, replace=False)))
     return out
+
+
+def subject_means(items: Sequence[RoutingItem]) -> list[float]:
+    """Each item's subject's mean strong-minus-weak gain (ties inside a subject)."""
+    gains: dict[str, list[float]] = {}
+    for it in items:
+        gains.setdefault(it.group, []).append(it.gain)
+    mean = {g: float(np.mean(v)) for g, v in gains.items()}
+    return [mean[it.group] for it in items]
 
 
 def leave_subjects_out(
@@ -103,6 +117,7 @@ def leave_subjects_out(
                 strong_quality=float(np.mean(strong)),
                 apgr=evaluate_scores(scores, strong, weak).apgr,
                 within_subject_apgr=within_subject_apgr(test, scores)[0],
+                subject_oracle_apgr=evaluate_scores(subject_means(test), strong, weak).apgr,
                 setting=settings[d] if settings is not None and d < len(settings) else "",
             )
         )
@@ -117,6 +132,7 @@ def leave_subjects_out(
         p10_apgr=float(np.quantile(figures, 0.1)),
         share_at_bar=float(np.mean(figures >= BAR)),
         mean_within_subject_apgr=float(np.nanmean([r.within_subject_apgr for r in results])),
+        mean_subject_oracle_apgr=float(np.mean([r.subject_oracle_apgr for r in results])),
         seed=seed,
     )
 
@@ -163,11 +179,13 @@ def format_unseen(result: UnseenResult) -> str:
         f"  APGR mean {result.mean_apgr:.3f}, worst {result.worst_apgr:.3f}, best "
         f"{result.best_apgr:.3f}, sd {result.sd_apgr:.3f}, 10% quantile {result.p10_apgr:.3f}; "
         f"{result.share_at_bar:.0%} of draws at or above {result.bar:.2f}",
-        f"  within-subject APGR mean {result.mean_within_subject_apgr:.3f}",
+        f"  within-subject APGR mean {result.mean_within_subject_apgr:.3f}; ceiling of ranking "
+        f"whole subjects perfectly (subject-mean oracle) {result.mean_subject_oracle_apgr:.3f}",
     ]
     for d in result.draws:
         out.append(
-            f"  draw {d.draw:>2}: APGR {d.apgr:.3f} (within {d.within_subject_apgr:.3f}) on "
+            f"  draw {d.draw:>2}: APGR {d.apgr:.3f} (within {d.within_subject_apgr:.3f}, "
+            f"subject oracle {d.subject_oracle_apgr:.3f}) on "
             f"{d.prompts} prompts, weak {d.weak_quality:.3f} strong {d.strong_quality:.3f}: "
             f"{', '.join(d.subjects)}" + (f"  [{d.setting}]" if d.setting else "")
         )
