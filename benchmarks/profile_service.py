@@ -62,6 +62,12 @@ def find_py_spy(given: str | None) -> str:
     raise SystemExit("py-spy not found: `pip install py-spy` (or pass --py-spy PATH)")
 
 
+def _send(url: str, model: str, index: int, stream: bool) -> loadgen.Call:
+    """The request of number `index`: a whole reply, or a streamed one read to its end."""
+    body = chat_body(model, index, stream=stream)
+    return loadgen.post_stream(url, body) if stream else loadgen.post_json(url, body)
+
+
 async def _profile_path(
     client: httpx.AsyncClient,
     fake: procs.Child,
@@ -73,6 +79,7 @@ async def _profile_path(
     py_spy: str,
     raw: Path,
     gil: bool,
+    stream: bool,
 ) -> dict[str, object]:
     args = [py_spy, "record", "--pid", str(service.pid), "--format", "raw", "--function"]
     args += ["--rate", str(rate), "--output", str(raw)]
@@ -88,7 +95,7 @@ async def _profile_path(
     started = time.perf_counter()
     stats = await loadgen.run_concurrent(
         client,
-        lambda c, i: loadgen.post_json(url, chat_body(model, i))(c, i),
+        lambda c, i: _send(url, model, i, stream)(c, i),
         concurrency=1,
         requests=requests,
     )
@@ -154,7 +161,7 @@ async def main(args: argparse.Namespace) -> None:
             url = service.url + "/v1/chat/completions"
             for model in (NAMED_MODEL, AUTO_MODEL):
                 for i in range(args.warm_up):
-                    await loadgen.post_json(url, chat_body(model, i))(client, i)
+                    await _send(url, model, i, args.stream)(client, i)
             for model in (NAMED_MODEL, AUTO_MODEL):
                 raw = out / f"{model.replace('/', '-')}.raw.txt"
                 facts = await _profile_path(
@@ -167,6 +174,7 @@ async def main(args: argparse.Namespace) -> None:
                     py_spy=py_spy,
                     raw=raw,
                     gil=args.gil,
+                    stream=args.stream,
                 )
                 reports.append(_report(model, facts, raw, rate=args.rate, top=args.top))
     text = "\n".join(reports)
@@ -182,6 +190,9 @@ if __name__ == "__main__":
     parser.add_argument("--top", type=int, default=20, help="Rows per table.")
     parser.add_argument("--out", default="profile-out", help="Folder for raw stacks.")
     parser.add_argument("--py-spy", default=None, help="The py-spy executable.")
+    parser.add_argument(
+        "--stream", action="store_true", help="Streamed replies (SSE), read to the end."
+    )
     parser.add_argument(
         "--gil",
         action=argparse.BooleanOptionalAction,

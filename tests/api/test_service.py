@@ -80,6 +80,26 @@ async def test_rate_limit_answers_429(api_factory: ApiFactory) -> None:
         await status_ended(api.client, first.json()["thread_id"])
 
 
+async def test_the_request_limit_counts_orchestrations_not_passthroughs(
+    api_factory: ApiFactory,
+) -> None:
+    """A named model on /v1 is one upstream call, paced by its provider's own limits; the
+    per-user request limit is for orchestrations (`auto`, `refine`, /api/orchestrate)."""
+    async with api_factory() as api:
+        api.service.quotas.limiter = RateLimiter(1)
+        named = {"model": "fake-gpt", "messages": [{"role": "user", "content": "hi"}]}
+        for _ in range(3):
+            reply = await api.client.post("/v1/chat/completions", json=named)
+            assert reply.status_code == 200, reply.text
+        auto = {**named, "model": "orchestratex/auto"}
+        assert (await api.client.post("/v1/chat/completions", json=auto)).status_code == 200
+        limited = await api.client.post("/v1/chat/completions", json=auto)
+        assert limited.status_code == 429
+        assert limited.json()["error"]["type"] == "rate_limit_error"
+        prompt = await api.client.post("/api/orchestrate/prompt", json={"prompt": "x"})
+        assert prompt.status_code == 429
+
+
 async def test_budget_caps_runs_then_refuses(api_factory: ApiFactory) -> None:
     async with api_factory() as api:
         async with api.service.sessions() as session:

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from typer.testing import CliRunner
 
 from orchestratex.bench.litellm_proxy import LITELLM_REQUIREMENT, MARKER
@@ -23,7 +24,8 @@ def _positive(value: Any) -> bool:
     return isinstance(value, int | float) and value > 0
 
 
-def test_bench_overhead_tiny_without_litellm(tmp_path: Path) -> None:
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "stream"])
+def test_bench_overhead_tiny_without_litellm(tmp_path: Path, stream: bool) -> None:
     # A venv marked as installed but without the proxy: LiteLLM cannot start, and the
     # benchmark says so and reports OrchestrateX alone.
     venv = tmp_path / "litellm-venv"
@@ -31,9 +33,10 @@ def test_bench_overhead_tiny_without_litellm(tmp_path: Path) -> None:
     (venv / MARKER).write_text(LITELLM_REQUIREMENT + "\n")
     args = ["bench", "overhead", "--json", "--requests", "4", "--blocks", "2"]
     args += ["--concurrency", "2", "--throughput-s", "0.5", "--litellm-venv", str(venv)]
-    result = CliRunner().invoke(app, args)
+    result = CliRunner().invoke(app, args + (["--stream"] if stream else []))
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
+    assert report["stream"] is stream
     assert report["machine"]["cores"] >= 1
     assert report["litellm"]["available"] is False
     assert "cannot start the LiteLLM proxy" in report["litellm"]["detail"]

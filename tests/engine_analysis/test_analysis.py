@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from orchestratex.core.types import Domain
@@ -38,6 +36,15 @@ CASES: list[tuple[str, Domain]] = [
     ("What is the capital of Australia?", Domain.GENERAL),
     ("hi", Domain.GENERAL),
     ("Which vitamins are found in citrus fruit, and what do they do for the body?", Domain.GENERAL),
+    # One unambiguous cue outweighs the general baseline.
+    ("How do I center a div horizontally and vertically with CSS?", Domain.CODING),
+    ("What does git rebase --onto do?", Domain.CODING),
+    ("Invent a name and a slogan for a bakery that only sells sourdough.", Domain.CREATIVE),
+    ("What is the probability of getting exactly two heads in five coin flips?", Domain.MATH),
+    ("Should a city ban cars from its centre? Make a case either way.", Domain.ANALYSIS),
+    ("What are the strongest arguments for and against a universal basic income?", Domain.ANALYSIS),
+    # Word problems keep their numbers' domain.
+    ("Her math books weigh 2 pounds each and the French book 4 pounds. Total weight?", Domain.MATH),
 ]
 
 
@@ -88,26 +95,14 @@ def test_deterministic() -> None:
     assert first.model_dump(exclude={"elapsed_ms"}) == second.model_dump(exclude={"elapsed_ms"})
 
 
-def test_mean_time_under_five_ms_for_typical_prompts() -> None:
-    base = [prompt for prompt, _ in CASES]
-    prompts = [f"{base[i % len(base)]} (variant {i})" * (1 + i % 8) for i in range(200)]
-    analyze(prompts[0])
-    started = time.perf_counter()
-    for prompt in prompts:
-        analyze(prompt)
-    mean_ms = (time.perf_counter() - started) * 1000.0 / len(prompts)
-    print(f"mean analysis time: {mean_ms:.3f} ms over {len(prompts)} prompts")
-    assert mean_ms < 5.0
-
-
-def test_huge_prompt_is_capped_and_still_fast() -> None:
+def test_huge_prompt_is_capped() -> None:
+    """Only SCAN_CHARS characters are scanned (speed: `orchestratex bench analysis`)."""
     prompt = "Explain the economic impact of tariffs on trade. " * 2_100  # ~105,000 chars
-    started = time.perf_counter()
     result = analyze(prompt)
-    elapsed_ms = (time.perf_counter() - started) * 1000.0
-    print(f"100k-char prompt: {elapsed_ms:.3f} ms")
     assert len(prompt) > SCAN_CHARS
     assert result.features["truncated"] == 1.0
     assert result.features["chars"] == float(len(prompt))
     assert result.domain == Domain.ANALYSIS
-    assert elapsed_ms < 50.0
+    scanned = analyze(prompt[:SCAN_CHARS])
+    assert result.features["code_words"] == scanned.features["code_words"]
+    assert result.features["economics_words"] == scanned.features["economics_words"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import random
-import time
 
 from orchestratex.core.catalog import ModelSpec, Price
 from orchestratex.core.errors import NoModelAvailableError
@@ -12,7 +11,6 @@ from orchestratex.core.orchestration import Analysis, Preferences
 from orchestratex.core.performance import ModelHealth, PerformanceStats
 from orchestratex.core.types import Domain
 from orchestratex.engine.selection import Selector
-from tests.engine_selection.catalog import EXTRA, EXTRA_PRICES, MODELS, PRICES, analysis
 
 TIERS = ("small", "medium", "large")
 FAMILIES = ("gpt", "claude", "grok", "qwen", "llama")
@@ -133,38 +131,3 @@ def test_random_inputs_give_finite_scores_and_eligible_choices() -> None:
             assert up != decision.model
             assert by[up].expected_quality >= by[decision.model].expected_quality + 0.5
     assert chosen_count > 100
-
-
-def test_rank_is_fast_for_twelve_models() -> None:
-    models = (MODELS + EXTRA)[:12]
-    assert len(models) == 12
-    sel = Selector(models, {**PRICES, **EXTRA_PRICES})
-    stats = [
-        PerformanceStats(
-            model=m.key,
-            domain=d,
-            samples=20,
-            mean_score=7.0,
-            score_variance=2.0,
-            successes=19,
-            failures=1,
-            mean_latency_ms=2000.0,
-            mean_cost_usd=0.004,
-        )
-        for m in models
-        for d in Domain
-    ]
-    health = {
-        m.key: ModelHealth(model=m.key, provider=m.provider, recent_calls=5, latency_p50_ms=1500.0)
-        for m in models
-    }
-    a = analysis(Domain.ANALYSIS, 0.4)
-    prefs = Preferences(budget_usd=0.05)
-    runs = 200
-    sel.rank(a, prefs, performance=stats, health=health)
-    start = time.perf_counter()
-    for _ in range(runs):
-        sel.rank(a, prefs, performance=stats, health=health)
-    per_call_ms = (time.perf_counter() - start) * 1000 / runs
-    print(f"\nrank over 12 models with 60 history rows: {per_call_ms:.3f} ms per call")
-    assert per_call_ms < 20.0

@@ -50,6 +50,33 @@ async def test_prompt_text_edge_cases(target: Target) -> None:
     await target.assert_intact()
 
 
+async def test_oversized_bodies_on_v1_answer_in_the_client_s_error_shape(target: Target) -> None:
+    """The size cap answers before any route, yet an OpenAI or Anthropic client still gets an
+    error body its SDK can read."""
+    http = target.http
+    huge = "a" * 1_048_576
+    chat = {"model": "orchestratex/auto", "messages": [{"role": "user", "content": huge}]}
+    openai_shape = await http.post("/v1/chat/completions", json=chat)
+    assert openai_shape.status_code == 413
+    error = openai_shape.json()["error"]
+    assert error["type"] == "invalid_request_error" and error["code"] == "payload_too_large"
+    assert "bytes" in error["message"]
+
+    messages = {**chat, "max_tokens": 10}
+    anthropic_shape = await http.post("/v1/messages", json=messages)
+    assert anthropic_shape.status_code == 413
+    assert anthropic_shape.json() == {
+        "type": "error",
+        "error": {"type": "request_too_large", "message": "the request body exceeds 1000000 bytes"},
+    }
+
+    nul_query = await http.post("/v1/messages?x=%00", json={**messages, "messages": []})
+    assert nul_query.status_code == 400
+    assert nul_query.json()["error"]["type"] == "invalid_request_error"
+    assert nul_query.json()["type"] == "error"
+    await target.assert_intact()
+
+
 WRONG_TYPES: dict[str, list[Any]] = {
     "prompt": [123, None, [], {}, True],
     "system": [1, [], {"a": 1}],

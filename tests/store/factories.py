@@ -33,6 +33,8 @@ from orchestratex.core.types import Domain, TokenUsage
 from orchestratex.store.db import SessionFactory
 from orchestratex.store.writer import StoreWriter
 
+Purpose = Literal["generate", "judge", "revise", "other"]
+
 Kind = Literal["initial", "revision", "escalation"]
 GEN_USAGE = TokenUsage(input_tokens=100, output_tokens=50)
 JUDGE_USAGE = TokenUsage(input_tokens=300, output_tokens=80)
@@ -79,6 +81,33 @@ def run_events(
     def seq() -> int:
         return len(events) + 1
 
+    def call(
+        number: int,
+        model: str,
+        purpose: Purpose,
+        usage: TokenUsage,
+        cost: float,
+        *,
+        latency_ms: float | None = None,
+        error: str | None = None,
+    ) -> ModelCallEvent:
+        """The usage record of one model call of round `number`, as the next event (a judge
+        takes 600 ms, an answer 800 ms, unless said otherwise; with `error`, it failed)."""
+        return ModelCallEvent(
+            thread_id=thread_id,
+            seq=seq(),
+            ts=at(seq()),
+            round=number,
+            model=model,
+            provider="prov",
+            purpose=purpose,
+            usage=usage,
+            cost_usd=cost,
+            latency_ms=latency_ms or (600.0 if purpose == "judge" else 800.0),
+            success=error is None,
+            error=error,
+        )
+
     request = OrchestrationRequest(prompt=prompt, threshold=threshold, max_rounds=len(scores))
     events.append(
         StartedEvent(thread_id=thread_id, seq=1, ts=at(1), request=request, user_id=user_id)
@@ -119,21 +148,8 @@ def run_events(
                 thread_id=thread_id, seq=seq(), ts=at(seq()), round=number, model=model, text="ans"
             )
         )
-        purpose = "generate" if number == 1 else "revise"
-        events.append(
-            ModelCallEvent(
-                thread_id=thread_id,
-                seq=seq(),
-                ts=at(seq()),
-                round=number,
-                model=model,
-                provider="prov",
-                purpose=purpose,
-                usage=GEN_USAGE,
-                cost_usd=gen_cost,
-                latency_ms=800.0,
-            )
-        )
+        purpose: Purpose = "generate" if number == 1 else "revise"
+        events.append(call(number, model, purpose, GEN_USAGE, gen_cost))
         answer = f"answer of round {number}"
         events.append(
             ResponseEvent(
@@ -149,20 +165,7 @@ def run_events(
                 latency_ms=800.0,
             )
         )
-        events.append(
-            ModelCallEvent(
-                thread_id=thread_id,
-                seq=seq(),
-                ts=at(seq()),
-                round=number,
-                model=judge,
-                provider="prov",
-                purpose="judge",
-                usage=JUDGE_USAGE,
-                cost_usd=judge_cost,
-                latency_ms=600.0,
-            )
-        )
+        events.append(call(number, judge, "judge", JUDGE_USAGE, judge_cost))
         rubric = RubricScore(
             accuracy=score,
             completeness=score,
@@ -176,22 +179,16 @@ def run_events(
         total_cost += gen_cost + judge_cost
         usage = usage + GEN_USAGE + JUDGE_USAGE
         if failing_judge is not None and number == 1:
-            events.append(
-                ModelCallEvent(
-                    thread_id=thread_id,
-                    seq=seq(),
-                    ts=at(seq()),
-                    round=number,
-                    model=failing_judge,
-                    provider="prov",
-                    purpose="judge",
-                    usage=TokenUsage(),
-                    cost_usd=0.0,
-                    latency_ms=30000.0,
-                    success=False,
-                    error="timeout",
-                )
+            timed_out = call(
+                number,
+                failing_judge,
+                "judge",
+                TokenUsage(),
+                0.0,
+                latency_ms=30000.0,
+                error="timeout",
             )
+            events.append(timed_out)
             verdicts.append(JudgeVerdict(judge=failing_judge, error="timeout"))
         events.append(
             EvaluationEvent(

@@ -9,7 +9,36 @@ from urllib.parse import unquote_to_bytes
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from orchestratex.api import anthropic_errors, openai_errors
+
 DEFAULT_MAX_BODY_BYTES = 1_000_000
+
+
+def shaped_error(path: str, status: int, code: str, message: str) -> dict[str, object]:
+    """The error body a client of `path` expects: Anthropic's shape on /v1/messages, OpenAI's on
+    the rest of /v1, the service's own `{"error": {"code", "message"}}` elsewhere."""
+    if path.startswith("/v1/messages"):
+        return anthropic_errors.error_body(status, message)
+    if path.startswith("/v1/"):
+        kind = openai_errors.error_type(status)
+        return openai_errors.OpenAIError(status, message, type_=kind, code=code).body()
+    return {"error": {"code": code, "message": message}}
+
+
+async def send_json(send: Send, status: int, body: dict[str, object]) -> None:
+    """Answer with `body` as JSON before any route runs."""
+    raw = json.dumps(body).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(raw)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": raw})
 
 
 class _TooLarge(Exception):
@@ -17,7 +46,8 @@ class _TooLarge(Exception):
 
 
 class BodySizeLimit:
-    """Answers 413 `payload_too_large` when a request body exceeds `max_bytes`."""
+    """Answers 413 `payload_too_large` when a request body exceeds `max_bytes`, in the error
+    shape of the path's clients (see `shaped_error`)."""
 
     def __init__(self, app: ASGIApp, max_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
         self.app = app
@@ -29,7 +59,7 @@ class BodySizeLimit:
             return
         for name, value in scope.get("headers", []):
             if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
-                await self._reject(send)
+                await self._reject(scope, send)
                 return
         seen = 0
         too_large = False
@@ -51,7 +81,7 @@ class BodySizeLimit:
             if too_large:
                 if not responded:
                     responded = True
-                    await self._reject(send)
+                    await self._reject(scope, send)
                 return
             responded = responded or message["type"] == "http.response.start"
             await send(message)
@@ -59,28 +89,12 @@ class BodySizeLimit:
         with contextlib.suppress(_TooLarge):
             await self.app(scope, limited_receive, guarded_send)
         if too_large and not responded:
-            await self._reject(send)
+            await self._reject(scope, send)
 
-    async def _reject(self, send: Send) -> None:
-        body = json.dumps(
-            {
-                "error": {
-                    "code": "payload_too_large",
-                    "message": f"the request body exceeds {self.max_bytes} bytes",
-                }
-            }
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+    async def _reject(self, scope: Scope, send: Send) -> None:
+        message = f"the request body exceeds {self.max_bytes} bytes"
+        body = shaped_error(str(scope.get("path", "")), 413, "payload_too_large", message)
+        await send_json(send, 413, body)
 
 
 class UrlTextGuard:
@@ -89,7 +103,8 @@ class UrlTextGuard:
     No thread id, search text or parameter may hold NUL, and PostgreSQL cannot even compare
     with it; this one gate answers before any route runs: 404 `not_found` for a path holding
     one (nothing is stored under such a name), 422 `invalid_request` for a query string holding
-    one, as for any invalid parameter. On /v1 the error has OpenAI's shape (and 400, not 422).
+    one, as for any invalid parameter. On /v1 the error has the OpenAI or Anthropic shape (and
+    400, not 422).
     A WebSocket handshake with such a URL is refused (403).
     """
 
@@ -108,26 +123,13 @@ class UrlTextGuard:
         if scope["type"] == "websocket":
             await send({"type": "websocket.close", "code": 1008, "reason": ""})
             return
+        path = str(scope.get("path", ""))
         status = 404 if in_path else 422
+        if path.startswith("/v1/") and not in_path:
+            status = 400  # the OpenAI and Anthropic APIs answer invalid input 400
         code = "not_found" if in_path else "invalid_request"
         message = "no such resource" if in_path else "the query must not contain NUL characters"
-        error: dict[str, object] = {"code": code, "message": message}
-        if str(scope.get("path", "")).startswith("/v1/"):
-            status = 404 if in_path else 400  # the OpenAI API answers invalid input 400
-            kind = "invalid_request_error"
-            error = {"message": message, "type": kind, "code": code, "param": None}
-        body = json.dumps({"error": error}).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        await send_json(send, status, shaped_error(path, status, code, message))
 
 
 def _has_nul(raw: bytes) -> bool:

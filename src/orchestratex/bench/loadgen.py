@@ -206,11 +206,11 @@ def post_json(
     return call
 
 
-def post_stream(url: str, body: dict[str, Any]) -> Call:
+def post_stream(url: str, body: dict[str, Any], *, headers: dict[str, str] | None = None) -> Call:
     """A call that POSTs `body` and reads a streamed (SSE) reply to its end."""
 
     async def call(client: httpx.AsyncClient, index: int) -> None:
-        async with client.stream("POST", url, json=body) as reply:
+        async with client.stream("POST", url, json=body, headers=headers) as reply:
             if reply.status_code != 200:
                 raise HttpStatusError(reply.status_code)
             async for _ in reply.aiter_bytes():

@@ -2,7 +2,8 @@
 
 Processes on loopback: the fake provider (a test tool, answering at once), the service, the
 LiteLLM proxy (bench/litellm_proxy.py, its own virtual environment) and this client. Paths
-measured, all `POST /v1/chat/completions`, non-stream:
+measured, all `POST /v1/chat/completions` (non-stream, or streamed and read to the end with
+`stream=True`):
 - OrchestrateX with a named catalog model (`fake-gpt`),
 - OrchestrateX with `orchestratex/auto`,
 - LiteLLM with the same model (`openai/fake-gpt-large` upstream).
@@ -47,6 +48,8 @@ class Target(BaseModel):
     model: str
     pid: int
     headers: dict[str, str] = {}
+    stream: bool = False
+    """Ask for a streamed reply (SSE) and read it to its end."""
 
 
 class PathResult(BaseModel):
@@ -76,6 +79,8 @@ class OverheadReport(BaseModel):
     load_average_after: tuple[float, float, float]
     requests: int
     blocks: int
+    stream: bool = False
+    """Streamed replies (`stream: true`) on every path, the upstream's included."""
     throughput_concurrency: int
     throughput_s: float
     direct: LoadStats
@@ -97,8 +102,9 @@ def _call(target: Target) -> Call:
     url = target.url + "/v1/chat/completions"
 
     async def call(client: httpx.AsyncClient, index: int) -> None:
-        body = chat_body(target.model, index)
-        await loadgen.post_json(url, body, headers=target.headers or None)(client, index)
+        body = chat_body(target.model, index, stream=target.stream)
+        send = loadgen.post_stream if target.stream else loadgen.post_json
+        await send(url, body, headers=target.headers or None)(client, index)
 
     return call
 
@@ -155,6 +161,7 @@ async def _measure(
         url=fake.url,
         model=UPSTREAM_MODEL,
         pid=fake.pid,
+        stream=targets[0].stream if targets else False,
     )
     for target in [direct, *targets]:
         for i in range(WARM_UP_CALLS):
@@ -185,7 +192,7 @@ async def _idle_cpu(targets: list[Target]) -> dict[str, float]:
     }
 
 
-def _service_targets(service: procs.Child) -> list[Target]:
+def _service_targets(service: procs.Child, stream: bool) -> list[Target]:
     return [
         Target(
             name="named",
@@ -193,6 +200,7 @@ def _service_targets(service: procs.Child) -> list[Target]:
             url=service.url,
             model=NAMED_MODEL,
             pid=service.pid,
+            stream=stream,
         ),
         Target(
             name="auto",
@@ -200,6 +208,7 @@ def _service_targets(service: procs.Child) -> list[Target]:
             url=service.url,
             model=AUTO_MODEL,
             pid=service.pid,
+            stream=stream,
         ),
     ]
 
@@ -213,6 +222,7 @@ async def run_overhead_bench(
     litellm: bool = True,
     litellm_venv: Path | None = None,
     workdir: Path | None = None,
+    stream: bool = False,
 ) -> OverheadReport:
     """Measure every path; `requests` per target at concurrency 1, in `blocks` blocks."""
     started = time.perf_counter()
@@ -229,7 +239,7 @@ async def run_overhead_bench(
             service = await stack.enter_async_context(
                 procs.service_process(fake.url, where, requests_per_minute=UNLIMITED_PER_MINUTE)
             )
-            targets = _service_targets(service)
+            targets = _service_targets(service, stream)
             if litellm:
                 status, proxy = await _start_litellm(stack, fake, where, venv)
                 if proxy is not None:
@@ -241,6 +251,7 @@ async def run_overhead_bench(
                             model=proxy.model,
                             pid=proxy.child.pid,
                             headers=proxy.headers,
+                            stream=stream,
                         )
                     )
             direct, paths, idle = await _measure(
@@ -257,6 +268,7 @@ async def run_overhead_bench(
         load_average_after=procs.machine_info().load_average,
         requests=requests,
         blocks=blocks,
+        stream=stream,
         throughput_concurrency=throughput_concurrency,
         throughput_s=throughput_s,
         direct=direct,

@@ -174,7 +174,8 @@ def format_report(report: OverheadReport) -> str:
     lines += [
         f"upstream's own time (fake provider called directly, concurrency 1): p50 "
         f"{d.p50_ms:.2f} ms, p90 {d.p90_ms:.2f} ms ({d.ok} ok, {d.errors} errors)",
-        f"{report.requests} requests per path at concurrency 1 in {report.blocks} alternating "
+        ("streamed replies (SSE, read to the end) on every path; " if report.stream else "")
+        + f"{report.requests} requests per path at concurrency 1 in {report.blocks} alternating "
         f"blocks; throughput: concurrency {report.throughput_concurrency} for "
         f"{report.throughput_s:g} s per path, fake provider at 0 ms",
         "",

@@ -288,6 +288,9 @@ def overhead(
         Path | None,
         typer.Option("--litellm-venv", help="Its virtual environment (created on first use)."),
     ] = None,
+    stream: Annotated[
+        bool, typer.Option("--stream", help="Streamed replies (SSE, read to the end).")
+    ] = False,
 ) -> None:
     """Added latency, CPU and throughput of /v1 (named model, auto) against the LiteLLM proxy.
 
@@ -302,6 +305,7 @@ def overhead(
             throughput_s=throughput_s,
             litellm=litellm,
             litellm_venv=litellm_venv,
+            stream=stream,
         )
     )
     typer.echo(report.model_dump_json(indent=2) if as_json else format_overhead_report(report))

@@ -45,7 +45,9 @@ FAMILIES: dict[str, frozenset[str]] = {
         velocity acceleration joule joules newton newtons kg m/s momentum voltage ohm ohms
         capacitor capacitance inductor inductance wavelength amplitude mol moles molar
         molarity kinetic entropy enthalpy kelvin watts watt ampere amperes torque
-        gravitational numerical simplify decimal digits digit sqrt"""
+        gravitational numerical simplify decimal digits digit sqrt slope intercept variance
+        polygon hexagon pentagon octagon decagon diagonal diagonals interior exterior
+        hypotenuse divisor divisors multiple multiples"""
     ),
     "quantity_words": _words(
         """how-many how-much total altogether remaining left each per every cost costs costing
@@ -79,7 +81,8 @@ FAMILIES: dict[str, frozenset[str]] = {
         explain explanation why correlation cause causes effect effects outcome bias biases
         heuristic heuristics decision decisions reasoning conclude concludes concluded
         argues argued claim claims suppose supposing therefore hence contradiction reason reasons
-        puzzle statement statements principle principles belong analytical"""
+        puzzle statement statements principle principles belong analytical drawback drawbacks
+        downside downsides upside upsides worth lessons justified"""
     ),
     "law_words": _words(
         """law laws legal legally court courts judge jury statute statutes plaintiff defendant
@@ -128,6 +131,40 @@ FAMILIES: dict[str, frozenset[str]] = {
         child children aging older adults development learning evolution fossil human humans
         health medical body"""
     ),
+    # Unambiguous cues: words that name a domain's tools or forms and rarely mean anything
+    # else in a prompt. One of them alone outweighs the general baseline (a prompt naming CSS
+    # or a haiku is not a general question); many are also in their domain's family above.
+    "code_strong": _words(
+        """python javascript typescript c++ c# rust golang kotlin php perl scala sql html css
+        json yaml regex git github gitlab docker dockerfile kubernetes kubectl k8s nginx npm
+        pip webpack babel eslint postgres postgresql mysql sqlite mongodb redis kafka linux
+        bash powershell api apis endpoint endpoints frontend backend vue svelte django flask
+        fastapi spring-boot node.js nodejs express.js jvm compiler debug debugging refactor
+        refactoring unittest pytest junit jest dataframe pandas numpy goroutine goroutines
+        mutex deadlock segfault traceback stacktrace nullpointerexception runtime-error
+        syntax-error div useeffect usestate async await callback callbacks decorator
+        decorators struct enum hashmap iterator bytecode ide vscode vs-code jupyter repo
+        rebase merge-conflict pull-request ci/cd devops microservice microservices serverless
+        aws azure gcp terraform ansible dependency-injection big-o o(n) o(1) o(log o(n^2)
+        virtualenv venv requirements.txt package.json localhost"""
+    ),
+    "creative_strong": _words(
+        """poem poems poetry haiku limerick sonnet lyrics verse rhyme rhyming slogan tagline
+        jingle fairy-tale bedtime-story short-story fable screenplay monologue toast caption
+        riddle joke jokes rap ballad villain's plot-twist storyline worldbuilding sci-fi"""
+    ),
+    "math_strong": _words(
+        """probability integral integrals derivative derivatives differentiate polynomial
+        theorem eigenvalue eigenvalues determinant factorial logarithm quadratic permutation
+        permutations combinatorics hexagon pentagon octagon decagon polygon diagonals
+        hypotenuse divisor gcd lcm modulo"""
+    ),
+    "analysis_strong": _words(
+        """pros-and-cons for-and-against trade-off trade-offs tradeoff tradeoffs
+        advantages-and-disadvantages strengths-and-weaknesses risks-and-benefits
+        benefits-and-drawbacks costs-and-benefits make-a-case either-way critique
+        critically evaluate assess analyze analyse"""
+    ),
     # Tags below are not topic vocabularies: they mark task verbs, their objects and
     # structure words, and are combined by ``PAIR_RULES`` or read as plain counts.
     "number_words": _words(
@@ -158,12 +195,16 @@ FAMILIES: dict[str, frozenset[str]] = {
         """pretend persona roleplay role-play act-as acting-as imagine-you imagine-yourself
         picture-yourself in-the-style-of as-if-you-were you-are-a you-are-an now-you-are"""
     ),
-    "creative_verb": _words("write compose draft create craft pen generate tell construct"),
+    "creative_verb": _words(
+        "write compose draft create craft pen generate tell construct invent brainstorm "
+        "come-up-with suggest"
+    ),
     "creative_object": _words(
         """poem poems story stories song lyrics haiku limerick sonnet novel tale fable script
         screenplay dialogue blog letter email speech essay advertisement slogan joke riddle
         narrative verse rap ballad toast tweet pitch headline caption description paragraph
-        article anecdote monologue"""
+        article anecdote monologue name names title titles tagline message note card
+        wish wishes greeting vows eulogy short-story bedtime-story fairy-tale plot-twist"""
     ),
     "code_verb": _words("write implement create build develop fix debug refactor"),
     "code_object": _words(
@@ -191,7 +232,12 @@ PHRASE_RE = re.compile(
     r"\b(?:how (?:many|much|long|far|old|fast)|after that|in addition|at least|at most|"
     r"no more than|do not|make sure|limited to|explain why|pros and cons|"
     r"what can be inferred|act as|acting as|imagine (?:you|yourself)|picture yourself|"
-    r"in the style of|as if you were|you are an?|now you are|united nations)\b"
+    r"in the style of|as if you were|you are an?|now you are|united nations|"
+    r"for and against|trade offs?|advantages and disadvantages|strengths and weaknesses|"
+    r"risks and benefits|benefits and drawbacks|costs and benefits|make a case|either way|"
+    r"come up with|spring boot|dependency injection|big o|pull request|merge conflict|"
+    r"runtime error|syntax error|vs code|fairy tale|bedtime story|short story|plot twist|"
+    r"standard deviation)\b"
 )
 
 WORD_RE = re.compile(r"[a-z#][a-z0-9+#.'-]*[a-z0-9+#]|[a-z]")
@@ -211,5 +257,13 @@ MATH_SYMBOL_RE = re.compile(
 CURRENCY_RE = re.compile(r"[$€£]\s?\d|\d\s?%")
 LOGIC_SYMBOL_RE = re.compile(r"[⊃≡∨∧¬→↔]|\s~[A-Z(]")
 QUESTION_RE = re.compile(r"\?")
+JUDGMENT_RE = re.compile(
+    r"(?:^|[.!?]\s+)(?:should (?:i|we|you|they|a|an|the|governments?|companies|people|"
+    r"society|parents|schools|countries)\b|is it (?:ethical|fair|wise|better|worth|right|wrong|"
+    r"justified|moral|acceptable)\b|(?:which|what) is (?:better|worse|preferable|the better)\b|"
+    r"would it be (?:better|wise|fair)\b|is (?:a|an|the) [\w -]{1,40} (?:still )?worth\b)",
+    re.IGNORECASE | re.MULTILINE,
+)
+"""A question asking for a judgement (should we..., is it ethical..., which is better...)."""
 ENUM_RE = re.compile(r"^\s*(?:\d+[.)]|[-*•]|\(?[a-hA-H][.)])\s+\S", re.MULTILINE)
 CHOICE_RE = re.compile(r"^\s*[A-D][.)]\s", re.MULTILINE)

@@ -196,8 +196,8 @@ class Service:
     ) -> str:
         """Admit a request and start it in the background; returns its thread id at once.
 
-        Refused before anything is stored: unknown models, the rate limit, and a budget that
-        cannot pay for even a short answer (402)."""
+        Refused before anything is stored: unknown models, the rate limit (not for a /v1 named
+        model: its provider's limits pace it), and a budget short of a short answer (402)."""
         if self._stopping or self.runs.stopping:
             raise ServiceNotRunningError("the service is shutting down")
         self.runs.orchestrator  # noqa: B018 - raises when not started
@@ -205,7 +205,8 @@ class Service:
         check_named_models(request, self.catalog)
         if self.replay is not None:
             request = await replay_request(self.replay, request)
-        await self.quotas.count_request(user)
+        if durable or not request.model:  # a passthrough is paced by its provider's limits
+            await self.quotas.count_request(user)
         models = answering_models(self.parts)
         await self.quotas.check_affordable(request, user, models, self.catalog.prices)
         thread_id = uuid.uuid4().hex

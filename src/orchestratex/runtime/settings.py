@@ -71,7 +71,9 @@ class Settings(BaseSettings):
         description="a run whose runner sent no heartbeat for this long is taken over",
     )
     requests_per_minute: int = Field(
-        default=30, ge=1, description="orchestration requests per user per minute"
+        default=30,
+        ge=1,
+        description="orchestrations per user per minute (a /v1 passthrough is not counted)",
     )
     provider_rate_window_s: float = Field(
         default=60.0,

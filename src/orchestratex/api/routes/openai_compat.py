@@ -170,6 +170,10 @@ def _call_deltas(calls: list[ToolCall]) -> list[Delta]:
     return deltas
 
 
+_MARK = "\x00text\x00"
+"""Stands for the text in the one text-chunk event rendered per stream, which is split at it."""
+
+
 def _sse(chunk: ChatCompletionChunk) -> str:
     """One SSE event; unset delta fields and an absent extension are left out."""
     data = chunk.model_dump(mode="json")
@@ -208,13 +212,15 @@ async def _stream(
             choices=[ChunkChoice(delta=delta, finish_reason=finish)],
         )
 
+    # A text chunk differs from the others only by its text: render the model once and splice.
+    head, tail = _sse(chunk(Delta(content=_MARK))).split(json.dumps(_MARK), 1)
     yield _sse(chunk(Delta(role="assistant", content="")))
     async with contextlib.aclosing(answer_parts(feed, live=live, fmt=fmt)) as parts:
         async for part in parts:
             if isinstance(part, Keepalive):
                 yield ": keep-alive\n\n"
             elif isinstance(part, Text):
-                yield _sse(chunk(Delta(content=part.text)))
+                yield head + json.dumps(part.text) + tail
             elif isinstance(part, Failed):
                 yield f"data: {json.dumps(part.error.body())}\n\n"
             else:
