@@ -62,10 +62,12 @@ def find_py_spy(given: str | None) -> str:
     raise SystemExit("py-spy not found: `pip install py-spy` (or pass --py-spy PATH)")
 
 
-def _send(url: str, model: str, index: int, stream: bool) -> loadgen.Call:
+def _send(url: str, model: str, index: int, stream: bool, headers: dict[str, str]) -> loadgen.Call:
     """The request of number `index`: a whole reply, or a streamed one read to its end."""
     body = chat_body(model, index, stream=stream)
-    return loadgen.post_stream(url, body) if stream else loadgen.post_json(url, body)
+    if stream:
+        return loadgen.post_stream(url, body, headers=headers)
+    return loadgen.post_json(url, body, headers=headers)
 
 
 async def _profile_path(
@@ -95,7 +97,7 @@ async def _profile_path(
     started = time.perf_counter()
     stats = await loadgen.run_concurrent(
         client,
-        lambda c, i: _send(url, model, i, stream)(c, i),
+        lambda c, i: _send(url, model, i, stream, service.headers)(c, i),
         concurrency=1,
         requests=requests,
     )
@@ -149,19 +151,22 @@ async def main(args: argparse.Namespace) -> None:
     machine = procs.machine_info()
     reports = [
         f"machine: {machine.cpu_model}, {machine.cores} cores, Python {machine.python}, "
-        f"load average {machine.load_average[0]:.2f} (shared machine)",
+        f"load average {machine.load_average[0]:.2f} (shared machine); service "
+        + ("with an API key, sent on every request" if args.keyed else "in open mode (no key)"),
         "",
     ]
     with procs.scratch_dir() as where:
         async with (
             loadgen.make_client(4, timeout_s=120.0) as client,
             procs.fake_provider_process(0.0, where) as fake,
-            procs.service_process(fake.url, where, requests_per_minute=10_000_000) as service,
+            procs.service_process(
+                fake.url, where, requests_per_minute=10_000_000, keyed=args.keyed
+            ) as service,
         ):
             url = service.url + "/v1/chat/completions"
             for model in (NAMED_MODEL, AUTO_MODEL):
                 for i in range(args.warm_up):
-                    await _send(url, model, i, args.stream)(client, i)
+                    await _send(url, model, i, args.stream, service.headers)(client, i)
             for model in (NAMED_MODEL, AUTO_MODEL):
                 raw = out / f"{model.replace('/', '-')}.raw.txt"
                 facts = await _profile_path(
@@ -198,5 +203,11 @@ if __name__ == "__main__":
         action=argparse.BooleanOptionalAction,
         default=True,
         help="Sample only the thread holding the GIL (Python's busy time; the default).",
+    )
+    parser.add_argument(
+        "--keyed",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="Give the service an API key and send it (--no-keyed: open mode, no key exists).",
     )
     asyncio.run(main(parser.parse_args()))

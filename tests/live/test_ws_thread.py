@@ -67,7 +67,9 @@ def test_late_subscriber_after_completion_gets_the_stored_events(live: Live) -> 
 
 
 def test_mid_run_subscriber_gets_missed_then_live_events_once(live: Live) -> None:
-    live.fake.options.latency_ms = 150
+    # Slow enough that round 2's chunks are still ahead when the late subscriber has joined,
+    # even on a loaded machine (at 150 ms a run could end while it was joining).
+    live.fake.options.latency_ms = 600
     thread_id = live.submit(max_rounds=2, threshold=10.0)
     with live.client.websocket_connect(f"/ws/thread/{thread_id}") as first:
         first.receive_json()  # ready

@@ -36,7 +36,7 @@ CLI = str(Path(sys.executable).with_name("orchestratex"))
 FAKE_LATENCY_MS = 400
 LEASE_TTL_S = 6.0
 REQUESTS_PER_MINUTE = 6
-START_TIMEOUT_S = 30.0
+START_TIMEOUT_S = 90.0
 ENDED = ("completed", "failed", "cancelled", "interrupted")
 
 

@@ -83,6 +83,8 @@ class OverheadReport(BaseModel):
     """Streamed replies (`stream: true`) on every path, the upstream's included."""
     throughput_concurrency: int
     throughput_s: float
+    keyed: bool = False
+    """Whether the service had an API key (each request carried it) or was in open mode."""
     direct: LoadStats
     """The fake provider called directly at concurrency 1: the upstream's own time."""
     paths: list[PathResult]
@@ -200,6 +202,7 @@ def _service_targets(service: procs.Child, stream: bool) -> list[Target]:
             url=service.url,
             model=NAMED_MODEL,
             pid=service.pid,
+            headers=service.headers,
             stream=stream,
         ),
         Target(
@@ -208,6 +211,7 @@ def _service_targets(service: procs.Child, stream: bool) -> list[Target]:
             url=service.url,
             model=AUTO_MODEL,
             pid=service.pid,
+            headers=service.headers,
             stream=stream,
         ),
     ]
@@ -222,9 +226,14 @@ async def run_overhead_bench(
     litellm: bool = True,
     litellm_venv: Path | None = None,
     workdir: Path | None = None,
+    keyed: bool = True,
     stream: bool = False,
 ) -> OverheadReport:
-    """Measure every path; `requests` per target at concurrency 1, in `blocks` blocks."""
+    """Measure every path; `requests` per target at concurrency 1, in `blocks` blocks.
+
+    `keyed`: the service has an API key and every request carries it (as the LiteLLM proxy
+    has its master key); else it runs in open mode, where every request asks the database
+    whether a key exists yet (runtime/key_cache.py)."""
     started = time.perf_counter()
     machine = procs.machine_info()
     venv = litellm_venv or litellm_proxy.DEFAULT_VENV
@@ -237,7 +246,9 @@ async def run_overhead_bench(
             )
             fake = await stack.enter_async_context(procs.fake_provider_process(0.0, where))
             service = await stack.enter_async_context(
-                procs.service_process(fake.url, where, requests_per_minute=UNLIMITED_PER_MINUTE)
+                procs.service_process(
+                    fake.url, where, requests_per_minute=UNLIMITED_PER_MINUTE, keyed=keyed
+                )
             )
             targets = _service_targets(service, stream)
             if litellm:
@@ -271,6 +282,7 @@ async def run_overhead_bench(
         stream=stream,
         throughput_concurrency=throughput_concurrency,
         throughput_s=throughput_s,
+        keyed=keyed,
         direct=direct,
         paths=paths,
         idle_cpu_ms_per_s=idle,

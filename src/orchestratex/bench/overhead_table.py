@@ -177,7 +177,8 @@ def format_report(report: OverheadReport) -> str:
         ("streamed replies (SSE, read to the end) on every path; " if report.stream else "")
         + f"{report.requests} requests per path at concurrency 1 in {report.blocks} alternating "
         f"blocks; throughput: concurrency {report.throughput_concurrency} for "
-        f"{report.throughput_s:g} s per path, fake provider at 0 ms",
+        f"{report.throughput_s:g} s per path, fake provider at 0 ms; OrchestrateX "
+        + ("with an API key, sent on every request" if report.keyed else "in open mode (no key)"),
         "",
         *_path_rows(report),
         "",

@@ -17,7 +17,7 @@ import sys
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,8 @@ class Child:
     process: asyncio.subprocess.Process
     url: str
     log: Path
+    headers: dict[str, str] = field(default_factory=dict)
+    """What each request to it carries (the API key of a keyed service)."""
 
     @property
     def pid(self) -> int:
@@ -124,20 +126,33 @@ def service_config(fake_url: str, data_dir: Path) -> dict[str, Any]:
 
 @asynccontextmanager
 async def service_process(
-    fake_url: str, workdir: Path, *, requests_per_minute: int, name: str = "service"
+    fake_url: str,
+    workdir: Path,
+    *,
+    requests_per_minute: int,
+    name: str = "service",
+    extra_args: tuple[str, ...] = (),
+    keyed: bool = False,
 ) -> AsyncIterator[Child]:
     """The OrchestrateX service (bench/service_proc.py) on a free loopback port.
 
     Its settings come from a YAML file named by ORX_CONFIG, with a fresh data directory.
+    `keyed`: an API key exists (auth is on, as in a deployment with keys); the child's
+    `headers` carry it. Else the service is in open mode (no key exists).
     """
     data_dir = workdir / f"{name}-data"
     data_dir.mkdir()
     config = workdir / f"{name}.yaml"
     config.write_text(yaml.safe_dump(service_config(fake_url, data_dir)))
     args = ["-m", "orchestratex.bench.service_proc", "--requests-per-minute"]
-    args.append(str(requests_per_minute))
+    args += [str(requests_per_minute), *extra_args]
+    key_file = workdir / f"{name}.key"
+    if keyed:
+        args += ["--key-file", str(key_file)]
     env = _child_env({"ORX_CONFIG": str(config)})
     child = await _start(args, env, workdir / f"{name}.log")
+    if keyed:
+        child.headers = {"Authorization": f"Bearer {key_file.read_text().strip()}"}
     try:
         yield child
     finally:

@@ -288,6 +288,13 @@ def overhead(
         Path | None,
         typer.Option("--litellm-venv", help="Its virtual environment (created on first use)."),
     ] = None,
+    keyed: Annotated[
+        bool,
+        typer.Option(
+            "--keyed/--open-mode",
+            help="Give the service an API key and send it (else open mode: no key exists).",
+        ),
+    ] = True,
     stream: Annotated[
         bool, typer.Option("--stream", help="Streamed replies (SSE, read to the end).")
     ] = False,
@@ -305,6 +312,7 @@ def overhead(
             throughput_s=throughput_s,
             litellm=litellm,
             litellm_venv=litellm_venv,
+            keyed=keyed,
             stream=stream,
         )
     )

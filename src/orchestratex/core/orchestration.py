@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -10,6 +11,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    TypeAdapter,
     field_validator,
 )
 
@@ -153,15 +155,26 @@ class Analysis(BaseModel):
     elapsed_ms: float = 0.0
 
 
-class CandidateScore(BaseModel):
+@dataclass(frozen=True, slots=True)
+class CandidateScore:
+    """One model's score in a selection. A slotted dataclass, not a model: selection makes one
+    per catalog model for every run, and each stays alive with the run's events (a pydantic
+    instance with its field dict and fields-set costs about four times as much). Pydantic
+    still validates it where it crosses a boundary (a stored or received event) and
+    serialises it (`CANDIDATES`)."""
+
     model: str
     expected_quality: float
     quality_uncertainty: float
     expected_cost_usd: float
     expected_latency_ms: float
-    health: float = Field(ge=0.0, le=1.0)
+    health: Annotated[float, Field(ge=0.0, le=1.0)]
     score: float
-    excluded: str | None = Field(default=None, description="why it was not eligible")
+    excluded: Annotated[str | None, Field(description="why it was not eligible")] = None
+
+
+CANDIDATES: TypeAdapter[list[CandidateScore]] = TypeAdapter(list[CandidateScore])
+"""Validates and serialises a selection's candidates (JSON form as a model would have it)."""
 
 
 class CascadePlan(BaseModel):

@@ -30,7 +30,9 @@ class Emitter:
         self._sink = sink
         self._events: list[Event] = []
         self._closed = False
-        self._changed = asyncio.Event()
+        self._changed: asyncio.Event | None = None
+        """Made by the first subscriber that waits: most runs have none (an Event costs
+        about 1 KiB, its waiters deque most of it)."""
         self._lock = asyncio.Lock()
 
     @property
@@ -87,8 +89,9 @@ class Emitter:
         self._wake()
 
     def _wake(self) -> None:
-        self._changed.set()
-        self._changed = asyncio.Event()
+        if self._changed is not None:
+            self._changed.set()
+            self._changed = None
 
     async def subscribe(self) -> AsyncIterator[Event]:
         """Every event from the first one, then live ones until the stream is closed."""
@@ -100,4 +103,6 @@ class Emitter:
                 continue
             if self._closed:
                 return
+            if self._changed is None:
+                self._changed = asyncio.Event()
             await self._changed.wait()

@@ -22,6 +22,7 @@ from orchestratex.core.events import (
     SelectionEvent,
     StartedEvent,
 )
+from orchestratex.core.orchestration import CANDIDATES
 from orchestratex.store.sql import (
     CRITICISMS,
     EVALUATIONS,
@@ -114,7 +115,7 @@ async def _selections(session: AsyncSession, events: list[SelectionEvent]) -> No
                 "model": e.decision.model,
                 "strategy": e.decision.strategy,
                 "reasons": list(e.decision.reasons),
-                "candidates": [c.model_dump(mode="json") for c in e.decision.candidates],
+                "candidates": CANDIDATES.dump_python(e.decision.candidates, mode="json"),
                 "created_at": e.ts,
             }
             for e in events

@@ -35,6 +35,7 @@ from orchestratex.core.events import (
     SelectionEvent,
     StartedEvent,
 )
+from orchestratex.core.orchestration import CANDIDATES
 from orchestratex.store.rounds import usage_row
 from orchestratex.store.sql import (
     EVENTS,
@@ -209,9 +210,7 @@ def _rows(runs: list[WholeRun]) -> dict[str, list[dict[str, Any]]]:
                         "model": e.decision.model,
                         "strategy": e.decision.strategy,
                         "reasons": json.dumps(e.decision.reasons),
-                        "candidates": "["
-                        + ",".join(c.model_dump_json() for c in e.decision.candidates)
-                        + "]",
+                        "candidates": CANDIDATES.dump_json(e.decision.candidates).decode(),
                         "kept_without_escalation": True,
                         "threshold_round": None,
                         "final_score": final,
