@@ -16,10 +16,13 @@ from orchestratex.bench.routing_features import FeatureBank, build_bank
 from orchestratex.bench.routing_fold import FoldWork, inner_folds
 from orchestratex.bench.routing_metrics import evaluate_scores
 from orchestratex.bench.routing_semantic import train_semantic, verdicts
+from orchestratex.core.orchestration import Preferences
+from orchestratex.engine.selection import Selector
 from orchestratex.engine.semantic_kinds import fit_gate
 from orchestratex.engine.semantic_model import RouterConfig, fit_model, raw_scores
 from orchestratex.engine.semantic_router import OLD_FORMATS, SemanticRouter
 from orchestratex.engine.semantic_train import standardisation
+from tests.engine_selection.catalog import MODELS, PRICES, analysis
 
 _FILLER = [
     "please",
@@ -103,6 +106,20 @@ def test_the_router_sends_each_kind_to_its_expert_and_round_trips(bank: FeatureB
     prompts = [bank.items[r].prompt for r in (0, 1, int(gsm8k[0]), int(gsm8k[1]))]
     assert again.strong_scores(prompts) == pytest.approx(router.strong_scores(prompts))
     assert again.assess(prompts[2]).expert == "gsm8k"
+
+
+def test_the_selection_reasons_name_the_part_of_the_router_that_scored(
+    bank: FeatureBank,
+) -> None:
+    router, _ = train_semantic(bank, np.arange(len(bank.items)))
+    selector = Selector(MODELS, PRICES, router=router, router_models=("gpt-4o", "mistral-small"))
+    kinds = [it.benchmark for it in bank.items]
+    word_problem = bank.items[kinds.index("gsm8k")].prompt
+    poem = bank.items[kinds.index("mt_bench")].prompt  # too few rows for an expert of its own
+    by_expert = selector.select(analysis(), Preferences(), prompt=word_problem)
+    by_pooled = selector.select(analysis(), Preferences(), prompt=poem)
+    assert any("scored by the gsm8k expert" in r for r in by_expert.reasons), by_expert.reasons
+    assert any("scored by the pooled model" in r for r in by_pooled.reasons), by_pooled.reasons
 
 
 def test_a_router_saved_before_experts_still_loads(bank: FeatureBank, tmp_path: Path) -> None:

@@ -92,9 +92,11 @@ def test_selection_falls_back_to_the_priors_on_an_unknown_prompt(tmp_path: Path)
     selector = Selector(MODELS, PRICES, router=router, router_models=("gpt-4o", "mistral-small"))
     known = selector.select(analysis(), Preferences(), prompt=items[0].prompt)
     assert known.strategy == "learned" and "router features: embeddings" in known.reasons[1]
+    assert "scored by the pooled model" in known.reasons[1], known.reasons
     unknown = selector.select(analysis(), Preferences(), prompt="zzz nothing like training")
     assert unknown.strategy == "weighted"
     assert any("unlike its training prompts" in r for r in unknown.reasons), unknown.reasons
+    assert any("unknown fallback" in r for r in unknown.reasons), unknown.reasons
 
 
 def test_calibration_never_inverts_the_ranking() -> None:

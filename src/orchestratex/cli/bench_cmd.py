@@ -24,6 +24,12 @@ from orchestratex.bench.routing_data import load_all
 from orchestratex.bench.routing_grouped import DEFAULT_FOLDS
 from orchestratex.bench.routing_replay import DEFAULT_RETRAIN_EVERY, format_replay, run_replay
 from orchestratex.bench.routing_report import format_report as format_routing_report
+from orchestratex.bench.routing_unseen import (
+    DEFAULT_DRAWS,
+    DEFAULT_HELD_OUT,
+    format_unseen,
+    run_unseen_bench,
+)
 from orchestratex.engine.embeddings import default_embedder
 
 bench = typer.Typer(help="Offline benchmarks on recorded public data.", no_args_is_help=True)
@@ -109,6 +115,46 @@ def routing(
     if scores_out is not None:
         write_scores(lines, scores_out)
     typer.echo(report.model_dump_json(indent=2) if as_json else format_routing_report(report))
+
+
+@bench.command("routing-unseen")
+def routing_unseen(
+    data: Annotated[
+        Path, typer.Option("--data", help="RouteLLM data folder (see its README.md).")
+    ] = DEFAULT_DATA_DIR,
+    draws: Annotated[
+        int, typer.Option("--draws", min=1, help="Seeded draws of held-out subjects.")
+    ] = DEFAULT_DRAWS,
+    held_out: Annotated[
+        int, typer.Option("--held-out", min=1, help="MMLU subjects held out in each draw.")
+    ] = DEFAULT_HELD_OUT,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the draws and the training.")] = 0,
+    embeddings: Annotated[
+        bool,
+        typer.Option(
+            "--embeddings/--no-embeddings",
+            help="Use sentence embeddings when the 'embeddings' extra is installed.",
+        ),
+    ] = True,
+    cache_dir: Annotated[
+        Path | None,
+        typer.Option("--cache-dir", help="Embedding cache (default ~/.cache/orchestratex)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """The router on MMLU subjects it never saw: many seeded draws of held-out subjects, each
+    trained on everything else; mean, worst draw and spread of APGR."""
+    try:
+        result = run_unseen_bench(
+            data, draws=draws, k=held_out, seed=seed, embeddings=embeddings, cache_dir=cache_dir
+        )
+    except FileNotFoundError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=2) from exc
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=2) from exc
+    typer.echo(result.model_dump_json(indent=2) if as_json else format_unseen(result))
 
 
 @bench.command("routing-replay")

@@ -38,7 +38,7 @@ from orchestratex.core.orchestration import (
 from orchestratex.core.performance import ModelHealth, PerformanceStats
 from orchestratex.engine.cascade import DEFAULT_BAND, quality_plan, router_plan
 from orchestratex.engine.selection_facts import model_facts
-from orchestratex.engine.selection_learned import router_pick
+from orchestratex.engine.selection_learned import router_pick, scorer_phrase
 from orchestratex.engine.selection_reasons import Ranking, cascade_reason, explain, no_model_message
 from orchestratex.engine.selection_scoring import score_facts
 
@@ -192,7 +192,8 @@ class Selector:
         if verdict is not None and not verdict.known and verdict.nearest is not None:
             reasons.append(
                 f"the learned router did not decide: the prompt is unlike its training prompts "
-                f"(nearest similarity {verdict.nearest:.2f}); selection used the priors"
+                f"(nearest similarity {verdict.nearest:.2f}; {scorer_phrase(verdict)}); "
+                f"selection used the priors"
             )
         plan = quality_plan(ranking, band)
         if plan is not None:

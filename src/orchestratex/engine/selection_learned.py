@@ -21,6 +21,16 @@ class RouterPick:
     verdict: RouterVerdict | None
 
 
+def scorer_phrase(verdict: RouterVerdict) -> str:
+    """Which part of the router gave the verdict: an expert, the pooled model or the unknown
+    fallback (the prior)."""
+    if not verdict.known:
+        return "unknown fallback: the prior, not a model"
+    if verdict.expert is not None:
+        return f"scored by the {verdict.expert} expert"
+    return "scored by the pooled model"
+
+
 def router_pick(
     router: StrongWeakRouter,
     pair: tuple[str, str],
@@ -47,7 +57,7 @@ def router_pick(
         f"chosen by the learned router",
         f"router strong score {score:.3f} {relation} threshold {threshold:.2f}: "
         f"{'strong' if use_strong else 'weak'} model of the pair {strong} / {weak}"
-        f" (router features: {verdict.basis})",
+        f" (router features: {verdict.basis}; {scorer_phrase(verdict)})",
     ]
     if eligible[0].model != model:
         reasons.append(f"the weighted ranking alone would pick {eligible[0].model}")
