@@ -4,8 +4,7 @@ state in /healthz. Waits are conditions with a deadline."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ from orchestratex.store.tables import LearnedModel, Prompt, Response, Thread
 from orchestratex.testing.fake_catalog import fake_catalog
 from orchestratex.testing.fake_provider import FakeProviderServer
 from tests.routing.test_cli import EASY, HARD
+from tests.waiting import until
 
 FAST: dict[str, Any] = {"retrain_interval_s": 0.2, "retrain_min_new": 10}
 
@@ -64,19 +64,6 @@ async def add_judged(sessions: SessionFactory, rows: list[HistoryRow], tag: str)
         await session.commit()
 
 
-async def until(check: Callable[[], bool | Awaitable[bool]], timeout_s: float = 60.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_s
-    while True:
-        got = check()
-        if not isinstance(got, bool):
-            got = await got
-        if got:
-            return
-        assert loop.time() < deadline, "condition not met before the deadline"
-        await asyncio.sleep(0.05)
-
-
 @asynccontextmanager
 async def running(
     data_dir: Path, server: FakeProviderServer, *, database_url: str | None = None, **settings: Any
@@ -104,7 +91,9 @@ async def test_scheduled_retraining_trains_persists_and_selects_with_it(
         retrainer = service.retrainer
         assert retrainer is not None and service.orchestrator.selector.quality_model is None
         await add_judged(service.sessions, history(30), "a")
-        await until(lambda: retrainer.status.trainings >= 1)
+        await until(
+            lambda: retrainer.status.trainings >= 1, what="a first training", timeout_s=60.0
+        )
         assert retrainer.status.role == "trainer" and retrainer.status.judged_answers == 60
         assert learned_models(service) == {"fake-gpt": 30, "fake-llama": 30}
         text = HARD.format(i=501, r=0.5)
@@ -135,7 +124,9 @@ async def test_scheduled_retraining_trains_persists_and_selects_with_it(
         await retrainer.tick()
         assert retrainer.status.trainings == before and retrainer.status.new_judged == 8
         await add_judged(service.sessions, history(2, start=200), "c")
-        await until(lambda: retrainer.status.trainings > before)
+        await until(
+            lambda: retrainer.status.trainings > before, what="another training", timeout_s=60.0
+        )
         assert retrainer.status.judged_answers == 72
     async with service.sessions() as session:
         row = await session.get(LearnedModel, "quality")
@@ -155,9 +146,17 @@ async def test_one_trainer_among_instances_sharing_a_database(
         ]
         await add_judged(services[0].sessions, history(30), "a")
         statuses = [s.retrainer.status for s in services if s.retrainer is not None]
-        await until(lambda: all(st.judged_answers == 60 for st in statuses))
+        await until(
+            lambda: all(st.judged_answers == 60 for st in statuses),
+            what="60 judged answers seen by every instance",
+            timeout_s=60.0,
+        )
         await add_judged(services[0].sessions, history(10, start=100), "b")
-        await until(lambda: all(st.judged_answers == 80 for st in statuses))
+        await until(
+            lambda: all(st.judged_answers == 80 for st in statuses),
+            what="80 judged answers seen by every instance",
+            timeout_s=60.0,
+        )
         roles = sorted(st.role for st in statuses)
         assert roles == ["follower", "trainer"]
         trainer = next(st for st in statuses if st.role == "trainer")
@@ -178,7 +177,11 @@ async def test_router_train_command_reaches_a_running_service(
             service.store, tmp_path / "cli-model.json", min_history=20
         )
         assert seen == 50 and model.models == {"fake-gpt": 25, "fake-llama": 25}
-        await until(lambda: learned_models(service) == {"fake-gpt": 25, "fake-llama": 25})
+        await until(
+            lambda: learned_models(service) == {"fake-gpt": 25, "fake-llama": 25},
+            what="the learned models stored",
+            timeout_s=60.0,
+        )
         assert service.retrainer is not None and service.retrainer.status.trainings == 0
 
 

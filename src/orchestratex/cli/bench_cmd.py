@@ -32,15 +32,30 @@ from orchestratex.bench.routing_unseen import (
 )
 from orchestratex.engine.embeddings import default_embedder
 
+DataOption = Annotated[
+    Path, typer.Option("--data", help="RouteLLM data folder (see its README.md).")
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the report as JSON.")]
+EmbeddingsOption = Annotated[
+    bool,
+    typer.Option(
+        "--embeddings/--no-embeddings",
+        help="Use sentence embeddings when the 'embeddings' extra is installed.",
+    ),
+]
+CacheDirOption = Annotated[
+    Path | None,
+    typer.Option("--cache-dir", help="Embedding cache (default ~/.cache/orchestratex)."),
+]
+"""Options several bench commands share, spelled once."""
+
 bench = typer.Typer(help="Offline benchmarks on recorded public data.", no_args_is_help=True)
 
 
 @bench.command("analysis")
 def analysis(
-    data: Annotated[
-        Path, typer.Option("--data", help="RouteLLM data folder (see its README.md).")
-    ] = DEFAULT_DATA_DIR,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    data: DataOption = DEFAULT_DATA_DIR,
+    as_json: JsonOption = False,
 ) -> None:
     """Accuracy (overall, per source, per domain, confusion) and speed of prompt analysis."""
     try:
@@ -53,14 +68,12 @@ def analysis(
 
 @bench.command("routing")
 def routing(
-    data: Annotated[
-        Path, typer.Option("--data", help="RouteLLM data folder (see its README.md).")
-    ] = DEFAULT_DATA_DIR,
+    data: DataOption = DEFAULT_DATA_DIR,
     test_data: Annotated[
         Path | None,
         typer.Option("--test-data", help="Train on all of --data, evaluate on all of this."),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    as_json: JsonOption = False,
     scores_out: Annotated[
         Path | None,
         typer.Option("--scores-out", help="Write one JSON line per test prompt with its score."),
@@ -73,17 +86,8 @@ def routing(
             help="Write the trained router (JSON) to this file, for the `router_path` setting.",
         ),
     ] = None,
-    embeddings: Annotated[
-        bool,
-        typer.Option(
-            "--embeddings/--no-embeddings",
-            help="Use sentence embeddings when the 'embeddings' extra is installed.",
-        ),
-    ] = True,
-    cache_dir: Annotated[
-        Path | None,
-        typer.Option("--cache-dir", help="Embedding cache (default ~/.cache/orchestratex)."),
-    ] = None,
+    embeddings: EmbeddingsOption = True,
+    cache_dir: CacheDirOption = None,
     folds: Annotated[
         int, typer.Option("--folds", min=2, help="Folds of MMLU subjects (grouped CV).")
     ] = DEFAULT_FOLDS,
@@ -119,9 +123,7 @@ def routing(
 
 @bench.command("routing-unseen")
 def routing_unseen(
-    data: Annotated[
-        Path, typer.Option("--data", help="RouteLLM data folder (see its README.md).")
-    ] = DEFAULT_DATA_DIR,
+    data: DataOption = DEFAULT_DATA_DIR,
     draws: Annotated[
         int, typer.Option("--draws", min=1, help="Seeded draws of held-out subjects.")
     ] = DEFAULT_DRAWS,
@@ -129,18 +131,9 @@ def routing_unseen(
         int, typer.Option("--held-out", min=1, help="MMLU subjects held out in each draw.")
     ] = DEFAULT_HELD_OUT,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the draws and the training.")] = 0,
-    embeddings: Annotated[
-        bool,
-        typer.Option(
-            "--embeddings/--no-embeddings",
-            help="Use sentence embeddings when the 'embeddings' extra is installed.",
-        ),
-    ] = True,
-    cache_dir: Annotated[
-        Path | None,
-        typer.Option("--cache-dir", help="Embedding cache (default ~/.cache/orchestratex)."),
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    embeddings: EmbeddingsOption = True,
+    cache_dir: CacheDirOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """The router on MMLU subjects it never saw: many seeded draws of held-out subjects, each
     trained on everything else; mean, worst draw and spread of APGR."""
@@ -159,9 +152,7 @@ def routing_unseen(
 
 @bench.command("routing-replay")
 def routing_replay(
-    data: Annotated[
-        Path, typer.Option("--data", help="RouteLLM data folder (see its README.md).")
-    ] = DEFAULT_DATA_DIR,
+    data: DataOption = DEFAULT_DATA_DIR,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the arrival order.")] = 0,
     limit: Annotated[
         int | None, typer.Option("--limit", min=10, help="Replay only the first N prompts.")
@@ -173,11 +164,8 @@ def routing_replay(
         bool,
         typer.Option("--embeddings/--no-embeddings", help="Learned model reads embeddings too."),
     ] = True,
-    cache_dir: Annotated[
-        Path | None,
-        typer.Option("--cache-dir", help="Embedding cache (default ~/.cache/orchestratex)."),
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    cache_dir: CacheDirOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Learned selection vs the priors alone, replayed as a live deployment: quality per cost."""
     try:
@@ -198,10 +186,8 @@ def routing_replay(
 
 @bench.command("routing-cascade")
 def routing_cascade(
-    data: Annotated[
-        Path, typer.Option("--data", help="RouteLLM data folder (see its README.md).")
-    ] = DEFAULT_DATA_DIR,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    data: DataOption = DEFAULT_DATA_DIR,
+    as_json: JsonOption = False,
 ) -> None:
     """Weak model first, escalate on the verdict: APGR on MT-Bench and GSM8K (upper bound)."""
     try:
@@ -217,9 +203,7 @@ def routing_cascade(
 
 @bench.command("cascade-unsure")
 def cascade_unsure(
-    data: Annotated[
-        Path, typer.Option("--data", help="RouteLLM data folder (see its README.md).")
-    ] = DEFAULT_DATA_DIR,
+    data: DataOption = DEFAULT_DATA_DIR,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the split and the training.")] = 0,
     band: Annotated[
         list[float] | None,
@@ -238,14 +222,11 @@ def cascade_unsure(
             help="Router on sentence embeddings when the 'embeddings' extra is installed.",
         ),
     ] = True,
-    cache_dir: Annotated[
-        Path | None,
-        typer.Option("--cache-dir", help="Embedding cache (default ~/.cache/orchestratex)."),
-    ] = None,
+    cache_dir: CacheDirOption = None,
     limit: Annotated[
         int | None, typer.Option("--limit", hidden=True, help="First N prompts per benchmark.")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Start cheap when unsure (router band, escalate on the verdict) against the router
     alone, always weak and always strong, at each cost level: MT-Bench and GSM8K."""
@@ -268,7 +249,7 @@ def cascade_unsure(
 
 @bench.command("overhead")
 def overhead(
-    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    as_json: JsonOption = False,
     requests: Annotated[
         int, typer.Option("--requests", min=1, help="Requests per path at concurrency 1.")
     ] = 200,
