@@ -160,23 +160,7 @@ async def _responses(session: AsyncSession, events: list[ResponseEvent]) -> None
     if not events:
         return
     latest = {(e.thread_id, e.round): e for e in events}
-    rows = [
-        {
-            "thread_id": e.thread_id,
-            "round": e.round,
-            "model": e.model,
-            "kind": e.kind,
-            "text": e.text,
-            "input_tokens": e.usage.input_tokens,
-            "output_tokens": e.usage.output_tokens,
-            "cost_usd": e.cost_usd,
-            "latency_ms": e.latency_ms,
-            "finish_reason": e.finish_reason,
-            "score": None,
-            "created_at": e.ts,
-        }
-        for _, e in sorted(latest.items())
-    ]
+    rows = [response_row(e) for _, e in sorted(latest.items())]
     statement = upsert(session, RESPONSES)
     replaced = {
         name: statement.excluded[name] for name in rows[0] if name not in ("thread_id", "round")
@@ -197,6 +181,24 @@ async def _response_ids(
         )
     )
     return {(t, r): i for t, r, i in rows if (t, r) in keys}
+
+
+def response_row(e: ResponseEvent) -> dict[str, Any]:
+    """The responses row of one answer, unscored (general path and whole-run writes alike)."""
+    return {
+        "thread_id": e.thread_id,
+        "round": e.round,
+        "model": e.model,
+        "kind": e.kind,
+        "text": e.text,
+        "input_tokens": e.usage.input_tokens,
+        "output_tokens": e.usage.output_tokens,
+        "cost_usd": e.cost_usd,
+        "latency_ms": e.latency_ms,
+        "finish_reason": e.finish_reason,
+        "score": None,
+        "created_at": e.ts,
+    }
 
 
 def usage_row(e: ModelCallEvent, user_id: str | None) -> dict[str, Any]:

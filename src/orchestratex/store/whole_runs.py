@@ -36,7 +36,7 @@ from orchestratex.core.events import (
     StartedEvent,
 )
 from orchestratex.core.orchestration import CANDIDATES
-from orchestratex.store.rounds import usage_row
+from orchestratex.store.rounds import response_row, usage_row
 from orchestratex.store.sql import (
     EVENTS,
     PERFORMANCE,
@@ -220,22 +220,7 @@ def _rows(runs: list[WholeRun]) -> dict[str, list[dict[str, Any]]]:
             elif isinstance(e, ModelCallEvent):
                 rows["usage"].append(usage_row(e, started.user_id))
             elif isinstance(e, ResponseEvent):
-                rows["responses"].append(
-                    {
-                        "thread_id": e.thread_id,
-                        "round": e.round,
-                        "model": e.model,
-                        "kind": e.kind,
-                        "text": e.text,
-                        "input_tokens": e.usage.input_tokens,
-                        "output_tokens": e.usage.output_tokens,
-                        "cost_usd": e.cost_usd,
-                        "latency_ms": e.latency_ms,
-                        "finish_reason": e.finish_reason,
-                        "score": None,
-                        "created_at": e.ts,
-                    }
-                )
+                rows["responses"].append(response_row(e))
     return rows
 
 
