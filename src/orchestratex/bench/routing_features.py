@@ -1,11 +1,12 @@
 """Features of every benchmark prompt, computed once per bench run (embeddings from the cache).
 
 `FeatureBank` holds, per routing item, its embedding row (when the embeddings extra is installed)
-and its raw analysis features, plus the training target: the chance the strong model is needed
-(`RoutingItem.target`: 1 when only the strong model is right; MT-Bench's judge-point margin over
-MT_BENCH_TARGET_SPAN, clipped to 0..1). The router regresses on it and calibrates to it. The
-signed strong-minus-weak gain was the regression target before: on inner grouped folds of the
-seed-0 training half it scored 0.550 against 0.560 for this one (docs/benchmarks.md, Routing).
+and its raw analysis features (engine/router_features.ROUTER_FEATURES), plus the training
+target: the chance the strong model is needed (`RoutingItem.target`: 1 when only the strong
+model is right; MT-Bench's judge-point margin over MT_BENCH_TARGET_SPAN, clipped to 0..1). The
+router regresses on it and calibrates to it. The signed strong-minus-weak gain was the
+regression target before: on inner grouped folds of the seed-0 training half it scored 0.550
+against 0.560 for this one (docs/benchmarks.md, Routing).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import numpy.typing as npt
 from orchestratex.bench.routing_data import RoutingItem
 from orchestratex.bench.routing_embed_cache import cached_embeddings
 from orchestratex.engine.embeddings import Embedder, FloatArray
-from orchestratex.engine.semantic_router import analysis_matrix
+from orchestratex.engine.router_features import ROUTER_FEATURES, analysis_matrix
 from orchestratex.engine.semantic_train import StopCheck
 
 IntArray = npt.NDArray[np.int64]
@@ -55,18 +56,13 @@ def build_bank(
 ) -> FeatureBank:
     """Features of `items`; `stop` is asked every STOP_EVERY prompts (InterruptedError)."""
     prompts = [it.prompt for it in items]
-    parts = []
+    blocks = []
     for start in range(0, len(prompts), STOP_EVERY):
         if stop is not None and stop():
             raise InterruptedError("training stopped")
-        parts.append(analysis_matrix(prompts[start : start + STOP_EVERY], None))
-    names = sorted({n for cols, _ in parts for n in cols})
-    ana = np.zeros((len(prompts), len(names)), dtype=np.float64)
-    row = 0
-    for cols, block in parts:
-        where = [names.index(c) for c in cols]
-        ana[row : row + len(block), where] = block
-        row += len(block)
+        blocks.append(analysis_matrix(prompts[start : start + STOP_EVERY])[1])
+    names = list(ROUTER_FEATURES)
+    ana = np.vstack(blocks) if blocks else np.zeros((0, len(names)), dtype=np.float64)
     emb = None
     if embedder is not None:
         chunks = []

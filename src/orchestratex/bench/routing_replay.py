@@ -32,8 +32,8 @@ from orchestratex.engine.analysis import analyze
 from orchestratex.engine.embeddings import Embedder
 from orchestratex.engine.estimates import QualityEstimate
 from orchestratex.engine.learned_quality import DEFAULT_MIN_HISTORY, QualityModel
+from orchestratex.engine.router_features import analysis_matrix
 from orchestratex.engine.selection import Selector
-from orchestratex.engine.semantic_router import analysis_matrix
 from orchestratex.providers.replay_catalog import ANSWER_MODELS, replay_catalog
 
 COST_WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8)
@@ -205,7 +205,7 @@ def run_replay(
         else cached_embeddings([it.prompt for it in stream], embedder, cache_dir)
     )
     analyses = [analyze(it.prompt) for it in stream]
-    names, raw = analysis_matrix([it.prompt for it in stream], None)
+    names, raw = analysis_matrix([it.prompt for it in stream])
     index = {it.prompt: i for i, it in enumerate(stream)}
     priors, learned = [], []
     for w in cost_weights:

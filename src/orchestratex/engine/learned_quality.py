@@ -1,8 +1,9 @@
 """Learned per-model expected quality for a prompt, from a deployment's own judged history.
 
 Any catalog: every model with at least `min_history` judged answers gets its own Bayesian ridge
-regression of the judges' score (0..10) on the prompt-analysis features (log-scaled,
-standardised over the whole history) and, when the `embeddings` extra is installed, the prompt's
+regression of the judges' score (0..10) on the prompt-analysis features
+(engine/router_features.ROUTER_FEATURES, stored with the model; log-scaled, standardised over
+the whole history) and, when the `embeddings` extra is installed, the prompt's
 sentence embedding (engine/embeddings.py): a deployment's topics recur, so knowing the topic is
 what lets it learn where each of its models is strong. The prediction for a prompt is the
 posterior mean, and its uncertainty the posterior std of that mean (coefficient uncertainty
@@ -24,7 +25,7 @@ import numpy as np
 
 from orchestratex.engine.embeddings import Embedder, FloatArray
 from orchestratex.engine.estimates import SCALE, QualityEstimate
-from orchestratex.engine.semantic_router import analysis_matrix
+from orchestratex.engine.router_features import ROUTER_FEATURES, analysis_matrix, check_names
 
 FORMAT = "orchestratex.quality-model/1"
 DEFAULT_MIN_HISTORY = 20
@@ -104,7 +105,10 @@ class QualityModel:
     ) -> QualityModel:
         """Fit from judged history (empty history gives a model that knows no model)."""
         prompts = sorted({r.prompt for r in rows})
-        names, raw = analysis_matrix(prompts, None) if prompts else ([], np.zeros((0, 0)))
+        names: list[str] = []
+        raw: FloatArray = np.zeros((0, 0))
+        if prompts:
+            names, raw = analysis_matrix(prompts, ROUTER_FEATURES)
         where = {p: i for i, p in enumerate(prompts)}
         pick = [where[r.prompt] for r in rows]
         emb = None
@@ -224,7 +228,7 @@ class QualityModel:
             for key, m in dict(data["models"]).items()
         }
         return cls(
-            names=[str(n) for n in data["names"]],
+            names=check_names([str(n) for n in data["names"]]),
             mean=np.asarray(data["mean"], dtype=np.float64),
             std=np.asarray(data["std"], dtype=np.float64),
             models=models,

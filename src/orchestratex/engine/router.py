@@ -1,10 +1,11 @@
 """Learned strong/weak router: how likely a prompt needs the strong model. Pure, CPU, numpy only.
 
 Features: signed hashed word unigrams and bigrams (binary, L2-normalised per prompt) plus the
-prompt-analysis features (`analysis.analyze`: counts, domain scores, complexity), log-scaled and
-standardised. Model: logistic regression on soft targets in 0..1 with an L2 penalty, fitted by
-a small L-BFGS. `strong_score` is the predicted probability; `route` compares it with one
-threshold, the single knob that trades quality (low threshold) against cost (high threshold).
+prompt-analysis features named in `router_features.ROUTER_FEATURES` (counts, domain scores,
+complexity; the names are stored with the weights), log-scaled and standardised. Model:
+logistic regression on soft targets in 0..1 with an L2 penalty, fitted by a small L-BFGS.
+`strong_score` is the predicted probability; `route` compares it with one threshold, the single
+knob that trades quality (low threshold) against cost (high threshold).
 The weights round-trip through a JSON-able dict (`to_dict` / `from_dict`).
 """
 
@@ -20,7 +21,7 @@ from typing import Any, Literal, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from orchestratex.engine.analysis import analyze
+from orchestratex.engine.router_features import ROUTER_FEATURES, analysis_matrix, check_names
 
 FORMAT = "orchestratex.learned-router/1"
 HASH_BITS = 18
@@ -84,24 +85,6 @@ def hashed_features(prompt: str, bits: int = HASH_BITS) -> tuple[IntArray, Float
     val = np.fromiter(cells.values(), dtype=np.float64, count=len(cells))
     norm = float(np.sqrt(np.sum(val * val)))
     return idx, (val / norm if norm > 0 else val)
-
-
-NOT_ROUTER_FEATURES = frozenset(
-    {"code_strong", "creative_strong", "math_strong", "analysis_strong", "judgment_questions"}
-)
-"""Analysis counts the routers do not read. They were added for the domain of everyday prompts
-after the routers' features were chosen; with them, the analysis-only router's out-of-fold
-calibration on its training half came out backwards and it gave every prompt its prior
-(docs/benchmarks.md, routing). The domain scores they feed are still read."""
-
-
-def analysis_features(prompt: str) -> dict[str, float]:
-    """Prompt-analysis features: raw counts, per-domain scores and complexity."""
-    result = analyze(prompt)
-    out = {f"f:{k}": v for k, v in result.features.items() if k not in NOT_ROUTER_FEATURES}
-    out.update({f"d:{d.value}": v for d, v in result.domain_scores.items()})
-    out["complexity"] = result.complexity
-    return out
 
 
 def _sigmoid(z: FloatArray) -> FloatArray:
@@ -192,17 +175,6 @@ class LearnedRouter:
             self._hashed_w[int(index)] = weight
         self.bias = float(bias)
 
-    # ----- features -------------------------------------------------------------------------
-    @staticmethod
-    def _dense_raw(
-        prompts: Sequence[str], names: Sequence[str] | None
-    ) -> tuple[list[str], FloatArray]:
-        """Log-scaled analysis features in `names` order (None: every name seen, sorted)."""
-        rows = [analysis_features(p) for p in prompts]
-        cols = sorted({k for row in rows for k in row}) if names is None else list(names)
-        raw = np.array([[row.get(c, 0.0) for c in cols] for row in rows], dtype=np.float64)
-        return cols, np.log1p(np.maximum(raw.reshape(len(rows), len(cols)), 0.0))
-
     # ----- training -------------------------------------------------------------------------
     def fit(
         self,
@@ -227,7 +199,7 @@ class LearnedRouter:
 
         y = np.clip(np.asarray(targets, dtype=np.float64), 0.0, 1.0)
         n = len(prompts)
-        names, dense = self._dense_raw(prompts, None)
+        names, dense = analysis_matrix(prompts, ROUTER_FEATURES)
         check()
         mean = dense.mean(axis=0)
         std = np.where(dense.std(axis=0) > 1e-9, dense.std(axis=0), 1.0)
@@ -276,7 +248,7 @@ class LearnedRouter:
         """`strong_score` of each prompt."""
         if not prompts:
             return []
-        _, dense = self._dense_raw(prompts, self.dense_names)
+        _, dense = analysis_matrix(prompts, self.dense_names)
         z = (dense - self._mean) / self._std @ self._dense_w + self.bias
         for r, prompt in enumerate(prompts):
             idx, val = hashed_features(prompt, self.bits)
@@ -322,8 +294,9 @@ class LearnedRouter:
         weight = [float(v) for v in data["hashed_weight"]]
         if len(index) != len(weight):
             raise ValueError("hashed_index and hashed_weight differ in length")
+        names = check_names([str(n) for n in data["dense_names"]])
         return cls(
-            dense_names=[str(n) for n in data["dense_names"]],
+            dense_names=names,
             dense_mean=[float(v) for v in data["dense_mean"]],
             dense_std=[float(v) for v in data["dense_std"]],
             dense_weight=[float(v) for v in data["dense_weight"]],

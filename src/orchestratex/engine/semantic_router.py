@@ -1,8 +1,10 @@
 """Semantic strong/weak router: embeddings + analysis features, calibrated, with an OOD check.
 
 Features: the prompt's sentence embedding (engine/embeddings.py, optional extra) and the
-prompt-analysis features (log-scaled, standardised). No hashed words: they name the topic, so a
-router built on them learns which topics the strong model wins and routes new topics backwards.
+prompt-analysis features it was fitted with (`names`, stored with it; the benchmark and the
+service fit on engine/router_features.ROUTER_FEATURES), log-scaled and standardised. No hashed
+words: they name the topic, so a router built on them learns which topics the strong model wins
+and routes new topics backwards.
 The model is a `RouterConfig` (engine/semantic_model.py) fitted on how much the strong model is
 needed; its raw score is calibrated (Platt) into P(strong model needed) on out-of-fold scores.
 Kinds of prompt that held-out folds showed are ranked better by a model of their own (GSM8K-like
@@ -25,7 +27,8 @@ from typing import Any
 import numpy as np
 
 from orchestratex.engine.embeddings import Embedder, FloatArray
-from orchestratex.engine.router import RouterVerdict, analysis_features
+from orchestratex.engine.router import RouterVerdict
+from orchestratex.engine.router_features import analysis_matrix, check_names
 from orchestratex.engine.semantic_kinds import Expert, KindGate
 from orchestratex.engine.semantic_model import (
     FittedModel,
@@ -38,14 +41,6 @@ from orchestratex.engine.semantic_model import (
 FORMAT = "orchestratex.semantic-router/2"
 OLD_FORMATS = ("orchestratex.semantic-router/1",)
 """Formats `from_dict` still reads (/1: no kinds, no experts)."""
-
-
-def analysis_matrix(prompts: Sequence[str], names: Sequence[str] | None) -> tuple[list[str], Any]:
-    """Log-scaled analysis features in `names` order (None: every name seen, sorted)."""
-    rows = [analysis_features(p) for p in prompts]
-    cols = sorted({k for row in rows for k in row}) if names is None else list(names)
-    raw = np.array([[row.get(c, 0.0) for c in cols] for row in rows], dtype=np.float64)
-    return cols, np.log1p(np.maximum(raw.reshape(len(rows), len(cols)), 0.0))
 
 
 def _pack(array: FloatArray) -> dict[str, Any]:
@@ -212,7 +207,7 @@ class SemanticRouter:
         }
         return cls(
             model=model,
-            names=[str(n) for n in data["names"]],
+            names=check_names([str(n) for n in data["names"]]),
             mean=np.asarray(data["mean"], float),
             std=np.asarray(data["std"], float),
             calibration=(a, b),
@@ -289,4 +284,4 @@ def _gate_from(data: Mapping[str, Any]) -> KindGate:
     )
 
 
-__all__ = ["FORMAT", "RouterVerdict", "SemanticRouter", "analysis_matrix", "platt"]
+__all__ = ["FORMAT", "RouterVerdict", "SemanticRouter", "platt"]

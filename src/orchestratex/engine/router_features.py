@@ -1,0 +1,117 @@
+"""The analysis features the learned models read: one explicit, named list, stored with each model.
+
+`ROUTER_FEATURES` names every prompt-analysis feature (engine/analysis.py) that the strong/weak
+routers (engine/router.py, engine/semantic_router.py) and the per-model quality model
+(engine/learned_quality.py) are fitted on. A fitted model stores the names it was fitted with and
+reads exactly those back, so a feature that analysis gains later (as the unambiguous-cue counts
+of main's f0fa652 were) changes no trained or stored model, and a new feature reaches the models
+only by being named here (and then measured: docs/benchmarks.md, Routing).
+
+Names: `f:<feature>` for a raw count or measure of `Analysis.features`, `d:<domain>` for a
+domain score, `complexity` for the complexity. `f:complexity` and `complexity` are the same
+number twice; both were read when the list was written down, and dropping one changes the ridge
+penalty on it, so the list keeps both (the routers' figures are those of this exact list).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from orchestratex.engine.analysis import analyze
+
+FloatArray = npt.NDArray[np.float64]
+
+ROUTER_FEATURES: tuple[str, ...] = (
+    "complexity",
+    "d:analysis",
+    "d:coding",
+    "d:creative",
+    "d:general",
+    "d:math",
+    "f:analysis_task",
+    "f:analysis_words",
+    "f:arithmetic",
+    "f:chars",
+    "f:choices",
+    "f:code_fences",
+    "f:code_keywords",
+    "f:code_line_ends",
+    "f:code_object",
+    "f:code_task",
+    "f:code_tokens",
+    "f:code_verb",
+    "f:code_words",
+    "f:complexity",
+    "f:constraints",
+    "f:creative_object",
+    "f:creative_task",
+    "f:creative_verb",
+    "f:creative_words",
+    "f:currency",
+    "f:economics_words",
+    "f:enumerations",
+    "f:ethics_words",
+    "f:fact_questions",
+    "f:find_verb",
+    "f:inline_code",
+    "f:knowledge_words",
+    "f:law_words",
+    "f:logic_symbols",
+    "f:math_object",
+    "f:math_symbols",
+    "f:math_task",
+    "f:math_words",
+    "f:multistep",
+    "f:number_words",
+    "f:numbers",
+    "f:policy_words",
+    "f:quantity_questions",
+    "f:quantity_words",
+    "f:questions",
+    "f:role_object",
+    "f:role_verb",
+    "f:roleplay",
+    "f:technical_density",
+    "f:truncated",
+    "f:words",
+)
+"""Sorted, so that a model fitted on it has the column order models had when it was written.
+Analysis computes more (`code_strong`, `math_strong`, `creative_strong`, `analysis_strong`,
+`judgment_questions`: counts for everyday prompts' domain, whose domain scores are read): with
+them, the analysis-only router's out-of-fold calibration on its training half came out
+backwards and it gave every prompt its prior (docs/benchmarks.md, Routing)."""
+
+
+def analysis_features(prompt: str) -> dict[str, float]:
+    """Every prompt-analysis feature by name: raw counts, per-domain scores and complexity."""
+    result = analyze(prompt)
+    out = {f"f:{k}": v for k, v in result.features.items()}
+    out.update({f"d:{d.value}": v for d, v in result.domain_scores.items()})
+    out["complexity"] = result.complexity
+    return out
+
+
+def analysis_matrix(
+    prompts: Sequence[str], names: Sequence[str] = ROUTER_FEATURES
+) -> tuple[list[str], FloatArray]:
+    """Log-scaled analysis features of each prompt, one column per name in `names` order.
+
+    ValueError when a name is not an analysis feature (a stored model from a version whose
+    analysis computed a feature this one does not)."""
+    cols = list(names)
+    raw = np.zeros((len(prompts), len(cols)), dtype=np.float64)
+    for r, prompt in enumerate(prompts):
+        row = analysis_features(prompt)
+        try:
+            raw[r] = [row[c] for c in cols]
+        except KeyError as missing:
+            raise ValueError(f"analysis computes no feature named {missing}") from None
+    return cols, np.log1p(np.maximum(raw, 0.0))
+
+
+def check_names(names: Sequence[str]) -> list[str]:
+    """`names` as a list; ValueError (naming it) when one is not an analysis feature."""
+    return analysis_matrix([""], names)[0]
