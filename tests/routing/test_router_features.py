@@ -9,9 +9,10 @@ import pytest
 
 from orchestratex.bench.routing_data import RoutingItem
 from orchestratex.bench.routing_features import build_bank
-from orchestratex.bench.routing_semantic import train_semantic
+from orchestratex.bench.routing_semantic import fit_rows, train_semantic
 from orchestratex.engine.router import LearnedRouter
 from orchestratex.engine.router_features import (
+    NUMBER_FEATURES,
     ROUTER_FEATURES,
     analysis_features,
     analysis_matrix,
@@ -91,3 +92,40 @@ def test_a_stored_name_analysis_does_not_compute_is_refused_on_load() -> None:
     hashed["dense_names"] = ["f:no_such_feature", *hashed["dense_names"][1:]]
     with pytest.raises(ValueError, match="no_such_feature"):
         LearnedRouter.from_dict(hashed)
+
+
+def _two_kinds() -> list[RoutingItem]:
+    items = []
+    for i in range(60):
+        hard = i % 2 == 0
+        q = f"Question {i}: which of these is a mammal? A. cat B. trout" if hard else f"Say hi {i}."
+        items.append(RoutingItem("mmlu", q, 1.0, 0.0 if hard else 1.0, f"s{i % 6}"))
+        steps = " ".join(f"Then she buys {i + k} more at ${k}.50 each." for k in range(4))
+        word = f"Ann has {i} apples. {steps if hard else ''} How many apples are left?"
+        items.append(RoutingItem("gsm8k", word, 1.0, 0.0 if hard else 1.0))
+    return items
+
+
+def test_an_expert_may_read_the_number_counts_the_pooled_model_never_does() -> None:
+    items = _two_kinds()
+    bank = build_bank(items, None, None)
+    assert bank.names == [*ROUTER_FEATURES, *NUMBER_FEATURES]
+    pooled = RouterConfig("ridge", alpha=1.0, embeddings=False)
+    expert = RouterConfig("ridge", alpha=1.0, embeddings=False, numbers=True)
+    router = fit_rows(bank, bank.index(items), pooled, experts={"gsm8k": expert})
+    assert router.names == ROUTER_FEATURES
+    assert router.experts["gsm8k"].names == ROUTER_FEATURES + NUMBER_FEATURES
+    assert router.read_names == ROUTER_FEATURES + NUMBER_FEATURES
+    data = json.loads(json.dumps(router.to_dict()))
+    loaded = SemanticRouter.from_dict(data, None)
+    assert loaded.experts["gsm8k"].names == router.experts["gsm8k"].names
+    assert loaded.experts["gsm8k"].model.config.numbers and not loaded.config.numbers
+    prompts = [it.prompt for it in items]
+    assert loaded.strong_scores(prompts) == router.strong_scores(prompts)
+    found = loaded.assess_many(prompts)
+    assert {v.expert for v, it in zip(found, items, strict=True) if it.benchmark == "gsm8k"} == {
+        "gsm8k"
+    }
+    hard = [v.score for v, it in zip(found, items, strict=True) if it.weak == 0.0]
+    easy = [v.score for v, it in zip(found, items, strict=True) if it.weak == 1.0]
+    assert np.mean(hard) > np.mean(easy)

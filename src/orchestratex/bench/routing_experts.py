@@ -22,8 +22,8 @@ from orchestratex.bench.routing_select import (
     ExpertChoice,
     best_of,
     candidate,
+    expert_grid_for,
     grid_figures,
-    grid_for,
 )
 from orchestratex.engine.semantic_model import RouterConfig
 from orchestratex.engine.semantic_train import StopCheck
@@ -47,7 +47,7 @@ def select_experts(
     stop: StopCheck | None = None,
 ) -> tuple[dict[str, RouterConfig], list[ExpertChoice]]:
     """The expert setting of each kind that earns one, and the evidence for every kind."""
-    grid = grid_for(bank)
+    grid = expert_grid_for(bank)
     kinds = np.asarray(kinds_of(bank, rows))
     if len(set(kinds.tolist())) < 2:
         return {}, []

@@ -16,7 +16,7 @@ from orchestratex.bench.routing_features import FeatureBank, IntArray
 from orchestratex.bench.routing_grouped import subject_folds
 from orchestratex.engine.embeddings import FloatArray
 from orchestratex.engine.semantic_model import KNN_CHUNK, RouterConfig, design
-from orchestratex.engine.semantic_train import assign_folds, standardisation
+from orchestratex.engine.semantic_train import assign_folds, columns, standardisation
 
 
 def inner_folds(bank: FeatureBank, rows: IntArray, folds: int, seed: int) -> list[IntArray]:
@@ -45,28 +45,33 @@ class FoldWork:
         self._ana_train = (bank.ana[train] - mean) / std
         self._ana_test = (bank.ana[test] - mean) / std
         self._target = bank.need[train]
-        self._ridge: dict[bool, tuple[FloatArray, FloatArray, FloatArray, FloatArray]] = {}
+        self._ridge: dict[
+            tuple[bool, bool], tuple[FloatArray, FloatArray, FloatArray, FloatArray]
+        ] = {}
         self._neighbours: IntArray | None = None
 
     def _emb(self, rows: IntArray) -> FloatArray | None:
         return self.bank.emb_rows(rows)
 
     def _ridge_parts(
-        self, embeddings: bool
+        self, embeddings: bool, numbers: bool
     ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
         """(eigenvalues, eigenvectors, projected right-hand side, test design) of the Gram."""
-        if embeddings not in self._ridge:
-            config = RouterConfig(embeddings=embeddings)
-            x = design(self._emb(self.train) if embeddings else None, self._ana_train, config)
+        key = (embeddings, numbers)
+        if key not in self._ridge:
+            config = RouterConfig(embeddings=embeddings, numbers=numbers)
+            ana_train = columns(self._ana_train, self.bank.names, config)[1]
+            ana_test = columns(self._ana_test, self.bank.names, config)[1]
+            x = design(self._emb(self.train) if embeddings else None, ana_train, config)
             n = len(self.train)
             values, vectors = np.linalg.eigh(x.T @ x / n)
             rhs = vectors.T @ (x.T @ (self._target - self._target.mean()) / n)
-            x_test = design(self._emb(self.test) if embeddings else None, self._ana_test, config)
-            self._ridge[embeddings] = (values, vectors, rhs, x_test @ vectors)
-        return self._ridge[embeddings]
+            x_test = design(self._emb(self.test) if embeddings else None, ana_test, config)
+            self._ridge[key] = (values, vectors, rhs, x_test @ vectors)
+        return self._ridge[key]
 
     def _ridge_scores(self, config: RouterConfig) -> FloatArray:
-        values, _, rhs, projected = self._ridge_parts(config.embeddings)
+        values, _, rhs, projected = self._ridge_parts(config.embeddings, config.numbers)
         out: FloatArray = projected @ (rhs / (values + config.alpha)) + self._target.mean()
         return out
 

@@ -41,9 +41,23 @@ ANALYSIS_GRID: tuple[RouterConfig, ...] = tuple(
 )
 
 
+EXPERT_ANALYSIS_GRID: tuple[RouterConfig, ...] = (
+    *ANALYSIS_GRID,
+    *(RouterConfig("ridge", alpha=c.alpha, embeddings=False, numbers=True) for c in ANALYSIS_GRID),
+)
+"""A kind's expert without embeddings may also read the number-and-step counts. With
+embeddings it may not: they did not raise the GSM8K expert's inner figure there
+(docs/benchmarks.md, Routing)."""
+
+
 def grid_for(bank: FeatureBank) -> tuple[RouterConfig, ...]:
     """The settings that can be tried: with embeddings when the bank has them."""
     return EMBEDDING_GRID if bank.emb is not None else ANALYSIS_GRID
+
+
+def expert_grid_for(bank: FeatureBank) -> tuple[RouterConfig, ...]:
+    """The settings a kind's expert can try."""
+    return EMBEDDING_GRID if bank.emb is not None else EXPERT_ANALYSIS_GRID
 
 
 class Candidate(BaseModel):
@@ -77,11 +91,14 @@ class Selection(BaseModel):
 
 
 def neighbours(config: RouterConfig, grid: Sequence[RouterConfig]) -> list[RouterConfig]:
-    """Settings of the same model one grid step away in alpha or in k."""
+    """Settings of the same model and features one grid step away in alpha or in k."""
     same = [
         c
         for c in grid
-        if c.model == config.model and c.embeddings == config.embeddings and c != config
+        if c.model == config.model
+        and c.embeddings == config.embeddings
+        and c.numbers == config.numbers
+        and c != config
     ]
     out: list[RouterConfig] = []
     for attr in ("alpha", "k"):

@@ -69,7 +69,8 @@ def train_semantic(
 def verdicts(bank: FeatureBank, router: SemanticRouter, rows: IntArray) -> list[RouterVerdict]:
     """The router's verdicts on bank rows (features from the bank, not recomputed)."""
     return router.assess_arrays(
-        bank.emb_rows(rows) if router.uses_embeddings else None, bank.ana[rows]
+        bank.emb_rows(rows) if router.uses_embeddings else None,
+        bank.ana_rows(rows, router.read_names),
     )
 
 

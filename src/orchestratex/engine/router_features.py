@@ -15,12 +15,14 @@ penalty on it, so the list keeps both (the routers' figures are those of this ex
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
 
-from orchestratex.engine.analysis import analyze
+from orchestratex.engine.analysis import SCAN_CHARS, analyze
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -85,12 +87,57 @@ them, the analysis-only router's out-of-fold calibration on its training half ca
 backwards and it gave every prompt its prior (docs/benchmarks.md, Routing)."""
 
 
+NUMBER_FEATURES: tuple[str, ...] = (
+    "n:numbers",
+    "n:distinct_numbers",
+    "n:largest_log",
+    "n:decimals",
+    "n:slashes",
+    "n:percents",
+    "n:sentences",
+    "n:numbers_per_sentence",
+    "n:comparisons",
+    "n:words",
+)
+"""The number-and-step counts of a word problem (`number_features`). Read only by a kind's
+expert whose setting says so (`RouterConfig.numbers`, chosen on its inner folds), never by the
+pooled model or the gate: read by every model, they lowered the random-split MMLU figure
+(docs/benchmarks.md, Routing)."""
+
+
+_NUMBER_RE = re.compile(r"\d[\d,]*(?:\.\d+)?")
+_SENTENCE_END_RE = re.compile(r"[.!?]+\s")
+_COMPARISON_RE = re.compile(r"\b(?:more|less|fewer|times|twice|half|than|each|per|every)\b")
+
+
+def number_features(prompt: str) -> dict[str, float]:
+    """Counts of the numbers and steps of a word problem (`n:` names), from the scanned span."""
+    text = prompt[:SCAN_CHARS]
+    found = _NUMBER_RE.findall(text)
+    values = [float(n.replace(",", "")) for n in found]
+    sentences = sum(1 for s in _SENTENCE_END_RE.split(text) if s.strip())
+    return {
+        "n:numbers": float(len(values)),
+        "n:distinct_numbers": float(len(set(values))),
+        "n:largest_log": math.log1p(max(values, default=0.0)),
+        "n:decimals": float(sum("." in n for n in found)),
+        "n:slashes": float(text.count("/")),
+        "n:percents": float(text.count("%") + text.lower().count("percent")),
+        "n:sentences": float(sentences),
+        "n:numbers_per_sentence": len(values) / max(sentences, 1),
+        "n:comparisons": float(len(_COMPARISON_RE.findall(text.lower()))),
+        "n:words": float(len(text.split())),
+    }
+
+
 def analysis_features(prompt: str) -> dict[str, float]:
-    """Every prompt-analysis feature by name: raw counts, per-domain scores and complexity."""
+    """Every feature a router can read, by name: analysis's raw counts (`f:`), per-domain scores
+    (`d:`) and complexity, and the number-and-step counts (`n:`)."""
     result = analyze(prompt)
     out = {f"f:{k}": v for k, v in result.features.items()}
     out.update({f"d:{d.value}": v for d, v in result.domain_scores.items()})
     out["complexity"] = result.complexity
+    out.update(number_features(prompt))
     return out
 
 

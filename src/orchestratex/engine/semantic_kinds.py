@@ -78,6 +78,8 @@ class Expert:
     mean: FloatArray
     std: FloatArray
     calibration: tuple[float, float]
+    names: tuple[str, ...] = ()
+    """The analysis features it reads, in order (empty: its router's `names`)."""
 
     def probabilities(self, emb: FloatArray | None, ana_raw: FloatArray) -> FloatArray:
         """Calibrated P(strong model needed) from embeddings and raw analysis rows."""

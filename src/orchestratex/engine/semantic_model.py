@@ -6,6 +6,8 @@ names the model: "ridge" (a linear model on both feature blocks, penalty `alpha`
 target: how much the strong model is needed), "knn" (mean target of the `k` most similar
 training prompts by cosine similarity of embeddings), or "blend" (the mean of the two). Without
 embeddings only "ridge" on the analysis features is possible: the non-topical fallback.
+`numbers` says whether the analysis block also holds the number-and-step counts (the caller
+passes the matching columns).
 """
 
 from __future__ import annotations
@@ -30,9 +32,15 @@ class RouterConfig:
     alpha: float = 1.0
     k: int = 50
     embeddings: bool = True
+    numbers: bool = False
+    """Also read the number-and-step counts (engine/router_features.NUMBER_FEATURES)."""
 
     @property
     def label(self) -> str:
+        return self._base_label + (" +numbers" if self.numbers else "")
+
+    @property
+    def _base_label(self) -> str:
         if not self.embeddings:
             return f"analysis ridge a={self.alpha:g}"
         if self.model == "ridge":

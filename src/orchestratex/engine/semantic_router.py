@@ -38,9 +38,10 @@ from orchestratex.engine.semantic_model import (
     raw_scores,
 )
 
-FORMAT = "orchestratex.semantic-router/2"
-OLD_FORMATS = ("orchestratex.semantic-router/1",)
-"""Formats `from_dict` still reads (/1: no kinds, no experts)."""
+FORMAT = "orchestratex.semantic-router/3"
+OLD_FORMATS = ("orchestratex.semantic-router/2", "orchestratex.semantic-router/1")
+"""Formats `from_dict` still reads (/2: every expert reads the router's `names`; /1: no kinds,
+no experts)."""
 
 
 def _pack(array: FloatArray) -> dict[str, Any]:
@@ -79,6 +80,14 @@ class SemanticRouter:
         if self.experts and (gate is None or not set(self.experts) <= set(gate.kinds)):
             raise ValueError("experts need a gate that knows their kinds")
         self.names = tuple(names)
+        extra = [n for e in self.experts.values() for n in e.names if n not in self.names]
+        self.read_names = self.names + tuple(dict.fromkeys(extra))
+        """What scoring computes: `names` (the pooled model's and the gate's), then the
+        features only an expert reads."""
+        self._expert_cols = {
+            kind: np.asarray([self.read_names.index(n) for n in e.names or self.names], np.int64)
+            for kind, e in self.experts.items()
+        }
         self._mean, self._std = mean, std
         self.calibration = calibration
         self.prior = prior
@@ -102,8 +111,9 @@ class SemanticRouter:
 
     # ----- scoring ----------------------------------------------------------------------------
     def assess_arrays(self, emb: FloatArray | None, ana_raw: FloatArray) -> list[RouterVerdict]:
-        """Verdicts from precomputed features (embeddings, raw analysis rows in `names` order)."""
-        ana = self.standardise(ana_raw)
+        """Verdicts from precomputed features (embeddings, raw analysis rows in `read_names`
+        order)."""
+        ana = self.standardise(ana_raw[:, : len(self.names)])
         if self.uses_embeddings and emb is None:
             raise ValueError("this router needs embeddings")
         raw = raw_scores(self.model, emb, ana)
@@ -116,7 +126,8 @@ class SemanticRouter:
                 rows = np.flatnonzero(kinds == self.gate.kinds.index(name))
                 if len(rows):
                     sub = None if emb is None else emb[rows]
-                    probs[rows] = expert.probabilities(sub, ana_raw[rows])
+                    own = ana_raw[np.ix_(rows, self._expert_cols[name])]
+                    probs[rows] = expert.probabilities(sub, own)
                     for r in rows:
                         expert_of[int(r)] = name
         nearest: FloatArray | None = None
@@ -148,7 +159,7 @@ class SemanticRouter:
                     "'embeddings' extra"
                 )
             emb = self.embedder.embed(prompts)
-        _, ana = analysis_matrix(prompts, self.names)
+        _, ana = analysis_matrix(prompts, self.read_names)
         return self.assess_arrays(emb, ana)
 
     def assess(self, prompt: str) -> RouterVerdict:
@@ -177,6 +188,7 @@ class SemanticRouter:
             "experts": [
                 {
                     "kind": e.kind,
+                    "names": list(e.names),
                     **_model_dict(e.model),
                     **_refs_dict(e.model),
                     "mean": [float(v) for v in e.mean],
@@ -202,6 +214,7 @@ class SemanticRouter:
                 np.asarray(e["mean"], float),
                 np.asarray(e["std"], float),
                 (float(e["calibration"][0]), float(e["calibration"][1])),
+                tuple(check_names([str(n) for n in e.get("names", [])])),
             )
             for e in data.get("experts", [])
         }
@@ -228,6 +241,7 @@ def _model_dict(model: FittedModel) -> dict[str, Any]:
             "alpha": cfg.alpha,
             "k": cfg.k,
             "embeddings": cfg.embeddings,
+            "numbers": cfg.numbers,
         },
         "weight": [float(v) for v in model.weight],
         "intercept": model.intercept,
@@ -239,7 +253,11 @@ def _model_from(
 ) -> FittedModel:
     c = data["config"]
     config = RouterConfig(
-        model=c["model"], alpha=float(c["alpha"]), k=int(c["k"]), embeddings=bool(c["embeddings"])
+        model=c["model"],
+        alpha=float(c["alpha"]),
+        k=int(c["k"]),
+        embeddings=bool(c["embeddings"]),
+        numbers=bool(c.get("numbers", False)),
     )
     return FittedModel(
         config, np.asarray(data["weight"], float), float(data["intercept"]), ref, target

@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from orchestratex.engine.embeddings import FloatArray
+from orchestratex.engine.router_features import NUMBER_FEATURES
 from orchestratex.engine.semantic_kinds import Expert, fit_gate
 from orchestratex.engine.semantic_model import (
     RouterConfig,
@@ -90,14 +91,16 @@ def fit_semantic(
 ) -> SemanticRouter:
     """A calibrated router fitted on all rows.
 
-    `target` is the regression target (the benchmark passes `need` itself), `need` the 0..1
-    chance the strong model is needed (what the calibrated score estimates). `kinds` names each
-    row's kind (needed with `experts`).
+    `ana_raw` holds the analysis features `names` (columns in that order); each model reads the
+    ones its setting names (`columns`). `target` is the regression target (the
+    benchmark passes `need` itself), `need` the 0..1 chance the strong model is needed (what the
+    calibrated score estimates). `kinds` names each row's kind (needed with `experts`).
     """
     if len(target) == 0:
         raise ValueError("no training rows")
-    mean, std = standardisation(ana_raw)
-    ana = (ana_raw - mean) / std
+    own_names, pooled_raw = columns(ana_raw, names, config)
+    mean, std = standardisation(pooled_raw)
+    ana = (pooled_raw - mean) / std
     use_emb = emb if config.embeddings else None
     oof = out_of_fold(use_emb, ana, target, fold_ids, config, stop)
     calibration = platt(oof, need)
@@ -122,19 +125,21 @@ def fit_semantic(
         gate = fit_gate(use_emb, ana, kinds)
         for kind, setting in experts.items():
             rows = np.flatnonzero(np.asarray(kinds) == kind)
+            expert_names, expert_raw = columns(ana_raw[rows], names, setting)
             fitted[kind] = fit_expert(
                 kind,
                 None if emb is None else emb[rows],
-                ana_raw[rows],
+                expert_raw,
                 target[rows],
                 need[rows],
                 fold_ids[rows],
                 setting,
                 stop,
+                names=expert_names,
             )
     return SemanticRouter(
         model=model,
-        names=names,
+        names=own_names,
         mean=mean,
         std=std,
         calibration=calibration,
@@ -155,9 +160,11 @@ def fit_expert(
     fold_ids: IntArray,
     config: RouterConfig,
     stop: StopCheck | None = None,
+    *,
+    names: Sequence[str] = (),
 ) -> Expert:
-    """One kind's own model (analysis features standardised on its own rows, as the selection
-    measured it), calibrated on its out-of-fold scores."""
+    """One kind's own model (analysis features `names`, standardised on its own rows, as the
+    selection measured it), calibrated on its out-of-fold scores."""
     if len(target) == 0:
         raise ValueError(f"no training rows of kind {kind!r}")
     mean, std = standardisation(ana_raw)
@@ -167,4 +174,15 @@ def fit_expert(
     model = fit_model(use_emb, ana, target, config)
     if not config.uses_knn():
         model.ref_emb = model.ref_target = None
-    return Expert(kind, model, mean, std, platt(oof, need))
+    return Expert(kind, model, mean, std, platt(oof, need), tuple(names))
+
+
+def columns(
+    ana_raw: FloatArray, names: Sequence[str], config: RouterConfig
+) -> tuple[tuple[str, ...], FloatArray]:
+    """The features `config` reads and their columns of `ana_raw` (whose columns are `names`):
+    every name, less the number-and-step counts unless the setting reads them."""
+    if config.numbers and not set(NUMBER_FEATURES) <= set(names):
+        raise ValueError(f"{config.label} needs the number-and-step features")
+    keep = [i for i, n in enumerate(names) if config.numbers or n not in NUMBER_FEATURES]
+    return tuple(names[i] for i in keep), ana_raw[:, keep]
