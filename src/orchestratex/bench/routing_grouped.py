@@ -5,7 +5,8 @@ each fold is tested once by a router trained on every other fold plus MT-Bench a
 subject is ever in both train and test. Reported: APGR per fold (mean and worst), APGR of all
 out-of-fold scores pooled, a per-subject table, and the within-subject APGR (each subject's
 prompts ranked only against each other, averaged over subjects weighted by size), which tells
-whether the router ranks prompts or only whole subjects.
+whether the router ranks prompts or only whole subjects. The train-without, score-the-held-out
+loop (`leave_groups_out`) is shared with the unseen-subject draws (bench/routing_unseen.py).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import hashlib
 import math
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from pydantic import BaseModel
@@ -104,6 +106,48 @@ def within_subject_apgr(
     return (total / weight if weight else float("nan")), per
 
 
+@dataclass(frozen=True, slots=True)
+class HeldOut:
+    """One held-out set of MMLU subjects and the scores a router trained without them gave."""
+
+    subjects: list[str]
+    index: list[int]
+    """Positions of the held-out prompts in the MMLU items."""
+    items: list[RoutingItem]
+    scores: list[float]
+
+    @property
+    def weak_quality(self) -> float:
+        return float(np.mean([it.weak for it in self.items]))
+
+    @property
+    def strong_quality(self) -> float:
+        return float(np.mean([it.strong for it in self.items]))
+
+    @property
+    def apgr(self) -> float:
+        strong = [it.strong for it in self.items]
+        return evaluate_scores(self.scores, strong, [it.weak for it in self.items]).apgr
+
+
+def leave_groups_out(
+    mmlu: Sequence[RoutingItem],
+    others: Sequence[RoutingItem],
+    scorer: Scorer,
+    held_out: Sequence[Sequence[str]],
+) -> list[HeldOut]:
+    """For each set of subjects in `held_out`: train on every other MMLU prompt plus `others`,
+    score that set's prompts. The loop of grouped folds and of unseen-subject draws alike."""
+    out: list[HeldOut] = []
+    for subjects in held_out:
+        chosen = set(subjects)
+        index = [i for i, it in enumerate(mmlu) if it.group in chosen]
+        test = [mmlu[i] for i in index]
+        train = [it for it in mmlu if it.group not in chosen] + list(others)
+        out.append(HeldOut(list(subjects), index, test, scorer(train, test)))
+    return out
+
+
 def grouped_cv(
     mmlu: Sequence[RoutingItem],
     others: Sequence[RoutingItem],
@@ -117,24 +161,18 @@ def grouped_cv(
     fold_of = {s: f for f, g in enumerate(groups) for s in g}
     results: list[FoldResult] = []
     pooled: dict[int, float] = {}
-    for f, fold_subjects in enumerate(groups):
-        test_idx = [i for i, it in enumerate(mmlu) if fold_of[it.group] == f]
-        test = [mmlu[i] for i in test_idx]
-        train = [it for it in mmlu if fold_of[it.group] != f] + list(others)
-        scores = scorer(train, test)
-        strong = [it.strong for it in test]
-        weak = [it.weak for it in test]
+    for f, held in enumerate(leave_groups_out(mmlu, others, scorer, groups)):
         results.append(
             FoldResult(
                 fold=f,
-                subjects=fold_subjects,
-                prompts=len(test),
-                weak_quality=float(np.mean(weak)),
-                strong_quality=float(np.mean(strong)),
-                apgr=evaluate_scores(scores, strong, weak).apgr,
+                subjects=held.subjects,
+                prompts=len(held.items),
+                weak_quality=held.weak_quality,
+                strong_quality=held.strong_quality,
+                apgr=held.apgr,
             )
         )
-        pooled.update(zip(test_idx, scores, strict=True))
+        pooled.update(zip(held.index, held.scores, strict=True))
     all_scores = [pooled[i] for i in range(len(mmlu))]
     within, per = within_subject_apgr(mmlu, all_scores)
     subjects: list[SubjectResult] = []

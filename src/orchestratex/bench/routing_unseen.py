@@ -21,7 +21,7 @@ from pydantic import BaseModel
 
 from orchestratex.bench.routing_data import BENCHMARKS, LOADERS, RoutingItem
 from orchestratex.bench.routing_features import build_bank
-from orchestratex.bench.routing_grouped import Scorer, within_subject_apgr
+from orchestratex.bench.routing_grouped import Scorer, leave_groups_out, within_subject_apgr
 from orchestratex.bench.routing_metrics import evaluate_scores
 from orchestratex.bench.routing_select import Selection
 from orchestratex.bench.routing_semantic import semantic_scorer
@@ -100,24 +100,21 @@ def leave_subjects_out(
     """Score each draw's held-out subjects with a router trained on everything else.
 
     `settings`, when given, is a list the scorer appends each draw's chosen setting to."""
+    drawn = subject_draws([it.group for it in mmlu], draws, k, seed)
     results: list[UnseenDraw] = []
-    for d, held in enumerate(subject_draws([it.group for it in mmlu], draws, k, seed)):
-        chosen = set(held)
-        test = [it for it in mmlu if it.group in chosen]
-        train = [it for it in mmlu if it.group not in chosen] + list(others)
-        scores = scorer(train, test)
-        strong = [it.strong for it in test]
-        weak = [it.weak for it in test]
+    for d, held in enumerate(leave_groups_out(mmlu, others, scorer, drawn)):
+        strong = [it.strong for it in held.items]
+        weak = [it.weak for it in held.items]
         results.append(
             UnseenDraw(
                 draw=d,
-                subjects=held,
-                prompts=len(test),
-                weak_quality=float(np.mean(weak)),
-                strong_quality=float(np.mean(strong)),
-                apgr=evaluate_scores(scores, strong, weak).apgr,
-                within_subject_apgr=within_subject_apgr(test, scores)[0],
-                subject_oracle_apgr=evaluate_scores(subject_means(test), strong, weak).apgr,
+                subjects=held.subjects,
+                prompts=len(held.items),
+                weak_quality=held.weak_quality,
+                strong_quality=held.strong_quality,
+                apgr=held.apgr,
+                within_subject_apgr=within_subject_apgr(held.items, held.scores)[0],
+                subject_oracle_apgr=evaluate_scores(subject_means(held.items), strong, weak).apgr,
                 setting=settings[d] if settings is not None and d < len(settings) else "",
             )
         )
