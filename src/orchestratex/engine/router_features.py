@@ -7,10 +7,14 @@ reads exactly those back, so a feature that analysis gains later (as the unambig
 of main's f0fa652 were) changes no trained or stored model, and a new feature reaches the models
 only by being named here (and then measured: docs/benchmarks.md, Routing).
 
+`NUMBER_FEATURES` are counts of a word problem's numbers and steps, which a kind's expert may
+read as well when its inner folds choose them (`RouterConfig.numbers`).
+
 Names: `f:<feature>` for a raw count or measure of `Analysis.features`, `d:<domain>` for a
-domain score, `complexity` for the complexity. `f:complexity` and `complexity` are the same
-number twice; both were read when the list was written down, and dropping one changes the ridge
-penalty on it, so the list keeps both (the routers' figures are those of this exact list).
+domain score, `complexity` for the complexity, `n:<count>` for a number-and-step count.
+`f:complexity` and `complexity` are the same number twice; both were read when the list was
+written down, and dropping one changes the ridge penalty on it, so the list keeps both (the
+routers' figures are those of this exact list).
 """
 
 from __future__ import annotations
