@@ -92,9 +92,9 @@ def fit_semantic(
     """A calibrated router fitted on all rows.
 
     `ana_raw` holds the analysis features `names` (columns in that order); each model reads the
-    ones its setting names (`columns`). `target` is the regression target (the
-    benchmark passes `need` itself), `need` the 0..1 chance the strong model is needed (what the
-    calibrated score estimates). `kinds` names each row's kind (needed with `experts`).
+    ones its setting names (`columns`). `target` is the regression target (the benchmark passes
+    `need` itself), `need` the 0..1 chance the strong model is needed (what the calibrated score
+    estimates). `kinds` names each row's kind (needed with `experts`).
     """
     if len(target) == 0:
         raise ValueError("no training rows")
