@@ -243,6 +243,9 @@ class RoundResult(BaseModel):
     )
 
 
+ThreadStatus = Literal["queued", "running", "completed", "failed", "cancelled", "interrupted"]
+"""Where a thread stands; the last three of OrchestrationResult's statuses end it."""
+
 StopReason = Literal[
     "threshold", "max_rounds", "plateau", "budget", "deadline", "cancelled", "failed"
 ]
