@@ -8,7 +8,7 @@ from orchestratex.core.catalog import Price
 from orchestratex.core.errors import BudgetExceededError, ModelNotAllowedError
 from orchestratex.core.events import ModelCallEvent
 from orchestratex.core.orchestration import OrchestrationRequest, Preferences
-from orchestratex.core.types import ChatMessage, CompletionRequest
+from orchestratex.core.types import ChatMessage, CompletionRequest, ToolSpec
 from orchestratex.engine import Orchestrator
 from orchestratex.engine.admission import CallGate, GatedClient, input_tokens_bound
 from orchestratex.testing.scripted_client import ScriptedClient
@@ -138,3 +138,34 @@ async def test_a_budgeted_run_never_spends_more_than_its_budget() -> None:
         )
     )
     assert result.total_cost_usd <= budget + 1e-12
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "".join(chr(33 + (i * 7919) % 94) for i in range(3000)),  # scrambled ASCII symbols
+        "".join(chr(0x4E00 + (i * 7919) % 20992) for i in range(1000)),  # rare CJK
+        "".join(chr(0x1F300 + (i * 31) % 256) for i in range(1000)),  # emoji
+        "The quick brown fox jumps over the lazy dog. " * 60,
+    ],
+)
+def test_the_input_bound_is_never_below_a_real_tokenizers_count(text: str) -> None:
+    """The hold's input bound must not under-count hostile text, or a budget could be passed."""
+    from orchestratex.providers.replay_tokens import tokenizers
+
+    tokens = tokenizers()
+    request = CompletionRequest(messages=[ChatMessage(role="user", content=text)])
+    bound = input_tokens_bound(request)
+    assert bound >= tokens.gpt4_chat(request.messages)
+    assert bound >= tokens.mixtral_chat(request.messages)
+
+
+def test_tool_definitions_and_the_output_schema_count_as_input() -> None:
+    plain = _request()
+    description = "x" * 5000
+    tools = [ToolSpec(name="lookup", description=description, parameters={"type": "object"})]
+    with_tools = plain.model_copy(update={"tools": tools})
+    schema = {"type": "object", "properties": {"answer": {"description": description}}}
+    with_schema = plain.model_copy(update={"json_schema": schema})
+    assert input_tokens_bound(with_tools) > input_tokens_bound(plain) + 5000
+    assert input_tokens_bound(with_schema) > input_tokens_bound(plain) + 5000

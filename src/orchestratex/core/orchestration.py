@@ -223,6 +223,9 @@ class JudgeVerdict(BaseModel):
     score: RubricScore | None = None
     weight: float = 1.0
     error: str | None = None
+    error_code: str | None = Field(
+        default=None, description="the error's code (e.g. budget_exceeded) when it had one"
+    )
     cost_usd: float = 0.0
     latency_ms: float = 0.0
     usage: TokenUsage = Field(default_factory=TokenUsage)

@@ -7,8 +7,11 @@ that amount until the call ends and then releases it to the actual cost. A call 
 fit whole is shrunk (fewer output tokens) when that is enough, else refused with
 `BudgetExceededError`, before anything reaches a provider.
 
-A call's worst case is its input (estimated high: a UTF-8 byte count over three, so text in any
-script is over-counted rather than under) plus `max_tokens` of output at the model's price.
+A call's worst case is its input plus `max_tokens` of output at the model's price. The input
+(messages, tool calls, tool definitions and the output schema) is bounded by its UTF-8 byte
+count: a byte-level BPE or byte-fallback tokenizer never makes more tokens than bytes. (A third
+of the bytes, used before, is exceeded 2-3x by random characters, rare CJK or emoji, so a hostile
+prompt could spend past a budget.)
 """
 
 from __future__ import annotations
@@ -28,17 +31,30 @@ from orchestratex.core.types import Completion, CompletionRequest, StreamPart
 MIN_OUTPUT_TOKENS = 16
 """A call that cannot afford this many output tokens is refused rather than cut to nothing."""
 PER_MESSAGE_TOKENS = 8
+PER_TOOL_TOKENS = 32
+"""What a provider's template adds around one tool definition (or the output schema), at most."""
 EPSILON_USD = 1e-12
 _MTOK = 1_000_000
 
 
+def _bytes(text: str) -> int:
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
 def input_tokens_bound(request: CompletionRequest) -> int:
-    """A high estimate of the call's input tokens."""
-    total = 0
+    """An upper bound of the call's input tokens: one per byte of everything the provider reads
+    (messages, their tool calls, tool definitions, the output schema), plus markers."""
+    total = PER_MESSAGE_TOKENS
     for message in request.messages:
-        total += math.ceil(len(message.content.encode("utf-8", "surrogatepass")) / 3)
-        total += PER_MESSAGE_TOKENS
-    return total + PER_MESSAGE_TOKENS
+        total += _bytes(message.content) + PER_MESSAGE_TOKENS
+        total += sum(_bytes(call.model_dump_json()) for call in message.tool_calls)
+        total += _bytes(message.tool_call_id or "")
+    for tool in request.tools or ():
+        total += _bytes(tool.model_dump_json()) + PER_TOOL_TOKENS
+    output_format = request.output_format()
+    if output_format is not None:
+        total += _bytes(output_format.model_dump_json()) + PER_TOOL_TOKENS
+    return total
 
 
 def call_cost_bound(price: Price, input_tokens: int, output_tokens: int) -> float:
