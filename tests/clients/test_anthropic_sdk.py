@@ -199,4 +199,5 @@ async def test_errors_have_the_anthropic_shape(service: Running, fake: FakeProvi
             await stranger.messages.create(model="fake-gpt", max_tokens=10, messages=hi)
         assert isinstance(denied.value.body, dict)
         assert denied.value.body["error"]["type"] == "authentication_error"
+        assert "x-api-key" in denied.value.body["error"]["message"]  # the header this SDK sends
     assert fake.stats.requests_total == 0
