@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 import anthropic
+import httpx
 import pytest
 
 from orchestratex.testing.fake_provider import FakeProviderServer
@@ -199,5 +200,13 @@ async def test_errors_have_the_anthropic_shape(service: Running, fake: FakeProvi
             await stranger.messages.create(model="fake-gpt", max_tokens=10, messages=hi)
         assert isinstance(denied.value.body, dict)
         assert denied.value.body["error"]["type"] == "authentication_error"
-        assert "x-api-key" in denied.value.body["error"]["message"]  # the header this SDK sends
+    # Other clients (curl, older SDKs) send x-api-key; a refusal then names that header.
+    async with httpx.AsyncClient(base_url=service.base_url) as http:
+        refused = await http.post(
+            "/v1/messages",
+            headers={"x-api-key": "not-a-key"},
+            json={"model": "fake-gpt", "max_tokens": 10, "messages": hi},
+        )
+    assert refused.status_code == 401
+    assert "x-api-key" in refused.json()["error"]["message"]
     assert fake.stats.requests_total == 0
