@@ -24,9 +24,13 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from orchestratex.core.catalog import Price
-from orchestratex.core.errors import BudgetExceededError, ModelNotAllowedError
+from orchestratex.core.errors import (
+    BudgetExceededError,
+    ModelNotAllowedError,
+    ProviderTimeoutError,
+)
 from orchestratex.core.protocols import ModelClient
-from orchestratex.core.types import Completion, CompletionRequest, StreamPart
+from orchestratex.core.types import Completion, CompletionRequest, StreamPart, TextDelta
 
 MIN_OUTPUT_TOKENS = 16
 """A call that cannot afford this many output tokens is refused rather than cut to nothing."""
@@ -174,6 +178,17 @@ class CallGate:
         if self._ledger is not None:
             await self._ledger.release(ticket.call_id, cost_usd)
 
+    def cut_short_cost(self, ticket: Ticket, output_bytes: int | None) -> float:
+        """What a call that ended without its usage report may have cost the provider's bill:
+        its input and the output seen so far, a token a byte (`None`: the output is unknown, as
+        for a whole reply stopped waiting for, so the whole hold)."""
+        price = self._prices.get(ticket.model)
+        if not self.limited or price is None or output_bytes is None:
+            return ticket.held_usd
+        tokens_out = min(output_bytes, ticket.request.max_tokens)
+        bound = call_cost_bound(price, input_tokens_bound(ticket.request), tokens_out)
+        return min(ticket.held_usd, bound)
+
     def affordable(self, model: str, request: CompletionRequest) -> bool:
         """Whether a call of `model` could be admitted now (without holding anything)."""
         if self._allowed is not None and model not in self._allowed:
@@ -205,16 +220,32 @@ class GatedClient:
             completion = await self._client.complete(model, ticket.request)
             cost = completion.cost_usd
             return completion
+        except (asyncio.CancelledError, ProviderTimeoutError):
+            # Sent, and maybe answered and billed after we stopped waiting: count the worst.
+            cost = self.gate.cut_short_cost(ticket, None)
+            raise
         finally:
             await self.gate.settle(ticket, cost)
 
     async def stream(self, model: str, request: CompletionRequest) -> AsyncIterator[StreamPart]:
+        """The stream; one that ends without its usage report (cancelled, its reader gone, cut)
+        is counted at `cut_short_cost` of what it had sent, which the provider bills too."""
         ticket = await self.gate.admit(model, request)
         cost = 0.0
+        finished = False
+        sent_bytes = 0
         try:
             async for part in self._client.stream(model, ticket.request):
                 if isinstance(part, Completion):
-                    cost = part.cost_usd
+                    cost, finished = part.cost_usd, True
+                elif self.gate.limited:
+                    text = part.text if isinstance(part, TextDelta) else part.arguments
+                    sent_bytes += len(text.encode("utf-8", "surrogatepass"))
                 yield part
+        except BaseException as exc:
+            cut = isinstance(exc, asyncio.CancelledError | GeneratorExit | ProviderTimeoutError)
+            if not finished and (sent_bytes or cut):
+                cost = self.gate.cut_short_cost(ticket, sent_bytes)
+            raise
         finally:
             await self.gate.settle(ticket, cost)
