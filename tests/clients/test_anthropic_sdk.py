@@ -207,6 +207,12 @@ async def test_errors_have_the_anthropic_shape(service: Running, fake: FakeProvi
             headers={"x-api-key": "not-a-key"},
             json={"model": "fake-gpt", "max_tokens": 10, "messages": hi},
         )
+        unset = await http.post(
+            "/v1/messages",
+            headers={"x-api-key": service.key},
+            json={"model": "fake-gpt", "max_tokens": 10, "messages": hi, "stream": None},
+        )
     assert refused.status_code == 401
     assert "x-api-key" in refused.json()["error"]["message"]
-    assert fake.stats.requests_total == 0
+    assert unset.status_code == 200 and unset.json()["type"] == "message"  # null: not streamed
+    assert fake.stats.requests_total == 1  # that one; nothing refused reached the upstream
