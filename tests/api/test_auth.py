@@ -47,6 +47,8 @@ async def test_open_mode_accepts_any_bearer_until_a_key_exists(api: Api) -> None
         response = await api.client.get("/api/threads", headers=headers)
         assert response.status_code == 200, (headers, response.text)
     assert (await api.client.get("/readyz")).json() == {"status": "ready"}
+    for probe in ("/healthz", "/readyz"):  # load balancers and uptime checks send HEAD
+        assert (await api.client.head(probe)).status_code == 200
 
     key = await _key(api, "alice")
     health = (await api.client.get("/healthz")).json()

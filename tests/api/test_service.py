@@ -23,6 +23,11 @@ async def test_threads_left_running_are_interrupted_at_start(api_factory: ApiFac
             tid: (await api.client.get(f"/api/orchestrate/status/{tid}")).json()["status"]
             for tid in ("left-over", "was-queued", "finished")
         }
+        listed = await api.client.get("/api/threads", params={"status": "interrupted"})
+        unknown = await api.client.get("/api/threads", params={"status": "done"})
+    assert sorted(t["id"] for t in listed.json()["items"]) == ["left-over", "was-queued"]
+    assert unknown.status_code == 422
+    assert unknown.json()["error"]["code"] == "invalid_request"
     assert statuses == {
         "left-over": "interrupted",
         "was-queued": "interrupted",

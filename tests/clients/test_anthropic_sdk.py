@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 import anthropic
+import httpx
 import pytest
 
 from orchestratex.testing.fake_provider import FakeProviderServer
@@ -199,4 +200,19 @@ async def test_errors_have_the_anthropic_shape(service: Running, fake: FakeProvi
             await stranger.messages.create(model="fake-gpt", max_tokens=10, messages=hi)
         assert isinstance(denied.value.body, dict)
         assert denied.value.body["error"]["type"] == "authentication_error"
-    assert fake.stats.requests_total == 0
+    # Other clients (curl, older SDKs) send x-api-key; a refusal then names that header.
+    async with httpx.AsyncClient(base_url=service.base_url) as http:
+        refused = await http.post(
+            "/v1/messages",
+            headers={"x-api-key": "not-a-key"},
+            json={"model": "fake-gpt", "max_tokens": 10, "messages": hi},
+        )
+        unset = await http.post(
+            "/v1/messages",
+            headers={"x-api-key": service.key},
+            json={"model": "fake-gpt", "max_tokens": 10, "messages": hi, "stream": None},
+        )
+    assert refused.status_code == 401
+    assert "x-api-key" in refused.json()["error"]["message"]
+    assert unset.status_code == 200 and unset.json()["type"] == "message"  # null: not streamed
+    assert fake.stats.requests_total == 1  # that one; nothing refused reached the upstream

@@ -278,3 +278,26 @@ async def test_errors_reach_the_sdk_as_its_exceptions(service: Running) -> None:
             await stranger.chat.completions.create(
                 model="fake-gpt", messages=[{"role": "user", "content": "hi"}]
             )
+
+
+async def test_models_list_and_retrieve_and_unknown_routes(service: Running) -> None:
+    async with client(service) as sdk:
+        listed = [m.id async for m in sdk.models.list()]
+        assert listed[:2] == ["orchestratex/auto", "orchestratex/refine"] and "fake-gpt" in listed
+        auto = await sdk.models.retrieve("orchestratex/auto")
+        named = await sdk.models.retrieve("fake-gpt")
+        assert (auto.id, named.id, named.owned_by) == (
+            "orchestratex/auto",
+            "fake-gpt",
+            "fake-openai",
+        )
+        with pytest.raises(openai.NotFoundError) as missing:
+            await sdk.models.retrieve("no-such-model")
+        assert isinstance(missing.value.body, dict)
+        assert missing.value.body["code"] == "model_not_found"
+        with pytest.raises(openai.NotFoundError) as no_route:
+            await sdk.embeddings.create(model="fake-gpt", input="hi")
+        # An unknown /v1 path answers in OpenAI's shape, naming what was asked.
+        assert isinstance(no_route.value.body, dict)
+        assert no_route.value.body["type"] == "invalid_request_error"
+        assert "POST /v1/embeddings" in no_route.value.body["message"]

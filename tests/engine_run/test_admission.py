@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncGenerator, AsyncIterator
+
 import pytest
 
 from orchestratex.core.catalog import Price
 from orchestratex.core.errors import BudgetExceededError, ModelNotAllowedError
 from orchestratex.core.events import ModelCallEvent
 from orchestratex.core.orchestration import OrchestrationRequest, Preferences
-from orchestratex.core.types import ChatMessage, CompletionRequest
+from orchestratex.core.types import (
+    ChatMessage,
+    Completion,
+    CompletionRequest,
+    StreamPart,
+    TextDelta,
+    ToolSpec,
+)
 from orchestratex.engine import Orchestrator
 from orchestratex.engine.admission import CallGate, GatedClient, input_tokens_bound
 from orchestratex.testing.scripted_client import ScriptedClient
 from tests.engine_run.helpers import MODELS, PRICES
+from tests.waiting import until
 
 PRICE = Price(input_per_mtok=1_000_000.0, output_per_mtok=1_000_000.0)  # $1 a token
 
@@ -138,3 +149,75 @@ async def test_a_budgeted_run_never_spends_more_than_its_budget() -> None:
         )
     )
     assert result.total_cost_usd <= budget + 1e-12
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "".join(chr(33 + (i * 7919) % 94) for i in range(3000)),  # scrambled ASCII symbols
+        "".join(chr(0x4E00 + (i * 7919) % 20992) for i in range(1000)),  # rare CJK
+        "".join(chr(0x1F300 + (i * 31) % 256) for i in range(1000)),  # emoji
+        "The quick brown fox jumps over the lazy dog. " * 60,
+    ],
+)
+def test_the_input_bound_is_never_below_a_real_tokenizers_count(text: str) -> None:
+    """The hold's input bound must not under-count hostile text, or a budget could be passed."""
+    from orchestratex.providers.replay_tokens import tokenizers
+
+    tokens = tokenizers()
+    request = CompletionRequest(messages=[ChatMessage(role="user", content=text)])
+    bound = input_tokens_bound(request)
+    assert bound >= tokens.gpt4_chat(request.messages)
+    assert bound >= tokens.mixtral_chat(request.messages)
+
+
+def test_tool_definitions_and_the_output_schema_count_as_input() -> None:
+    plain = _request()
+    description = "x" * 5000
+    tools = [ToolSpec(name="lookup", description=description, parameters={"type": "object"})]
+    with_tools = plain.model_copy(update={"tools": tools})
+    schema = {"type": "object", "properties": {"answer": {"description": description}}}
+    with_schema = plain.model_copy(update={"json_schema": schema})
+    assert input_tokens_bound(with_tools) > input_tokens_bound(plain) + 5000
+    assert input_tokens_bound(with_schema) > input_tokens_bound(plain) + 5000
+
+
+class _Endless:
+    """A model that streams ten words, then never finishes; its whole replies never come."""
+
+    async def complete(self, model: str, request: CompletionRequest) -> Completion:
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    async def stream(self, model: str, request: CompletionRequest) -> AsyncIterator[StreamPart]:
+        for _ in range(10):
+            yield TextDelta(text="word ")
+        await asyncio.Event().wait()
+
+
+async def test_a_stream_cut_short_is_counted_at_what_it_sent() -> None:
+    """A reader that goes away (a client hanging up) leaves the provider's bill for what was
+    generated; the ledger must count it, or hanging up would spend past a budget."""
+    ledger = _Ledger(left=10_000.0)
+    client = GatedClient(_Endless(), CallGate({"m": PRICE}, run_id="r", ledger=ledger))
+    request = _request(max_tokens=1000)
+    parts = client.stream("m", request)
+    assert isinstance(parts, AsyncGenerator)
+    seen = [await anext(parts) for _ in range(10)]
+    assert "".join(p.text for p in seen if isinstance(p, TextDelta)) == "word " * 10
+    await parts.aclose()
+    # $1 a token: the input bound plus the 50 bytes streamed, a token a byte.
+    assert ledger.spent == input_tokens_bound(request) + 50
+    assert ledger.holds == {}
+
+
+async def test_a_whole_reply_stopped_waiting_for_is_counted_at_its_hold() -> None:
+    ledger = _Ledger(left=10_000.0)
+    client = GatedClient(_Endless(), CallGate({"m": PRICE}, run_id="r", ledger=ledger))
+    request = _request(max_tokens=1000)
+    call = asyncio.create_task(client.complete("m", request))
+    await until(lambda: bool(ledger.holds), what="the call admitted")
+    call.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await call
+    assert ledger.spent == input_tokens_bound(request) + 1000

@@ -128,13 +128,17 @@ async def test_budget_stops_with_the_best_answer_so_far() -> None:
         return Orchestrator(client, MODELS, PRICES)
 
     one = await make().run(OrchestrationRequest(prompt=PROMPT, model="alpha", max_rounds=1))
-    budget = one.total_cost_usd * 2.5
+    budget = one.total_cost_usd * 4
     request = OrchestrationRequest(
         prompt=PROMPT, model="alpha", max_rounds=10, preferences=Preferences(budget_usd=budget)
     )
     result = await make().run(request)
     assert result.stop_reason == "budget" and result.status == "completed"
-    assert len(result.rounds) == 2 and result.total_cost_usd <= budget
+    assert result.total_cost_usd <= budget
+    # The third answer fitted; judging it did not, so the run stops there (not on a plateau of
+    # unjudged rounds) with the best judged answer.
+    assert [r.score for r in result.rounds] == [3.0, 4.0, None]
+    assert {v.error_code for v in result.rounds[-1].verdicts} == {"budget_exceeded"}
     assert result.best_round == 2
 
 

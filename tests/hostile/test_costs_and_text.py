@@ -152,6 +152,10 @@ async def test_v1_types_are_strict_as_in_the_openai_api(tmp_path: Path) -> None:
                 assert error["param"] == next(iter(extra)), (extra, error)
             fine = {"model": "orchestratex/auto", "messages": messages, "temperature": 1}
             assert (await http.post(CHAT, json=fine)).status_code == 200
+            # null is "not set", as the OpenAI API takes it; some clients send every field so.
+            unset = {"model": "orchestratex/auto", "messages": messages, "stream": None}
+            replied = await http.post(CHAT, json=unset)
+            assert replied.status_code == 200 and replied.json()["object"] == "chat.completion"
 
 
 async def test_headers_and_urls_are_parsed_strictly(tmp_path: Path) -> None:

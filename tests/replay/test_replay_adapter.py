@@ -192,3 +192,20 @@ async def test_usage_is_counted_by_each_models_tokenizer(
         + gpt.usage.output_tokens * price.output_per_mtok
     ) / 1e6
     assert gpt.cost_usd == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("model", [STRONG_MODEL, WEAK_MODEL])
+async def test_max_tokens_cuts_the_recorded_answer_where_a_provider_would(
+    gateway: Gateway, index: ReplayIndex, model: str
+) -> None:
+    prompt = index.by_id["mt_bench-81"]
+    request = ask(prompt.text).model_copy(update={"max_tokens": 20})
+    whole = await gateway.complete(model, ask(prompt.text))
+    cut = await gateway.complete(model, request)
+    assert whole.usage.output_tokens > 20 and whole.finish_reason == "stop"
+    assert cut.finish_reason == "length" and cut.usage.output_tokens == 20
+    assert 0 < len(cut.text) < len(whole.text)
+    assert prompt.answers[model].startswith(cut.text.rstrip())
+    assert cut.cost_usd < whole.cost_usd
+    streamed = [p async for p in gateway.stream(model, request)]
+    assert "".join(p.text for p in streamed if isinstance(p, TextDelta)) == cut.text

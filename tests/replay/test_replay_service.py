@@ -10,6 +10,7 @@ import httpx
 
 from orchestratex.api.app import create_app
 from orchestratex.providers.replay_data import RECORDED_JUDGE, STRONG_MODEL, WEAK_MODEL
+from orchestratex.runtime.auth import create_key
 from orchestratex.runtime.replay_mode import resolve_mode
 from orchestratex.runtime.service import Service
 from orchestratex.runtime.settings import ProviderOverride, Settings
@@ -81,6 +82,27 @@ async def test_replay_service_lists_prompts_and_completes_a_run(
             for m in (STRONG_MODEL, WEAK_MODEL)
         }
         assert body["score"] == 9.0
+
+
+async def test_a_budget_holds_in_replay_mode_the_recorded_answer_is_cut(
+    tmp_path: Path, data_dir: Path
+) -> None:
+    """A recorded answer dearer than what the key has left is cut at the shrunk max_tokens, as a
+    provider would cut it, rather than billed whole past the budget."""
+    settings = Settings(data_dir=tmp_path, routellm_data_dir=data_dir)
+    async with open_app(settings, env={}) as (client, service):
+        async with service.sessions() as session:
+            key = await create_key(session, name="thrifty", budget_usd=0.002)
+        headers = {"Authorization": f"Bearer {key.key}"}
+        text = (await client.get("/api/demo/prompts/mt_bench-81", headers=headers)).json()["text"]
+        body = {"model": STRONG_MODEL, "messages": [{"role": "user", "content": text}]}
+        reply = await client.post("/v1/chat/completions", json=body, headers=headers)
+        assert reply.status_code == 200, reply.text
+        assert reply.json()["choices"][0]["finish_reason"] == "length"
+        assert 0 < await service.spent_usd(key.user_id) <= 0.002
+        again = await client.post("/v1/chat/completions", json=body, headers=headers)
+        assert again.status_code == 402
+        assert await service.spent_usd(key.user_id) <= 0.002
 
 
 async def test_replay_without_recordings_starts_and_says_where_it_looked(tmp_path: Path) -> None:

@@ -17,7 +17,12 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from orchestratex.api.openai_errors import bad_request
-from orchestratex.api.openai_schema import MAX_OUTPUT_TOKENS, MAX_STOP, ChatCompletionRequest
+from orchestratex.api.openai_schema import (
+    MAX_OUTPUT_TOKENS,
+    MAX_STOP,
+    ChatCompletionRequest,
+    StreamFlag,
+)
 from orchestratex.core.types import MAX_TOOLS, TOOL_NAME_PATTERN
 
 StrictFloat = Annotated[float, Field(strict=True, allow_inf_nan=False)]
@@ -87,7 +92,7 @@ class MessagesRequest(BaseModel):
     messages: list[MessageParam] = Field(min_length=1, max_length=1000)
     system: str | list[Block] | None = None
     stop_sequences: list[StopText] | None = Field(default=None, max_length=MAX_STOP)
-    stream: bool = False
+    stream: StreamFlag = False
     temperature: StrictFloat | None = Field(default=None, ge=0.0, le=1.0)
     top_p: StrictFloat | None = Field(default=None, ge=0.0, le=1.0)
     top_k: int | None = Field(default=None, ge=0)

@@ -82,11 +82,13 @@ async def current_user(
     return await user_for(service, token)
 
 
-async def user_for(service: Service, token: str | None) -> Principal:
-    """`principal_for`, or a 401 when there is none."""
+async def user_for(
+    service: Service, token: str | None, *, how: str = "`Authorization: Bearer <key>`"
+) -> Principal:
+    """`principal_for`, or a 401 (saying to send the key `how`) when there is none."""
     principal = await principal_for(service, token)
     if principal is None:
-        raise _unauthorized("a valid API key is required: send `Authorization: Bearer <key>`")
+        raise _unauthorized(f"a valid API key is required: send {how}")
     return principal
 
 

@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from orchestratex.api.error_shapes import shaped_error
 from orchestratex.api.error_status import status_of
 from orchestratex.core.errors import (
     OrchestrateXError,
@@ -66,10 +67,18 @@ def _location(loc: tuple[Any, ...]) -> str:
 
 
 async def _on_http(request: Request, exc: Exception) -> JSONResponse:
+    """Errors raised before a route ran (no such path, method not allowed), and our own ApiError.
+    Under /v1 they answer in the shape of that path's clients (OpenAI's or Anthropic's)."""
     assert isinstance(exc, StarletteHTTPException)
     code = getattr(exc, "code", None) or _STATUS_CODES.get(exc.status_code, "error")
     message = exc.detail if isinstance(exc.detail, str) else "request failed"
     headers = dict(exc.headers) if exc.headers else None
+    path = request.url.path
+    if path.startswith("/v1/"):
+        if exc.status_code in (404, 405) and not isinstance(exc, ApiError):
+            message = f"{message}: {request.method} {path}"
+        body = shaped_error(path, exc.status_code, code, message)
+        return JSONResponse(body, status_code=exc.status_code, headers=headers)
     return error_response(exc.status_code, code, message, headers=headers)
 
 

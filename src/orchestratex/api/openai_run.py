@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 from orchestratex.core.events import (
     CancelledEvent,
@@ -105,9 +106,17 @@ class RunFeed:
     A reply sent whole (`live=False`) of a run going on in this process does not follow it:
     it waits for the run's end and reads its events from the run itself."""
 
-    def __init__(self, follower: Follow | None, run: FollowedRun, local: Run | None = None):
+    def __init__(
+        self,
+        follower: Follow | None,
+        run: FollowedRun,
+        local: Run | None = None,
+        *,
+        abandon: Callable[[], object] | None = None,
+    ):
         self._follower = follower
         self._local = local
+        self._abandon = abandon
         self.run = run
         self._queue: asyncio.Queue[Event | None] = asyncio.Queue()
         self._pump = (
@@ -121,11 +130,12 @@ class RunFeed:
         cls, service: Service, request: OrchestrationRequest, user: Principal, *, live: bool = True
     ) -> RunFeed:
         thread_id = await service.submit(request, user=user, durable=False)
+        abandon = partial(service.runs.cancel_here, thread_id)
         local = None if live else service.runs.run_of(thread_id)
         if local is not None:
-            return cls(None, FollowedRun(thread_id), local)
+            return cls(None, FollowedRun(thread_id), local, abandon=abandon)
         follower = await service.follower(thread_id).open()
-        return cls(follower, FollowedRun(thread_id))
+        return cls(follower, FollowedRun(thread_id), abandon=abandon)
 
     async def _forward(self) -> None:
         assert self._follower is not None
@@ -174,6 +184,12 @@ class RunFeed:
         return self.run
 
     async def close(self) -> None:
+        """Stop following. Closed before its end, the run's requester went away (a client that
+        disconnected): the run is cancelled, so nothing more is spent on an answer nobody reads.
+        That comes first, before any await, because the closing task may be cancelled itself."""
+        if self._abandon is not None and self.run.terminal is None and self.run.lost is None:
+            self._abandon()
+        self._abandon = None
         if self._follower is not None:
             self._follower.close()
         if self._pump is not None:

@@ -22,6 +22,7 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Discriminator,
     Field,
@@ -60,6 +61,15 @@ StrictBool = Annotated[bool, Field(strict=True)]
 MAX_STOP = 4
 """Stop sequences per request (OpenAI's limit)."""
 StopText = Annotated[str, Field(min_length=1, max_length=1000)]
+
+
+def _null_is_false(value: object) -> object:
+    return False if value is None else value
+
+
+StreamFlag = Annotated[bool, BeforeValidator(_null_is_false)]
+"""`stream`: a boolean, and `null` means false (as the OpenAI and Anthropic APIs take it; some
+clients send every unset field as null)."""
 
 
 class ContentPart(BaseModel):
@@ -171,7 +181,7 @@ class ChatCompletionRequest(BaseModel):
 
     model: SafeText = Field(min_length=1, max_length=MAX_MODEL_KEY_CHARS)
     messages: list[MessageIn] = Field(max_length=MAX_MESSAGES)
-    stream: bool = False
+    stream: StreamFlag = False
     stream_options: StreamOptions | None = None
     max_tokens: int | None = Field(default=None, ge=1, le=MAX_OUTPUT_TOKENS)
     max_completion_tokens: int | None = Field(default=None, ge=1, le=MAX_OUTPUT_TOKENS)

@@ -67,7 +67,8 @@ def list_() -> None:
 def revoke(
     prefix: Annotated[str, typer.Argument(help="The key's prefix, as `keys list` shows it.")],
 ) -> None:
-    """Revoke a key: it stops working at once; its user and threads are kept."""
+    """Revoke a key: a running service refuses it within 2 s (it caches accepted keys that
+    long); its user and threads are kept."""
     clean = prefix.removesuffix("...")
     count = asyncio.run(admin.revoke_key(_settings(), clean))
     if count == 0:

@@ -223,6 +223,9 @@ class JudgeVerdict(BaseModel):
     score: RubricScore | None = None
     weight: float = 1.0
     error: str | None = None
+    error_code: str | None = Field(
+        default=None, description="the error's code (e.g. budget_exceeded) when it had one"
+    )
     cost_usd: float = 0.0
     latency_ms: float = 0.0
     usage: TokenUsage = Field(default_factory=TokenUsage)
@@ -242,6 +245,9 @@ class RoundResult(BaseModel):
         default=None, description="the answering model's own token confidence, when known"
     )
 
+
+ThreadStatus = Literal["queued", "running", "completed", "failed", "cancelled", "interrupted"]
+"""Where a thread stands; the last three of OrchestrationResult's statuses end it."""
 
 StopReason = Literal[
     "threshold", "max_rounds", "plateau", "budget", "deadline", "cancelled", "failed"

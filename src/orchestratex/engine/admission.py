@@ -7,8 +7,11 @@ that amount until the call ends and then releases it to the actual cost. A call 
 fit whole is shrunk (fewer output tokens) when that is enough, else refused with
 `BudgetExceededError`, before anything reaches a provider.
 
-A call's worst case is its input (estimated high: a UTF-8 byte count over three, so text in any
-script is over-counted rather than under) plus `max_tokens` of output at the model's price.
+A call's worst case is its input plus `max_tokens` of output at the model's price. The input
+(messages, tool calls, tool definitions and the output schema) is bounded by its UTF-8 byte
+count: a byte-level BPE or byte-fallback tokenizer never makes more tokens than bytes. (A third
+of the bytes, used before, is exceeded 2-3x by random characters, rare CJK or emoji, so a hostile
+prompt could spend past a budget.)
 """
 
 from __future__ import annotations
@@ -21,24 +24,41 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from orchestratex.core.catalog import Price
-from orchestratex.core.errors import BudgetExceededError, ModelNotAllowedError
+from orchestratex.core.errors import (
+    BudgetExceededError,
+    ModelNotAllowedError,
+    ProviderTimeoutError,
+)
 from orchestratex.core.protocols import ModelClient
-from orchestratex.core.types import Completion, CompletionRequest, StreamPart
+from orchestratex.core.types import Completion, CompletionRequest, StreamPart, TextDelta
 
 MIN_OUTPUT_TOKENS = 16
 """A call that cannot afford this many output tokens is refused rather than cut to nothing."""
 PER_MESSAGE_TOKENS = 8
+PER_TOOL_TOKENS = 32
+"""What a provider's template adds around one tool definition (or the output schema), at most."""
 EPSILON_USD = 1e-12
 _MTOK = 1_000_000
 
 
+def _bytes(text: str) -> int:
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
 def input_tokens_bound(request: CompletionRequest) -> int:
-    """A high estimate of the call's input tokens."""
-    total = 0
+    """An upper bound of the call's input tokens: one per byte of everything the provider reads
+    (messages, their tool calls, tool definitions, the output schema), plus markers."""
+    total = PER_MESSAGE_TOKENS
     for message in request.messages:
-        total += math.ceil(len(message.content.encode("utf-8", "surrogatepass")) / 3)
-        total += PER_MESSAGE_TOKENS
-    return total + PER_MESSAGE_TOKENS
+        total += _bytes(message.content) + PER_MESSAGE_TOKENS
+        total += sum(_bytes(call.model_dump_json()) for call in message.tool_calls)
+        total += _bytes(message.tool_call_id or "")
+    for tool in request.tools or ():
+        total += _bytes(tool.model_dump_json()) + PER_TOOL_TOKENS
+    output_format = request.output_format()
+    if output_format is not None:
+        total += _bytes(output_format.model_dump_json()) + PER_TOOL_TOKENS
+    return total
 
 
 def call_cost_bound(price: Price, input_tokens: int, output_tokens: int) -> float:
@@ -158,6 +178,17 @@ class CallGate:
         if self._ledger is not None:
             await self._ledger.release(ticket.call_id, cost_usd)
 
+    def cut_short_cost(self, ticket: Ticket, output_bytes: int | None) -> float:
+        """What a call that ended without its usage report may have cost the provider's bill:
+        its input and the output seen so far, a token a byte (`None`: the output is unknown, as
+        for a whole reply stopped waiting for, so the whole hold)."""
+        price = self._prices.get(ticket.model)
+        if not self.limited or price is None or output_bytes is None:
+            return ticket.held_usd
+        tokens_out = min(output_bytes, ticket.request.max_tokens)
+        bound = call_cost_bound(price, input_tokens_bound(ticket.request), tokens_out)
+        return min(ticket.held_usd, bound)
+
     def affordable(self, model: str, request: CompletionRequest) -> bool:
         """Whether a call of `model` could be admitted now (without holding anything)."""
         if self._allowed is not None and model not in self._allowed:
@@ -189,16 +220,32 @@ class GatedClient:
             completion = await self._client.complete(model, ticket.request)
             cost = completion.cost_usd
             return completion
+        except (asyncio.CancelledError, ProviderTimeoutError):
+            # Sent, and maybe answered and billed after we stopped waiting: count the worst.
+            cost = self.gate.cut_short_cost(ticket, None)
+            raise
         finally:
             await self.gate.settle(ticket, cost)
 
     async def stream(self, model: str, request: CompletionRequest) -> AsyncIterator[StreamPart]:
+        """The stream; one that ends without its usage report (cancelled, its reader gone, cut)
+        is counted at `cut_short_cost` of what it had sent, which the provider bills too."""
         ticket = await self.gate.admit(model, request)
         cost = 0.0
+        finished = False
+        sent_bytes = 0
         try:
             async for part in self._client.stream(model, ticket.request):
                 if isinstance(part, Completion):
-                    cost = part.cost_usd
+                    cost, finished = part.cost_usd, True
+                elif self.gate.limited:
+                    text = part.text if isinstance(part, TextDelta) else part.arguments
+                    sent_bytes += len(text.encode("utf-8", "surrogatepass"))
                 yield part
+        except BaseException as exc:
+            cut = isinstance(exc, asyncio.CancelledError | GeneratorExit | ProviderTimeoutError)
+            if not finished and (sent_bytes or cut):
+                cost = self.gate.cut_short_cost(ticket, sent_bytes)
+            raise
         finally:
             await self.gate.settle(ticket, cost)

@@ -146,12 +146,16 @@ FAMILIES: dict[str, frozenset[str]] = {
         decorators struct enum hashmap iterator bytecode ide vscode vs-code jupyter repo
         rebase merge-conflict pull-request ci/cd devops microservice microservices serverless
         aws azure gcp terraform ansible dependency-injection big-o o(n) o(1) o(log o(n^2)
-        virtualenv venv requirements.txt package.json localhost"""
+        virtualenv venv requirements.txt package.json localhost left-join inner-join
+        outer-join primary-key foreign-key list-comprehension flutter dart swiftui xcode
+        react-native jetpack-compose android-studio kubernetes kubectl nginx gunicorn"""
     ),
     "creative_strong": _words(
         """poem poems poetry haiku limerick sonnet lyrics verse rhyme rhyming slogan tagline
         jingle fairy-tale bedtime-story short-story fable screenplay monologue toast caption
-        riddle joke jokes rap ballad villain's plot-twist storyline worldbuilding sci-fi"""
+        riddle joke jokes rap ballad villain's plot-twist storyline worldbuilding sci-fi
+        lullaby lullabies villanelle ode elegy eulogy acrostic couplet couplets stanza stanzas
+        tongue-twister skit parody satire vignette product-description love-letter"""
     ),
     "math_strong": _words(
         """probability integral integrals derivative derivatives differentiate polynomial
@@ -162,7 +166,7 @@ FAMILIES: dict[str, frozenset[str]] = {
     "analysis_strong": _words(
         """pros-and-cons for-and-against trade-off trade-offs tradeoff tradeoffs
         advantages-and-disadvantages strengths-and-weaknesses risks-and-benefits
-        benefits-and-drawbacks costs-and-benefits make-a-case either-way critique
+        benefits-and-drawbacks costs-and-benefits make-a-case make-the-case either-way critique
         critically evaluate assess analyze analyse"""
     ),
     # Tags below are not topic vocabularies: they mark task verbs, their objects and
@@ -189,7 +193,7 @@ FAMILIES: dict[str, frozenset[str]] = {
     "analysis_task": _words(
         """analyze analyse compare contrast assess critique discuss summarize summarise
         classify extract identify argue justify explain-why pros-and-cons
-        what-can-be-inferred"""
+        what-can-be-inferred interpret point-out"""
     ),
     "roleplay": _words(
         """pretend persona roleplay role-play act-as acting-as imagine-you imagine-yourself
@@ -197,14 +201,16 @@ FAMILIES: dict[str, frozenset[str]] = {
     ),
     "creative_verb": _words(
         "write compose draft create craft pen generate tell construct invent brainstorm "
-        "come-up-with suggest"
+        "come-up-with suggest make-up rewrite retell reimagine"
     ),
     "creative_object": _words(
         """poem poems story stories song lyrics haiku limerick sonnet novel tale fable script
         screenplay dialogue blog letter email speech essay advertisement slogan joke riddle
         narrative verse rap ballad toast tweet pitch headline caption description paragraph
         article anecdote monologue name names title titles tagline message note card
-        wish wishes greeting vows eulogy short-story bedtime-story fairy-tale plot-twist"""
+        wish wishes greeting vows eulogy short-story bedtime-story fairy-tale plot-twist
+        lullaby ode elegy villanelle limerick acrostic skit parody sketch conversation
+        tongue-twister"""
     ),
     "code_verb": _words("write implement create build develop fix debug refactor"),
     "code_object": _words(
@@ -237,14 +243,19 @@ PHRASE_RE = re.compile(
     r"risks and benefits|benefits and drawbacks|costs and benefits|make a case|either way|"
     r"come up with|spring boot|dependency injection|big o|pull request|merge conflict|"
     r"runtime error|syntax error|vs code|fairy tale|bedtime story|short story|plot twist|"
-    r"standard deviation)\b"
+    r"standard deviation|make up|make the case|point out|tongue twisters?|product description|"
+    r"love letter|(?:left|inner|outer) join|primary key|foreign key|list comprehension|"
+    r"react native|jetpack compose|android studio)\b"
 )
 
 WORD_RE = re.compile(r"[a-z#][a-z0-9+#.'-]*[a-z0-9+#]|[a-z]")
 
 CODE_FENCE_RE = re.compile(r"```")
 INLINE_CODE_RE = re.compile(r"`[^`\n]{1,80}`")
-CODE_LINE_END_RE = re.compile(r"[;{}]\s*$", re.MULTILINE)
+CODE_LINE_END_RE = re.compile(
+    r"[;{}]\s*$|^\s*(?:for|if|elif|else|while|def|class|try|except|with)\b[^\n]*:\s*$",
+    re.MULTILINE,
+)
 CODE_TOKEN_RE = re.compile(
     r"==|!=|<<|>>|&&|\|\||=>|\+\+|::|\.[A-Za-z_]\w*\(|[a-z0-9]_[a-z]|[a-z]{2}[A-Z][a-z]"
 )
@@ -259,7 +270,8 @@ LOGIC_SYMBOL_RE = re.compile(r"[⊃≡∨∧¬→↔]|\s~[A-Z(]")
 QUESTION_RE = re.compile(r"\?")
 JUDGMENT_RE = re.compile(
     r"(?:^|[.!?]\s+)(?:should (?:i|we|you|they|a|an|the|governments?|companies|people|"
-    r"society|parents|schools|countries)\b|is it (?:ethical|fair|wise|better|worth|right|wrong|"
+    r"society|parents|schools|countries)\b|(?:which|what) matters more\b|"
+    r"is it (?:ethical|fair|wise|better|worth|right|wrong|"
     r"justified|moral|acceptable)\b|(?:which|what) is (?:better|worse|preferable|the better)\b|"
     r"would it be (?:better|wise|fair)\b|is (?:a|an|the) [\w -]{1,40} (?:still )?worth\b)",
     re.IGNORECASE | re.MULTILINE,

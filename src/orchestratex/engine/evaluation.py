@@ -128,10 +128,18 @@ async def judge_once(
                 usage=usage,
             )
         error = f"malformed verdict after a retry: {problem}"
+        code: str | None = "malformed_verdict"
     except Exception as exc:
         error = describe_error(exc)
+        code = exc.code if isinstance(exc, OrchestrateXError) else None
     return JudgeVerdict(
-        judge=judge, weight=weight, error=error, cost_usd=cost, latency_ms=latency, usage=usage
+        judge=judge,
+        weight=weight,
+        error=error,
+        error_code=code,
+        cost_usd=cost,
+        latency_ms=latency,
+        usage=usage,
     )
 
 

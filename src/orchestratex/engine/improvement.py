@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from orchestratex.core.errors import BudgetExceededError
 from orchestratex.core.orchestration import OrchestrationRequest, RoundResult, StopReason
 
 PLATEAU_EPSILON = 0.25
@@ -65,6 +66,13 @@ class ImprovementPolicy:
             return "threshold", f"score {max(scores):.2f} reached the threshold {request.threshold}"
         if len(rounds) >= request.max_rounds:
             return "max_rounds", f"all {request.max_rounds} rounds used"
+        last = rounds[-1] if rounds else None
+        if (
+            last is not None
+            and last.verdicts
+            and all(v.error_code == BudgetExceededError.code for v in last.verdicts)
+        ):
+            return "budget", "what the budget has left cannot pay a judge for another answer"
         if self.stalled(rounds) >= self.plateau_rounds:
             return "plateau", (
                 f"no gain of at least {self.epsilon} over {self.plateau_rounds} consecutive rounds"

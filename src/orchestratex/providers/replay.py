@@ -9,7 +9,10 @@ Model ids:
 - `recorded-judge`: a judge request whose quoted prompt and answer are recorded gets a rubric
   verdict built from the recording (see `rubric_from_verdict`).
 
-Anything else raises `NotRecordedError`: nothing is ever made up. Tools and a JSON
+A request's `max_tokens` cuts a recorded answer where the provider would have stopped it (by the
+model's own tokenizer, `finish_reason` "length"), so a budget that shrank a call is kept; the
+recorded judge then finds no recorded answer to judge. Anything else raises `NotRecordedError`:
+nothing is ever made up. Tools and a JSON
 `response_format` are refused (`BadRequestError`): the recordings have neither. Token usage
 comes from each model's real tokenizer (replay_tokens); cost is the gateway's, from the
 catalog prices.
@@ -124,6 +127,13 @@ class _Replayer:
             text = self._recorded_answer(model_id, request)
             family = "mistral" if model_id == WEAK_MODEL else "gpt"
             usage = self.tokens.usage(family, request.messages, text)
+            if usage.output_tokens > request.max_tokens:
+                # Cut where the provider would have stopped: a budget's hold counts on it.
+                text = self.tokens.first_tokens(family, text, request.max_tokens)
+                usage = usage.model_copy(update={"output_tokens": request.max_tokens})
+                return RawCompletion(
+                    text=text, usage=usage, finish_reason="length", provider_model=model_id
+                )
         else:
             raise self.not_recorded(f"there is no recorded model {model_id!r}", model_id)
         return RawCompletion(text=text, usage=usage, provider_model=model_id)

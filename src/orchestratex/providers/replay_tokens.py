@@ -92,6 +92,17 @@ class Tokenizers:
 
     # --- per model -------------------------------------------------------------------------------
 
+    def first_tokens(self, family: str, text: str, count: int) -> str:
+        """The start of `text` up to `count` output tokens of the model of `family`: where a
+        provider stops an answer at `max_tokens`."""
+        if family == "mistral":
+            from mistral_common.tokens.tokenizers.base import SpecialTokenPolicy
+
+            tokenizer = self.mistral.instruct_tokenizer.tokenizer
+            ids = tokenizer.encode(text, bos=False, eos=False)[:count]
+            return str(tokenizer.decode(ids, special_token_policy=SpecialTokenPolicy.IGNORE))
+        return str(self.gpt4.decode(self.gpt4.encode_ordinary(text)[:count]))
+
     def usage(self, family: str, messages: Sequence[ChatMessage], output: str) -> TokenUsage:
         """Input and output tokens as the model of `family` ("mistral", else GPT-4) counts them."""
         if family == "mistral":

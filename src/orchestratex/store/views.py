@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from orchestratex.core.orchestration import ThreadStatus
+
 Bucket = Literal["hour", "day", "week"]
 
 
@@ -26,7 +28,7 @@ class UserRecord(_FromRow):
 class ThreadSummary(_FromRow):
     id: str
     user_id: str | None
-    status: str
+    status: ThreadStatus
     prompt_preview: str
     domain: str | None
     complexity: float | None

@@ -14,6 +14,7 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz")
+@router.head("/healthz", include_in_schema=False)  # load balancers and uptime checks
 async def healthz(service: ServiceDep) -> dict[str, Any]:
     """The process is up. `auth` is "enabled" (an API key is required) or "open" (no key exists
     yet: any bearer token, or none, is accepted); `mode` is "live" or "replay" (the offline demo
@@ -42,6 +43,7 @@ async def healthz(service: ServiceDep) -> dict[str, Any]:
 
 
 @router.get("/readyz", response_model=None)
+@router.head("/readyz", include_in_schema=False, response_model=None)
 async def readyz(service: ServiceDep) -> JSONResponse | dict[str, str]:
     """Ready to serve: the database answers."""
     if not await service.ping_db():

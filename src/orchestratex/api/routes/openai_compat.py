@@ -36,7 +36,7 @@ from orchestratex.api.answer_parts import (
     finished,
 )
 from orchestratex.api.deps import CurrentUser, ServiceDep
-from orchestratex.api.openai_errors import OpenAIRoute
+from orchestratex.api.openai_errors import OpenAIRoute, model_not_found
 from orchestratex.api.openai_request import plan
 from orchestratex.api.openai_run import FollowedRun, RunFeed
 from orchestratex.api.openai_schema import (
@@ -113,6 +113,16 @@ async def list_models(service: ServiceDep, user: CurrentUser) -> ModelList:
         for spec in service.catalog.available(service.env)
     ]
     return ModelList(data=cards)
+
+
+@router.get("/models/{model_id:path}")
+async def retrieve_model(model_id: str, service: ServiceDep, user: CurrentUser) -> ModelCard:
+    """One model of the list (the OpenAI SDKs' `models.retrieve`); 404 for any other id."""
+    listed = await list_models(service, user)
+    for card in listed.data:
+        if card.id == model_id:
+            return card
+    raise model_not_found(model_id)
 
 
 @router.post("/chat/completions", response_model=None)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
 from orchestratex.api.deps import CurrentUser, ServiceDep
 from orchestratex.api.errors import ApiError
+from orchestratex.core.orchestration import ThreadStatus
 from orchestratex.runtime.service import ThreadDetail, ThreadPage
 
 router = APIRouter(prefix="/api/threads", tags=["threads"])
@@ -18,7 +19,9 @@ async def list_threads(
     service: ServiceDep,
     user: CurrentUser,
     q: Annotated[str | None, Query(max_length=500, description="search the prompts")] = None,
-    status: Annotated[str | None, Query(max_length=32)] = None,
+    status: Annotated[
+        ThreadStatus | Literal[""] | None, Query(description="only threads in this status")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> ThreadPage:

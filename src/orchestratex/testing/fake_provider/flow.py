@@ -79,8 +79,11 @@ async def handle_completion(request: Request, state: FakeState, wire: Wire) -> R
         logprob=options.logprob_for(parsed.model) if parsed.logprobs else None,
     )
     latency_s = options.latency_ms / 1000.0
+    first_wait_s = latency_s if not parsed.stream else latency_s / 2
+    if not await _pause(request, first_wait_s, state.closing):
+        state.stats.abandoned += 1
+        return Response(status_code=499)  # nobody is there to read it
     if not parsed.stream:
-        await asyncio.sleep(latency_s)
         body = json.dumps(wire.full_body(reply, parsed.model)).encode()
         if fault == "malformed":
             return Response(body[: len(body) // 2], media_type=JSON)
@@ -90,13 +93,32 @@ async def handle_completion(request: Request, state: FakeState, wire: Wire) -> R
             )
         return Response(body, media_type=JSON)
     events = wire.stream_events(reply, parsed.model)
-    await asyncio.sleep(latency_s / 2)
     delay_s = latency_s / 2 / len(events)
     if fault == "cut":
         return PartialResponse(events[: wire.cut_keep], media_type=SSE, delay_s=delay_s)
     if fault == "malformed":
         events = [*events[: wire.cut_keep], wire.broken_event(), *events[wire.cut_keep :]]
     return StreamingResponse(_paced(events, delay_s), media_type=SSE)
+
+
+async def _pause(request: Request, seconds: float, closing: asyncio.Event) -> bool:
+    """Wait `seconds` before answering; False when the client went away (or the server is
+    closing) first. Waits on the connection itself, so a thousand open calls cost no polling."""
+    if seconds <= 0:
+        return True
+
+    async def gone() -> None:
+        while (await request.receive())["type"] != "http.disconnect":
+            pass
+
+    sleeper = asyncio.ensure_future(asyncio.sleep(seconds))
+    others = {asyncio.ensure_future(gone()), asyncio.ensure_future(closing.wait())}
+    try:
+        await asyncio.wait({sleeper, *others}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (sleeper, *others):
+            task.cancel()
+    return sleeper.done() and not sleeper.cancelled()
 
 
 async def _paced(events: Sequence[bytes], delay_s: float) -> AsyncIterator[bytes]:

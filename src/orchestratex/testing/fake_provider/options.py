@@ -58,6 +58,8 @@ class FakeStats(BaseModel):
     by_path: dict[str, int] = Field(default_factory=dict)
     faults: dict[str, int] = Field(default_factory=dict)
     """Injected faults by kind; the key "down" counts 500s from the "down" model directive."""
+    abandoned: int = 0
+    """Completion requests whose client went away during the answer's latency (not answered)."""
     in_flight: int = 0
     max_in_flight: int = 0
     """Peak number of concurrent /v1/* requests."""
