@@ -188,8 +188,9 @@ class AnthropicAdapter:
     ) -> AsyncIterator[TextDelta | ToolCallDelta | RawCompletion]:
         """A streamed reply, sent like `complete`; its server-sent events are read as JSON
         objects (`raw_reply.sse_objects`, the reader the OpenAI-compatible adapter uses too)
-        and folded by `anthropic_read.MessageEvents`. An `error` event raises the SDK's
-        APIError, as the SDK's own stream would raise an error for it."""
+        and folded by `anthropic_read.MessageEvents`. An `error` event (a provider failing
+        mid-stream, such as `overloaded_error`) raises the SDK's `APIError`: a retryable
+        ProviderUnavailableError carrying the event's message."""
         ctx = self._ctx(model_id)
         params = self._params(model_id, request)
         timeout = params.pop("timeout")
