@@ -78,9 +78,6 @@ class ToolCallParts:
     def __init__(self) -> None:
         self._calls: dict[int, dict[str, str]] = {}
 
-    def __len__(self) -> int:
-        return len(self._calls)
-
     def add(self, delta: ToolCallDelta) -> None:
         call = self._calls.setdefault(delta.index, {"id": "", "name": "", "arguments": ""})
         call["id"] = delta.id or call["id"]
