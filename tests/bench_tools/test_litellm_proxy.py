@@ -63,6 +63,19 @@ def test_config_is_lean() -> None:
     assert general["disable_spend_logs"] is True
 
 
+def test_config_for_an_anthropic_protocol_model() -> None:
+    config = proxy_config(
+        "http://127.0.0.1:9/v1/messages",
+        model="fake-claude",
+        upstream_model="fake-claude-large",
+        master_key="sk-x",
+        protocol="anthropic",
+    )
+    (entry,) = config["model_list"]
+    assert entry["litellm_params"]["model"] == "anthropic/fake-claude-large"
+    assert entry["litellm_params"]["api_base"] == "http://127.0.0.1:9/v1/messages"
+
+
 def test_env_drops_keys_and_database() -> None:
     env = proxy_env(
         {"PATH": "/bin", "OPENAI_API_KEY": "sk-real", "DATABASE_URL": "postgres://x", "ORX_A": "1"}

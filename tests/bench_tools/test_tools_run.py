@@ -59,6 +59,29 @@ def test_bench_overhead_tiny_without_litellm(tmp_path: Path, stream: bool) -> No
     assert 1.0 <= paths["named"]["upstream_calls_per_request"] <= 2.0
 
 
+def test_bench_overhead_on_an_anthropic_protocol_model() -> None:
+    # --model fake-claude: the service calls it on the Messages protocol, and the upstream's
+    # own time is read on the fake provider's /v1/messages.
+    args = ["bench", "overhead", "--json", "--requests", "4", "--blocks", "2", "--no-litellm"]
+    args += ["--concurrency", "2", "--throughput-s", "0.5", "--stream", "--model", "fake-claude"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert (report["model"], report["protocol"]) == ("fake-claude", "anthropic")
+    assert report["direct"]["ok"] == 4 and report["direct"]["errors"] == 0
+    named = {p["name"]: p for p in report["paths"]}["named"]
+    assert named["label"] == "OrchestrateX /v1 `fake-claude`"
+    assert (named["latency"]["ok"], named["latency"]["errors"]) == (4, 0)
+    assert 1.0 <= named["upstream_calls_per_request"] <= 2.0
+    assert named["throughput"]["errors"] == 0
+
+
+def test_bench_overhead_refuses_a_model_the_fake_catalog_lacks() -> None:
+    result = CliRunner().invoke(app, ["bench", "overhead", "--model", "gpt-4o"])
+    assert result.exit_code == 2
+    assert "not a fake catalog model" in result.output and "fake-claude" in result.output
+
+
 def test_bench_concurrency_tiny() -> None:
     args = ["bench", "concurrency", "--json", "--runs", "6", "--latency-ms", "0"]
     result = CliRunner().invoke(app, args)

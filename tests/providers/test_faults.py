@@ -17,6 +17,7 @@ from orchestratex.core.errors import (
 from orchestratex.core.types import Completion, TextDelta
 from orchestratex.testing.fake_catalog import fake_catalog
 from orchestratex.testing.fake_provider import FakeProviderServer, FaultKind
+from orchestratex.testing.fake_provider.options import ALL_FAULTS
 from tests.providers.conftest import GatewayFactory, ask, both_retries
 
 EXPECTED: dict[FaultKind, type[ProviderError]] = {
@@ -25,12 +26,13 @@ EXPECTED: dict[FaultKind, type[ProviderError]] = {
     "timeout": ProviderTimeoutError,
     "malformed": MalformedResponseError,
     "cut": ProviderUnavailableError,  # a truncated non-stream body: the connection closed early
+    "overloaded": ProviderUnavailableError,  # 529 / 503; in a stream, an error event
 }
 STREAM_EXPECTED: dict[FaultKind, type[ProviderError]] = {
     **EXPECTED,
     "cut": MalformedResponseError,
 }
-FAULTS: list[FaultKind] = ["rate_limit", "server_error", "timeout", "malformed", "cut"]
+FAULTS: list[FaultKind] = [*ALL_FAULTS, "overloaded"]
 MODELS = ["fake-gpt", "fake-claude"]
 
 

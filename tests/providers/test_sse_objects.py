@@ -1,15 +1,16 @@
-"""The raw server-sent-event reader of the OpenAI-compatible adapter's streams."""
+"""The raw server-sent-event reader both adapters' streams go through."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from typing import Any
 
+import anthropic
 import httpx2
 import openai
 import pytest
 
-from orchestratex.providers.openai_compat import sse_objects
+from orchestratex.providers.raw_reply import sse_objects
 
 
 def _response(body: bytes, chunk: int = 7) -> httpx2.Response:
@@ -24,7 +25,7 @@ def _response(body: bytes, chunk: int = 7) -> httpx2.Response:
 
 
 async def _objects(body: bytes) -> list[dict[str, Any]]:
-    return [value async for value in sse_objects(_response(body))]
+    return [value async for value in sse_objects(_response(body), openai.APIError)]
 
 
 async def test_reads_each_event_s_object_up_to_done() -> None:
@@ -46,12 +47,28 @@ async def test_crlf_line_ends_and_a_last_event_without_blank_line_at_the_end() -
     assert await _objects(body) == [{"a": 1}, {"b": 2}]
 
 
-async def test_an_error_object_mid_stream_raises_the_sdk_error() -> None:
-    body = b'data: {"a": 1}\n\ndata: {"error": {"message": "overloaded"}}\n\n'
+@pytest.mark.parametrize(
+    ("error", "event"),
+    [
+        (openai.APIError, b'data: {"error": {"message": "overloaded"}}\n\n'),
+        (
+            anthropic.APIError,
+            b"event: error\n"
+            b'data: {"type": "error", "error": {"type": "overloaded_error", "message": '
+            b'"overloaded"}}\n\n',
+        ),
+    ],
+    ids=["openai", "anthropic"],
+)
+async def test_an_error_object_mid_stream_raises_the_sdk_error(
+    error: type[openai.APIError] | type[anthropic.APIError], event: bytes
+) -> None:
+    body = b'event: ping\ndata: {"a": 1}\n\n' + event + b'data: {"after": "error"}\n\n'
     seen: list[dict[str, Any]] = []
-    with pytest.raises(openai.APIError) as info:
-        async for value in sse_objects(_response(body)):
+    with pytest.raises(Exception) as info:
+        async for value in sse_objects(_response(body), error):
             seen.append(value)
+    assert type(info.value) is error
     assert seen == [{"a": 1}]
     assert "overloaded" in str(info.value)
 

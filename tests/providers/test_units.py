@@ -17,7 +17,8 @@ from orchestratex.core.errors import (
     RateLimitedError,
 )
 from orchestratex.core.types import ChatMessage, ResponseFormat
-from orchestratex.providers.anthropic_wire import AnthropicAdapter, extract_json, split_messages
+from orchestratex.providers.anthropic_read import extract_json
+from orchestratex.providers.anthropic_wire import AnthropicAdapter, split_messages
 from orchestratex.providers.breaker import CircuitBreaker
 from orchestratex.providers.errors import CallContext, parse_retry_after
 from orchestratex.providers.openai_compat import OpenAICompatAdapter, parse_completion

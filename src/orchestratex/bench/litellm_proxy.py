@@ -146,15 +146,21 @@ async def ensure_venv(
 
 
 def proxy_config(
-    upstream_base_url: str, *, model: str, upstream_model: str, master_key: str
+    upstream_base_url: str,
+    *,
+    model: str,
+    upstream_model: str,
+    master_key: str,
+    protocol: str = "openai",
 ) -> dict[str, Any]:
-    """The proxy's config file (YAML form): one OpenAI-compatible model, nothing else."""
+    """The proxy's config file (YAML form): one model (OpenAI-compatible, or Anthropic with
+    `protocol="anthropic"`), nothing else."""
     return {
         "model_list": [
             {
                 "model_name": model,
                 "litellm_params": {
-                    "model": f"openai/{upstream_model}",
+                    "model": f"{protocol}/{upstream_model}",
                     "api_base": upstream_base_url,
                     "api_key": "not-a-real-key",
                     "max_retries": 0,
@@ -246,12 +252,17 @@ async def litellm_process(
     venv: Path,
     model: str,
     upstream_model: str,
+    protocol: str = "openai",
 ) -> AsyncIterator[LiteLLMProxy]:
     """Run the proxy from `venv` on a free loopback port until the block ends."""
     key = "sk-bench-" + secrets.token_hex(16)
     config = workdir / "litellm.yaml"
     settings = proxy_config(
-        upstream_base_url, model=model, upstream_model=upstream_model, master_key=key
+        upstream_base_url,
+        model=model,
+        upstream_model=upstream_model,
+        master_key=key,
+        protocol=protocol,
     )
     config.write_text(yaml.safe_dump(settings))
     port = _free_port()

@@ -4,10 +4,13 @@ Processes on loopback: the fake provider (a test tool, answering at once), the s
 LiteLLM proxy (bench/litellm_proxy.py, its own virtual environment) and this client. Paths
 measured, all `POST /v1/chat/completions` (non-stream, or streamed and read to the end with
 `stream=True`):
-- OrchestrateX with a named catalog model (`fake-gpt`),
+- OrchestrateX with a named catalog model (`fake-gpt`, or `--model`: any fake catalog model,
+  such as `fake-claude`, which the service calls on the Anthropic Messages protocol),
 - OrchestrateX with `orchestratex/auto`,
-- LiteLLM with the same model (`openai/fake-gpt-large` upstream).
-Calling the fake provider directly gives the upstream's own time. Latency is measured at
+- LiteLLM with the same model (`openai/fake-gpt-large` upstream; `anthropic/...` for an
+  Anthropic-protocol model).
+Calling the fake provider directly on the named model's own protocol (`/v1/chat/completions`
+or `/v1/messages`) gives the upstream's own time. Latency is measured at
 concurrency 1 in blocks that alternate between the targets (so that the load of the shared
 machine falls on all of them alike); throughput at a fixed concurrency for a fixed time.
 """
@@ -25,12 +28,14 @@ from pydantic import BaseModel
 from orchestratex.api.openai_schema import AUTO_MODEL
 from orchestratex.bench import litellm_proxy, loadgen, procs
 from orchestratex.bench.loadgen import Call, LoadStats
-from orchestratex.bench.service_probe import chat_body, fake_completions
+from orchestratex.bench.service_probe import chat_body, fake_completions, messages_body
+from orchestratex.core.catalog import ModelSpec
+from orchestratex.testing.fake_catalog import FAKE_ANTHROPIC, FAKE_MODELS
 
 NAMED_MODEL = "fake-gpt"
-"""The catalog model named on /v1, and the model name LiteLLM is configured with."""
-UPSTREAM_MODEL = "fake-gpt-large"
-"""fake-gpt's model id at the fake provider (what both services send upstream)."""
+"""The catalog model named on /v1 by default, and the model name LiteLLM is configured with."""
+CHAT_PATH = "/v1/chat/completions"
+MESSAGES_PATH = "/v1/messages"
 UNLIMITED_PER_MINUTE = 10_000_000
 WARM_UP_CALLS = 5
 """First calls load SDK clients and price data (seconds for LiteLLM); not measured."""
@@ -50,6 +55,8 @@ class Target(BaseModel):
     headers: dict[str, str] = {}
     stream: bool = False
     """Ask for a streamed reply (SSE) and read it to its end."""
+    path: str = CHAT_PATH
+    """The route called: chat completions, or Messages (the fake provider's Anthropic side)."""
 
 
 class PathResult(BaseModel):
@@ -79,6 +86,10 @@ class OverheadReport(BaseModel):
     load_average_after: tuple[float, float, float]
     requests: int
     blocks: int
+    model: str = NAMED_MODEL
+    """The named catalog model (path `named`)."""
+    protocol: str = "openai"
+    """Its wire protocol: what the service (and LiteLLM) speak upstream, and the direct path."""
     stream: bool = False
     """Streamed replies (`stream: true`) on every path, the upstream's included."""
     throughput_concurrency: int
@@ -100,11 +111,25 @@ def added_per_call(latencies_ms: list[float], calls: float, upstream_ms: float) 
     return [(value - calls * upstream_ms) / per for value in latencies_ms]
 
 
+def fake_model(key: str) -> ModelSpec:
+    """The fake catalog model `key` (ValueError naming the choices when there is none)."""
+    for spec in FAKE_MODELS:
+        if spec.key == key:
+            return spec
+    known = ", ".join(spec.key for spec in FAKE_MODELS)
+    raise ValueError(f"{key!r} is not a fake catalog model (one of: {known})")
+
+
+def protocol_of(spec: ModelSpec) -> str:
+    return "anthropic" if spec.provider == FAKE_ANTHROPIC else "openai"
+
+
 def _call(target: Target) -> Call:
-    url = target.url + "/v1/chat/completions"
+    url = target.url + target.path
+    make_body = messages_body if target.path == MESSAGES_PATH else chat_body
 
     async def call(client: httpx.AsyncClient, index: int) -> None:
-        body = chat_body(target.model, index, stream=target.stream)
+        body = make_body(target.model, index, stream=target.stream)
         send = loadgen.post_stream if target.stream else loadgen.post_json
         await send(url, body, headers=target.headers or None)(client, index)
 
@@ -151,6 +176,7 @@ async def _measure(
     client: httpx.AsyncClient,
     fake: procs.Child,
     targets: list[Target],
+    named: ModelSpec,
     *,
     requests: int,
     blocks: int,
@@ -161,9 +187,10 @@ async def _measure(
         name="direct",
         label="fake provider direct",
         url=fake.url,
-        model=UPSTREAM_MODEL,
+        model=named.model_id,
         pid=fake.pid,
         stream=targets[0].stream if targets else False,
+        path=MESSAGES_PATH if protocol_of(named) == "anthropic" else CHAT_PATH,
     )
     for target in [direct, *targets]:
         for i in range(WARM_UP_CALLS):
@@ -194,13 +221,13 @@ async def _idle_cpu(targets: list[Target]) -> dict[str, float]:
     }
 
 
-def _service_targets(service: procs.Child, stream: bool) -> list[Target]:
+def _service_targets(service: procs.Child, stream: bool, named: str) -> list[Target]:
     return [
         Target(
             name="named",
-            label=f"OrchestrateX /v1 `{NAMED_MODEL}`",
+            label=f"OrchestrateX /v1 `{named}`",
             url=service.url,
-            model=NAMED_MODEL,
+            model=named,
             pid=service.pid,
             headers=service.headers,
             stream=stream,
@@ -228,12 +255,16 @@ async def run_overhead_bench(
     workdir: Path | None = None,
     keyed: bool = True,
     stream: bool = False,
+    model: str = NAMED_MODEL,
 ) -> OverheadReport:
     """Measure every path; `requests` per target at concurrency 1, in `blocks` blocks.
+
+    `model`: the fake catalog model of the `named` path (ValueError when there is none).
 
     `keyed`: the service has an API key and every request carries it (as the LiteLLM proxy
     has its master key); else it runs in open mode, where every request asks the database
     whether a key exists yet (runtime/key_cache.py)."""
+    named = fake_model(model)
     started = time.perf_counter()
     machine = procs.machine_info()
     venv = litellm_venv or litellm_proxy.DEFAULT_VENV
@@ -250,14 +281,14 @@ async def run_overhead_bench(
                     fake.url, where, requests_per_minute=UNLIMITED_PER_MINUTE, keyed=keyed
                 )
             )
-            targets = _service_targets(service, stream)
+            targets = _service_targets(service, stream, named.key)
             if litellm:
-                status, proxy = await _start_litellm(stack, fake, where, venv)
+                status, proxy = await _start_litellm(stack, fake, where, venv, named)
                 if proxy is not None:
                     targets.append(
                         Target(
                             name="litellm",
-                            label=f"LiteLLM proxy `openai/{UPSTREAM_MODEL}`",
+                            label=f"LiteLLM proxy `{protocol_of(named)}/{named.model_id}`",
                             url=proxy.child.url,
                             model=proxy.model,
                             pid=proxy.child.pid,
@@ -269,6 +300,7 @@ async def run_overhead_bench(
                 client,
                 fake,
                 targets,
+                named,
                 requests=requests,
                 blocks=blocks,
                 throughput_concurrency=throughput_concurrency,
@@ -279,6 +311,8 @@ async def run_overhead_bench(
         load_average_after=procs.machine_info().load_average,
         requests=requests,
         blocks=blocks,
+        model=named.key,
+        protocol=protocol_of(named),
         stream=stream,
         throughput_concurrency=throughput_concurrency,
         throughput_s=throughput_s,
@@ -292,18 +326,19 @@ async def run_overhead_bench(
 
 
 async def _start_litellm(
-    stack: contextlib.AsyncExitStack, fake: procs.Child, where: Path, venv: Path
+    stack: contextlib.AsyncExitStack, fake: procs.Child, where: Path, venv: Path, named: ModelSpec
 ) -> tuple[LiteLLMStatus, litellm_proxy.LiteLLMProxy | None]:
     """Install (first use) and start the proxy; on failure, the reason and no proxy."""
     try:
         commands = await litellm_proxy.ensure_venv(venv, where / "litellm-install.log")
         proxy = await stack.enter_async_context(
             litellm_proxy.litellm_process(
-                fake.url + "/v1",
+                fake.url + (MESSAGES_PATH if protocol_of(named) == "anthropic" else "/v1"),
                 where,
                 venv=venv,
-                model=NAMED_MODEL,
-                upstream_model=UPSTREAM_MODEL,
+                model=named.key,
+                upstream_model=named.model_id,
+                protocol=protocol_of(named),
             )
         )
     except litellm_proxy.LiteLLMUnavailable as exc:

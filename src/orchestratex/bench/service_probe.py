@@ -22,6 +22,17 @@ def chat_body(model: str, index: int, *, stream: bool = False) -> dict[str, obje
     return body
 
 
+def messages_body(model: str, index: int, *, stream: bool = False) -> dict[str, object]:
+    """The same prompt as `chat_body`, as an Anthropic Messages body (`POST /v1/messages`)."""
+    body = chat_body(model, index, stream=stream)
+    body["max_tokens"] = MESSAGES_MAX_TOKENS
+    return body
+
+
+MESSAGES_MAX_TOKENS = 1024
+"""`max_tokens` of a Messages body (the API requires it; the fake's answers are shorter)."""
+
+
 async def fake_completions(client: httpx.AsyncClient, fake_url: str) -> int:
     """Completion requests the fake provider has answered so far (all models)."""
     reply = await client.get(fake_url + "/stats")

@@ -15,7 +15,7 @@ from orchestratex.bench.cascade_unsure import DEFAULT_BANDS, format_unsure, run_
 from orchestratex.bench.memory_bench import MemoryResult, format_memory, measure_memory
 from orchestratex.bench.orchestrate_check import ConcurrencyResult, check_concurrent_orchestrations
 from orchestratex.bench.orchestrate_check import format_result as format_concurrency
-from orchestratex.bench.overhead import run_overhead_bench
+from orchestratex.bench.overhead import NAMED_MODEL, fake_model, run_overhead_bench
 from orchestratex.bench.overhead_table import format_report as format_overhead_report
 from orchestratex.bench.procs import scratch_dir
 from orchestratex.bench.routing_bench import run_routing_bench, write_scores
@@ -279,12 +279,23 @@ def overhead(
     stream: Annotated[
         bool, typer.Option("--stream", help="Streamed replies (SSE, read to the end).")
     ] = False,
+    model: Annotated[
+        str,
+        typer.Option(
+            "--model",
+            help="Fake catalog model of the named path (fake-claude: the Anthropic protocol).",
+        ),
+    ] = NAMED_MODEL,
 ) -> None:
     """Added latency, CPU and throughput of /v1 (named model, auto) against the LiteLLM proxy.
 
     Starts the fake provider (a test tool), the service and the LiteLLM proxy (installed on
     first use in its own virtual environment) as local processes on loopback.
     """
+    try:
+        fake_model(model)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--model") from None
     report = asyncio.run(
         run_overhead_bench(
             requests=requests,
@@ -295,6 +306,7 @@ def overhead(
             litellm_venv=litellm_venv,
             keyed=keyed,
             stream=stream,
+            model=model,
         )
     )
     typer.echo(report.model_dump_json(indent=2) if as_json else format_overhead_report(report))

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import anthropic
+import httpx2
 
 from orchestratex.core.catalog import ProviderSpec
 from orchestratex.core.errors import BadRequestError
@@ -23,13 +24,13 @@ from orchestratex.core.types import (
     RawCompletion,
     ResponseFormat,
     TextDelta,
-    TokenUsage,
-    ToolCall,
     ToolCallDelta,
 )
+from orchestratex.providers.anthropic_read import MessageEvents, parse_message
 from orchestratex.providers.base import effective_timeout
 from orchestratex.providers.capabilities import refused_options
 from orchestratex.providers.errors import CallContext, SdkErrorTypes, malformed, raise_mapped
+from orchestratex.providers.raw_reply import sse_objects
 
 _ERRORS = SdkErrorTypes(
     base=anthropic.APIError,
@@ -43,19 +44,8 @@ _JSON_INSTRUCTION = (
     "Answer with one JSON object only: no prose, no code fences. It must match this JSON schema:\n"
 )
 _JSON_OBJECT_INSTRUCTION = "Answer with one JSON object only: no prose, no code fences."
-_STOP_REASONS = {
-    "end_turn": "stop",
-    "stop_sequence": "stop",
-    "max_tokens": "length",
-    "tool_use": "tool_calls",
-    "refusal": "content_filter",
-}
 _EMPTY_SCHEMA: dict[str, Any] = {"type": "object", "properties": {}}
-
-
-def finish_reason(stop_reason: str | None) -> str:
-    """An Anthropic stop reason in chat-completions terms."""
-    return _STOP_REASONS.get(stop_reason or "end_turn", stop_reason or "stop")
+_MESSAGES = "/v1/messages"
 
 
 def _json_instruction(fmt: ResponseFormat | None) -> str | None:
@@ -141,19 +131,6 @@ def tool_params(request: CompletionRequest) -> dict[str, Any]:
     return params
 
 
-def extract_json(text: str) -> str:
-    """The JSON object inside `text` (code fences or surrounding prose dropped), else `text`."""
-    start, end = text.find("{"), text.rfind("}")
-    if start < 0 or end <= start:
-        return text
-    candidate = text[start : end + 1]
-    try:
-        json.loads(candidate)
-    except ValueError:
-        return text
-    return candidate
-
-
 class AnthropicAdapter:
     """One `anthropic.AsyncAnthropic` client for one provider; SDK retries are off."""
 
@@ -190,95 +167,58 @@ class AnthropicAdapter:
         params.update(tool_params(request))
         return params
 
-    def _finish(self, text: str, request: CompletionRequest) -> str:
-        return extract_json(text) if request.output_format() is not None else text
-
     async def complete(self, model_id: str, request: CompletionRequest) -> RawCompletion:
+        """One whole reply. Sent through the SDK's client (its auth headers, base URL, timeouts
+        and status errors) as a raw response and read from its JSON (`anthropic_read`): the
+        SDK's typed message models cost more CPU than the rest of a passthrough call."""
         ctx = self._ctx(model_id)
         params = self._params(model_id, request)
+        timeout = params.pop("timeout")
         try:
-            message = await self._client.messages.create(**params)
-            text = "".join(
-                block.text for block in message.content if getattr(block, "type", "") == "text"
+            response = await self._client.post(
+                _MESSAGES, cast_to=httpx2.Response, body=params, options={"timeout": timeout}
             )
-            calls = [
-                ToolCall(id=block.id, name=block.name, arguments=json.dumps(block.input))
-                for block in message.content
-                if block.type == "tool_use"
-            ]
-            return RawCompletion(
-                text=self._finish(text, request),
-                usage=TokenUsage(
-                    input_tokens=message.usage.input_tokens,
-                    output_tokens=message.usage.output_tokens,
-                ),
-                finish_reason=finish_reason(message.stop_reason),
-                provider_model=message.model or model_id,
-                tool_calls=calls,
-            )
+            data = json.loads(response.content)
         except Exception as exc:
             raise_mapped(exc, _ERRORS, ctx)
+        return parse_message(data, model_id, ctx, json_reply=request.output_format() is not None)
 
     async def stream(
         self, model_id: str, request: CompletionRequest
     ) -> AsyncIterator[TextDelta | ToolCallDelta | RawCompletion]:
+        """A streamed reply, sent like `complete`; its server-sent events are read as JSON
+        objects (`raw_reply.sse_objects`, the reader the OpenAI-compatible adapter uses too)
+        and folded by `anthropic_read.MessageEvents`. An `error` event (a provider failing
+        mid-stream, such as `overloaded_error`) raises the SDK's `APIError`: a retryable
+        ProviderUnavailableError carrying the event's message."""
         ctx = self._ctx(model_id)
         params = self._params(model_id, request)
-        parts: list[str] = []
-        calls: dict[int, dict[str, str]] = {}
-        """Tool calls by content-block index: id, name and the JSON pieces joined."""
-        input_tokens: int | None = None
-        output_tokens = 0
-        finish = "stop"
-        served = model_id
-        stopped = False
+        timeout = params.pop("timeout")
+        params["stream"] = True
+        events = MessageEvents(model_id, ctx)
         started = False
         try:
-            events = await self._client.messages.create(stream=True, **params)
+            response = await self._client.post(
+                _MESSAGES,
+                cast_to=httpx2.Response,
+                body=params,
+                options={"timeout": timeout},
+                stream=True,
+            )
             started = True
-            async with events:
-                async for event in events:
-                    if event.type == "message_start":
-                        input_tokens = event.message.usage.input_tokens
-                        output_tokens = event.message.usage.output_tokens or 0
-                        served = event.message.model or served
-                    elif (
-                        event.type == "content_block_start"
-                        and event.content_block.type == "tool_use"
-                    ):
-                        block = event.content_block
-                        calls[event.index] = {"id": block.id, "name": block.name, "arguments": ""}
-                        yield ToolCallDelta(index=len(calls) - 1, id=block.id, name=block.name)
-                    elif event.type == "content_block_delta" and event.delta.type == "text_delta":
-                        parts.append(event.delta.text)
-                        yield TextDelta(text=event.delta.text)
-                    elif (
-                        event.type == "content_block_delta"
-                        and event.delta.type == "input_json_delta"
-                        and event.index in calls
-                    ):
-                        calls[event.index]["arguments"] += event.delta.partial_json
-                        position = list(calls).index(event.index)
-                        yield ToolCallDelta(index=position, arguments=event.delta.partial_json)
-                    elif event.type == "message_delta":
-                        output_tokens = event.usage.output_tokens
-                        finish = finish_reason(event.delta.stop_reason)
-                    elif event.type == "message_stop":
-                        stopped = True
+            try:
+                async for event in sse_objects(response, anthropic.APIError):
+                    part = events.add(event)
+                    if part is not None:
+                        yield part
+            finally:
+                await response.aclose()
+            done = events.completion(json_reply=request.output_format() is not None)
+        except AttributeError:
+            raise malformed(ctx, "a stream event is not shaped as a Messages event") from None
         except Exception as exc:
             raise_mapped(exc, _ERRORS, ctx, mid_stream=started)
-        if not stopped or input_tokens is None:
-            raise malformed(ctx, "the stream ended before message_stop (cut off?)")
-        yield RawCompletion(
-            text=self._finish("".join(parts), request),
-            usage=TokenUsage(input_tokens=input_tokens, output_tokens=output_tokens),
-            finish_reason=finish,
-            provider_model=served,
-            tool_calls=[
-                ToolCall(id=c["id"], name=c["name"], arguments=c["arguments"] or "{}")
-                for c in calls.values()
-            ],
-        )
+        yield done
 
     async def aclose(self) -> None:
         await self._client.close()

@@ -22,6 +22,7 @@ from orchestratex.core.types import (
 from orchestratex.providers.base import effective_timeout
 from orchestratex.providers.errors import CallContext, SdkErrorTypes, malformed, raise_mapped
 from orchestratex.providers.logprobs import TokenLogprobs
+from orchestratex.providers.raw_reply import ToolCallParts, sse_objects, token_count
 
 _ERRORS = SdkErrorTypes(
     base=openai.APIError,
@@ -97,13 +98,6 @@ def _finish(reason: str | None) -> str:
     return "tool_calls" if reason == "function_call" else reason or "stop"
 
 
-def _count(usage: dict[str, Any], name: str, ctx: CallContext) -> int:
-    value = usage.get(name)
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise malformed(ctx, f"the answer's usage has no valid {name}")
-    return value
-
-
 def _calls(message: dict[str, Any], ctx: CallContext) -> list[ToolCall]:
     calls: list[ToolCall] = []
     for call in message.get("tool_calls") or []:
@@ -147,8 +141,8 @@ def parse_completion(
     return RawCompletion(
         text=content or "",
         usage=TokenUsage(
-            input_tokens=_count(usage, "prompt_tokens", ctx),
-            output_tokens=_count(usage, "completion_tokens", ctx),
+            input_tokens=token_count(usage, "prompt_tokens", ctx),
+            output_tokens=token_count(usage, "completion_tokens", ctx),
         ),
         finish_reason=_finish(reason if isinstance(reason, str) else None),
         provider_model=served if isinstance(served, str) and served else model_id,
@@ -229,7 +223,7 @@ class OpenAICompatAdapter:
         params["stream"] = True
         params["stream_options"] = {"include_usage": True}
         parts: list[str] = []
-        calls = _CallParts()
+        calls = ToolCallParts()
         logprobs = TokenLogprobs()
         usage: TokenUsage | None = None
         finish = "stop"
@@ -245,13 +239,13 @@ class OpenAICompatAdapter:
             )
             started = True
             try:
-                async for chunk in sse_objects(response):
+                async for chunk in sse_objects(response, openai.APIError):
                     served = chunk.get("model") or served
                     counts = chunk.get("usage")
                     if counts:
                         usage = TokenUsage(
-                            input_tokens=_count(counts, "prompt_tokens", ctx),
-                            output_tokens=_count(counts, "completion_tokens", ctx),
+                            input_tokens=token_count(counts, "prompt_tokens", ctx),
+                            output_tokens=token_count(counts, "completion_tokens", ctx),
                         )
                     for choice in chunk.get("choices") or ():
                         if choice.get("finish_reason"):
@@ -300,62 +294,3 @@ class OpenAICompatAdapter:
 
     async def aclose(self) -> None:
         await self._client.close()
-
-
-async def sse_objects(response: httpx2.Response) -> AsyncIterator[dict[str, Any]]:
-    """The JSON object of each server-sent event of `response`, up to `[DONE]`.
-
-    An event whose object carries `error` (a provider failing mid-stream) raises the SDK's
-    `APIError`, as the SDK's own stream does; a `data` that is not a JSON object raises
-    ValueError (mapped to a malformed answer)."""
-    data: list[str] = []
-    async for line in response.aiter_lines():
-        if line.startswith("data:"):
-            data.append(line[6:] if line.startswith("data: ") else line[5:])
-        elif not line and data:
-            text = "\n".join(data)
-            data = []
-            if text.startswith("[DONE]"):
-                return
-            yield _event_object(text, response)
-        # else `event:`, `id:`, a comment, or a blank line with nothing pending
-    if data and not data[0].startswith("[DONE]"):
-        yield _event_object("\n".join(data), response)
-
-
-def _event_object(text: str, response: httpx2.Response) -> dict[str, Any]:
-    value = json.loads(text)
-    if not isinstance(value, dict):
-        raise ValueError("a stream event is not a JSON object")
-    error = value.get("error")
-    if error:
-        message = error.get("message") if isinstance(error, dict) else None
-        raise openai.APIError(
-            str(message or "an error occurred during streaming"), response.request, body=error
-        )
-    return value
-
-
-class _CallParts:
-    """Tool calls assembled from their streamed pieces, by index."""
-
-    def __init__(self) -> None:
-        self._calls: dict[int, dict[str, str]] = {}
-
-    def add(self, delta: ToolCallDelta) -> None:
-        call = self._calls.setdefault(delta.index, {"id": "", "name": "", "arguments": ""})
-        call["id"] = delta.id or call["id"]
-        call["name"] = delta.name or call["name"]
-        call["arguments"] += delta.arguments
-
-    def finished(self) -> list[ToolCall]:
-        """The whole calls in index order; ValueError when one never got its id or name."""
-        calls = []
-        for index in sorted(self._calls):
-            call = self._calls[index]
-            if not call["id"] or not call["name"]:
-                raise ValueError(f"streamed tool call {index} has no id or name")
-            calls.append(
-                ToolCall(id=call["id"], name=call["name"], arguments=call["arguments"] or "{}")
-            )
-        return calls

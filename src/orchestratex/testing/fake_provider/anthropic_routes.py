@@ -24,6 +24,7 @@ _ERRORS: dict[str, tuple[int, str, str]] = {
     "server_error": (500, "api_error", "[fake provider] injected server error"),
     "timeout": (504, "timeout_error", "[fake provider] injected timeout"),
     "down": (500, "api_error", "[fake provider] model is down (test directive)"),
+    "overloaded": (529, "overloaded_error", "[fake provider] injected overload"),
 }
 
 
@@ -83,7 +84,8 @@ class AnthropicWire:
             **_message_head(model),
             "content": [],
             "stop_reason": None,
-            "usage": {"input_tokens": reply.input_tokens, "output_tokens": 0},
+            # As the API does: a first output count that message_delta's final one replaces.
+            "usage": {"input_tokens": reply.input_tokens, "output_tokens": 1},
         }
         events = [_event("message_start", {"message": start})]
         index = 0
@@ -125,6 +127,10 @@ class AnthropicWire:
 
     def broken_event(self) -> bytes:
         return b'event: content_block_delta\ndata: {"type": "content_block_delta", "delta": {\n\n'
+
+    def error_event(self) -> bytes:
+        _, kind, message = _ERRORS["overloaded"]
+        return _event("error", {"error": {"type": kind, "message": message}})
 
 
 def anthropic_routes(state: FakeState) -> list[Route]:

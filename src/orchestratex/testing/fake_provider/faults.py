@@ -13,7 +13,13 @@ from starlette.types import Receive, Scope, Send
 
 from orchestratex.testing.fake_provider.options import FakeProviderOptions, FaultKind
 
-ERROR_STATUS: dict[str, int] = {"rate_limit": 429, "server_error": 500, "timeout": 504, "down": 500}
+ERROR_STATUS: dict[str, int] = {
+    "rate_limit": 429,
+    "server_error": 500,
+    "timeout": 504,
+    "down": 500,
+    "overloaded": 529,
+}
 """HTTP status of each fault that is answered with an error body."""
 
 _CUT_LOG_MESSAGE = "ASGI callable returned without completing response."

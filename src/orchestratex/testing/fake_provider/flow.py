@@ -54,6 +54,10 @@ class Wire(Protocol):
 
     def broken_event(self) -> bytes: ...
 
+    def error_event(self) -> bytes:
+        """The event a provider failing mid-stream sends (then the stream ends)."""
+        ...
+
 
 async def handle_completion(request: Request, state: FakeState, wire: Wire) -> Response:
     """Answer one completion request, possibly with an injected fault."""
@@ -67,7 +71,9 @@ async def handle_completion(request: Request, state: FakeState, wire: Wire) -> R
     fault = state.choose_fault(parsed.model)
     if fault == "timeout":
         await hang(request, options.hang_s, state.closing)
-    if fault in ("rate_limit", "server_error", "timeout", "down"):
+    if fault in ("rate_limit", "server_error", "timeout", "down") or (
+        fault == "overloaded" and not parsed.stream
+    ):
         return wire.error(fault, options.retry_after_s)
     reply = plan_reply(
         parsed.turns,
@@ -98,6 +104,8 @@ async def handle_completion(request: Request, state: FakeState, wire: Wire) -> R
         return PartialResponse(events[: wire.cut_keep], media_type=SSE, delay_s=delay_s)
     if fault == "malformed":
         events = [*events[: wire.cut_keep], wire.broken_event(), *events[wire.cut_keep :]]
+    if fault == "overloaded":
+        events = [*events[: wire.cut_keep], wire.error_event()]
     return StreamingResponse(_paced(events, delay_s), media_type=SSE)
 
 

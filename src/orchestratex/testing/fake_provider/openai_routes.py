@@ -32,6 +32,7 @@ _ERRORS: dict[str, tuple[int, str, str]] = {
     "server_error": (500, "server_error", "[fake provider] injected server error"),
     "timeout": (504, "timeout", "[fake provider] injected timeout"),
     "down": (500, "server_error", "[fake provider] model is down (test directive)"),
+    "overloaded": (503, "server_error", "[fake provider] injected overload"),
 }
 
 
@@ -118,6 +119,11 @@ class OpenAIWire:
 
     def broken_event(self) -> bytes:
         return b'data: {"id": "chatcmpl-fake", "choices": [{"delta": \n\n'
+
+    def error_event(self) -> bytes:
+        _, code, message = _ERRORS["overloaded"]
+        error = {"message": message, "type": code, "code": code}
+        return b"data: " + json.dumps({"error": error}).encode() + b"\n\n"
 
 
 def openai_routes(state: FakeState) -> list[Route]:

@@ -6,13 +6,20 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-FaultKind = Literal["rate_limit", "server_error", "timeout", "malformed", "cut"]
-"""A fault the server can inject instead of a normal answer."""
+FaultKind = Literal["rate_limit", "server_error", "timeout", "malformed", "cut", "overloaded"]
+"""A fault the server can inject instead of a normal answer. "overloaded" answers a whole
+reply with an overload status (529 on Messages, 503 on chat completions) and ends a stream,
+after a few events, with the dialect's error event (Anthropic's `event: error`, OpenAI's
+`{"error": ...}` object)."""
 
-InjectedFault = Literal["rate_limit", "server_error", "timeout", "malformed", "cut", "down"]
+InjectedFault = Literal[
+    "rate_limit", "server_error", "timeout", "malformed", "cut", "overloaded", "down"
+]
 """A FaultKind, or "down": the always-500 answer of a model whose id contains "down"."""
 
 ALL_FAULTS: tuple[FaultKind, ...] = ("rate_limit", "server_error", "timeout", "malformed", "cut")
+"""The faults drawn by default ("overloaded" only when asked for, so that seeded fault
+sequences stay what they were)."""
 
 
 class FakeProviderOptions(BaseModel):
