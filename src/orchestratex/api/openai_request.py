@@ -47,8 +47,10 @@ class Plan:
     """The orchestration to run for a body, and how its answer is checked."""
 
     request: OrchestrationRequest
-    named: bool
-    """A catalog model was named: its answer is passed through as given."""
+    passthrough: bool
+    """A catalog model was named: one upstream call, its answer passed through as given. The
+    service reads this flag (runtime/service.py `submit`): the request limit does not count
+    the run, and, unless sampled for a judge, the writer stores it whole at its end."""
 
 
 def _text(message: MessageIn, index: int) -> str:
@@ -217,7 +219,7 @@ def plan(body: ChatCompletionRequest, service: Service) -> Plan:
             "threshold": settings.default_threshold,
             "judge_count": 1 if judged else 0,
         }
-        return Plan(_validated(request), named=True)
+        return Plan(_validated(request), passthrough=True)
     able = [
         key
         for key, spec in available.items()
@@ -238,7 +240,7 @@ def plan(body: ChatCompletionRequest, service: Service) -> Plan:
     else:
         rounds = {"max_rounds": 1, "judge_count": 1}
     request = {**common, **rounds, "threshold": settings.default_threshold}
-    return Plan(_validated(request), named=False)
+    return Plan(_validated(request), passthrough=False)
 
 
 def _validated(fields: dict[str, object]) -> OrchestrationRequest:

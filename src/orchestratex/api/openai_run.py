@@ -11,6 +11,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
+from orchestratex.api.openai_request import Plan
 from orchestratex.core.events import (
     CancelledEvent,
     CompletedEvent,
@@ -22,7 +23,6 @@ from orchestratex.core.events import (
     is_terminal,
 )
 from orchestratex.core.orchestration import (
-    OrchestrationRequest,
     OrchestrationResult,
     RoundResult,
 )
@@ -118,9 +118,11 @@ class RunFeed:
 
     @classmethod
     async def start(
-        cls, service: Service, request: OrchestrationRequest, user: Principal, *, live: bool = True
+        cls, service: Service, planned: Plan, user: Principal, *, live: bool = True
     ) -> RunFeed:
-        thread_id = await service.submit(request, user=user, durable=False)
+        thread_id = await service.submit(
+            planned.request, user=user, durable=False, passthrough=planned.passthrough
+        )
         local = None if live else service.runs.run_of(thread_id)
         if local is not None:
             return cls(None, FollowedRun(thread_id), local)

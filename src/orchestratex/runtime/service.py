@@ -192,12 +192,21 @@ class Service:
         return await self.quotas.spent_usd(user_id)
 
     async def submit(
-        self, request: OrchestrationRequest, *, user: Principal, durable: bool = True
+        self,
+        request: OrchestrationRequest,
+        *,
+        user: Principal,
+        durable: bool = True,
+        passthrough: bool = False,
     ) -> str:
         """Admit a request and start it in the background; returns its thread id at once.
 
-        Refused before anything is stored: unknown models, the rate limit (not for a /v1 named
-        model: its provider's limits pace it), and a budget short of a short answer (402)."""
+        `durable`: the thread row is stored before this returns. `passthrough`: the caller (a
+        /v1 route, api/openai_request.py) named one catalog model for one upstream call; the
+        request limit does not count it (its provider's limits pace it) and, unjudged and
+        without a budget, the writer holds it and stores it whole at its end.
+        Refused before anything is stored: unknown models, the rate limit, and a budget short
+        of a short answer (402)."""
         if self._stopping or self.runs.stopping:
             raise ServiceNotRunningError("the service is shutting down")
         self.runs.orchestrator  # noqa: B018 - raises when not started
@@ -205,13 +214,13 @@ class Service:
         check_named_models(request, self.catalog)
         if self.replay is not None:
             request = await replay_request(self.replay, request)
-        if durable or not request.model:  # a passthrough is paced by its provider's limits
+        if not passthrough:
             await self.quotas.count_request(user)
         models = answering_models(self.parts)
         await self.quotas.check_affordable(request, user, models, self.catalog.prices)
         thread_id = uuid.uuid4().hex
-        if not durable and request.model and request.judge_count == 0 and user.budget_usd is None:
-            # A passthrough is stored whole once it ends; a budget's spend is written at once.
+        if passthrough and request.judge_count == 0 and user.budget_usd is None:
+            # Stored whole once it ends; a budget's spend is written at once.
             self.writer.hold(thread_id)
         await self.runs.submit(
             request, thread_id, user.user_id, self.quotas.ledger(user), durable=durable
