@@ -38,7 +38,7 @@ from orchestratex.core.types import (
     ToolChoice,
     ToolSpec,
 )
-from orchestratex.runtime.catalog_setup import refused_options
+from orchestratex.runtime.catalog_setup import refused_options, refuses_any
 from orchestratex.runtime.service import Service
 
 
@@ -198,7 +198,6 @@ def plan(body: ChatCompletionRequest, service: Service) -> Plan:
         )
     last_roles = ("user", "tool") if not orchestrating else ("user",)
     prompt, system = to_prompt(body.messages, last_roles=last_roles)
-    probe = _probe(opts, turns)
     common: dict[str, object] = {"prompt": prompt, "system": system, "options": opts}
     # A reply sent whole needs no token-by-token stream from the model (far less parsing).
     common["stream_answers"] = body.stream
@@ -208,7 +207,8 @@ def plan(body: ChatCompletionRequest, service: Service) -> Plan:
     if not orchestrating:
         spec = available[body.model]
         protocol = service.catalog.providers[spec.provider].protocol
-        refused = refused_options(protocol, probe)
+        # A protocol that carries every option (OpenAI's) needs no stand-in call to ask.
+        refused = refused_options(protocol, _probe(opts, turns)) if refuses_any(protocol) else {}
         if refused:
             raise _refusal(body.model, refused)
         judged = random.random() < settings.passthrough_judge_rate
@@ -220,6 +220,7 @@ def plan(body: ChatCompletionRequest, service: Service) -> Plan:
             "judge_count": 1 if judged else 0,
         }
         return Plan(_validated(request), passthrough=True)
+    probe = _probe(opts, turns)
     able = [
         key
         for key, spec in available.items()
