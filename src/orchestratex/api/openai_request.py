@@ -49,8 +49,8 @@ class Plan:
     request: OrchestrationRequest
     passthrough: bool
     """A catalog model was named: one upstream call, its answer passed through as given. The
-    service reads this flag (runtime/service.py `submit`): the request limit does not count
-    the run, and, unless sampled for a judge, the writer stores it whole at its end."""
+    run is submitted in the `passthrough` lane (runtime/runs.py `Lane`), which the request
+    limit and the event writer read."""
 
 
 def _text(message: MessageIn, index: int) -> str:

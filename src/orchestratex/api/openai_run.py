@@ -31,6 +31,7 @@ from orchestratex.engine.run import Run
 from orchestratex.runtime.auth import Principal
 from orchestratex.runtime.bus import SubscriberLagged
 from orchestratex.runtime.follow import Follow
+from orchestratex.runtime.runs import Lane
 from orchestratex.runtime.service import Service
 
 Terminal = CompletedEvent | FailedEvent | CancelledEvent
@@ -120,9 +121,8 @@ class RunFeed:
     async def start(
         cls, service: Service, planned: Plan, user: Principal, *, live: bool = True
     ) -> RunFeed:
-        thread_id = await service.submit(
-            planned.request, user=user, durable=False, passthrough=planned.passthrough
-        )
+        lane: Lane = "passthrough" if planned.passthrough else "live"
+        thread_id = await service.submit(planned.request, user=user, lane=lane)
         local = None if live else service.runs.run_of(thread_id)
         if local is not None:
             return cls(None, FollowedRun(thread_id), local)

@@ -36,7 +36,7 @@ from orchestratex.runtime.follow import Follow, FollowSources, follow
 from orchestratex.runtime.key_cache import KeyCache
 from orchestratex.runtime.replay_mode import replay_request
 from orchestratex.runtime.retrain import Retrainer
-from orchestratex.runtime.runs import RunManager, ServiceNotRunningError
+from orchestratex.runtime.runs import Lane, RunManager, ServiceNotRunningError
 from orchestratex.runtime.settings import Settings
 from orchestratex.runtime.visibility import ThreadStatus, thread_status, visible
 from orchestratex.store.db import SessionFactory
@@ -192,21 +192,13 @@ class Service:
         return await self.quotas.spent_usd(user_id)
 
     async def submit(
-        self,
-        request: OrchestrationRequest,
-        *,
-        user: Principal,
-        durable: bool = True,
-        passthrough: bool = False,
+        self, request: OrchestrationRequest, *, user: Principal, lane: Lane = "durable"
     ) -> str:
         """Admit a request and start it in the background; returns its thread id at once.
 
-        `durable`: the thread row is stored before this returns. `passthrough`: the caller (a
-        /v1 route, api/openai_request.py) named one catalog model for one upstream call; the
-        request limit does not count it (its provider's limits pace it) and, unjudged and
-        without a budget, the writer holds it and stores it whole at its end.
-        Refused before anything is stored: unknown models, the rate limit, and a budget short
-        of a short answer (402)."""
+        `lane` (runtime/runs.py `Lane`) is the caller's. Refused before anything is stored:
+        unknown models, the rate limit (not for a passthrough), a budget short of a short
+        answer (402)."""
         if self._stopping or self.runs.stopping:
             raise ServiceNotRunningError("the service is shutting down")
         self.runs.orchestrator  # noqa: B018 - raises when not started
@@ -214,17 +206,15 @@ class Service:
         check_named_models(request, self.catalog)
         if self.replay is not None:
             request = await replay_request(self.replay, request)
-        if not passthrough:
+        if lane != "passthrough":  # a passthrough is paced by its provider's limits
             await self.quotas.count_request(user)
         models = answering_models(self.parts)
         await self.quotas.check_affordable(request, user, models, self.catalog.prices)
         thread_id = uuid.uuid4().hex
-        if passthrough and request.judge_count == 0 and user.budget_usd is None:
-            # Stored whole once it ends; a budget's spend is written at once.
-            self.writer.hold(thread_id)
-        await self.runs.submit(
-            request, thread_id, user.user_id, self.quotas.ledger(user), durable=durable
-        )
+        if lane == "passthrough" and request.judge_count == 0 and user.budget_usd is None:
+            self.writer.hold(thread_id)  # stored whole at its end (a budget's spend at once)
+        ledger = self.quotas.ledger(user)
+        await self.runs.submit(request, thread_id, user.user_id, ledger, durable=lane == "durable")
         return thread_id
 
     async def execute(self, thread_id: str, *, job: str | None = None) -> str:
