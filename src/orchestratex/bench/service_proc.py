@@ -1,9 +1,9 @@
 """The service as the benchmarks run it: `python -m orchestratex.bench.service_proc`.
 
 The same app as `orchestratex serve` (settings from ORX_CONFIG and ORX_*), served by uvicorn in
-this process on a free loopback port, on the event loop `serve` picks (uvicorn's `auto`: uvloop,
-a project dependency, when installed), printed on stdout once listening (and, as `serve` does,
-with start-up's objects frozen out of the garbage collector's reach). Two differences, both so
+this process on a free loopback port, printed on stdout once listening. As with `serve`, it
+runs on the event loop uvicorn's `auto` picks (uvloop, a project dependency, when installed)
+and start-up's objects are frozen out of the garbage collector's reach. Two differences, both so
 that the service itself is measured: the per-user request limit is raised to
 `--requests-per-minute`, and provider keys come from an empty environment (only providers that
 need no key, such as the fake provider, are usable, so no real model is ever called).
