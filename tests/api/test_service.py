@@ -103,6 +103,11 @@ async def test_the_request_limit_counts_orchestrations_not_passthroughs(
         assert limited.json()["error"]["type"] == "rate_limit_error"
         prompt = await api.client.post("/api/orchestrate/prompt", json={"prompt": "x"})
         assert prompt.status_code == 429
+        # The submission's flag decides, not the request's shape: a model named outside /v1
+        # is an orchestration like any other.
+        forced = {"prompt": "x", "model": "fake-gpt", "judge_count": 0, "max_rounds": 1}
+        named_prompt = await api.client.post("/api/orchestrate/prompt", json=forced)
+        assert named_prompt.status_code == 429
 
 
 async def test_budget_caps_runs_then_refuses(api_factory: ApiFactory) -> None:

@@ -38,7 +38,7 @@ from orchestratex.core.types import (
     ToolChoice,
     ToolSpec,
 )
-from orchestratex.runtime.catalog_setup import refused_options
+from orchestratex.runtime.catalog_setup import refused_options, refuses_any
 from orchestratex.runtime.service import Service
 
 
@@ -47,8 +47,10 @@ class Plan:
     """The orchestration to run for a body, and how its answer is checked."""
 
     request: OrchestrationRequest
-    named: bool
-    """A catalog model was named: its answer is passed through as given."""
+    passthrough: bool
+    """A catalog model was named: one upstream call, its answer passed through as given. The
+    run is submitted in the `passthrough` lane (runtime/runs.py `Lane`), which the request
+    limit and the event writer read."""
 
 
 def _text(message: MessageIn, index: int) -> str:
@@ -196,7 +198,6 @@ def plan(body: ChatCompletionRequest, service: Service) -> Plan:
         )
     last_roles = ("user", "tool") if not orchestrating else ("user",)
     prompt, system = to_prompt(body.messages, last_roles=last_roles)
-    probe = _probe(opts, turns)
     common: dict[str, object] = {"prompt": prompt, "system": system, "options": opts}
     # A reply sent whole needs no token-by-token stream from the model (far less parsing).
     common["stream_answers"] = body.stream
@@ -206,7 +207,8 @@ def plan(body: ChatCompletionRequest, service: Service) -> Plan:
     if not orchestrating:
         spec = available[body.model]
         protocol = service.catalog.providers[spec.provider].protocol
-        refused = refused_options(protocol, probe)
+        # A protocol that carries every option (OpenAI's) needs no stand-in call to ask.
+        refused = refused_options(protocol, _probe(opts, turns)) if refuses_any(protocol) else {}
         if refused:
             raise _refusal(body.model, refused)
         judged = random.random() < settings.passthrough_judge_rate
@@ -217,7 +219,8 @@ def plan(body: ChatCompletionRequest, service: Service) -> Plan:
             "threshold": settings.default_threshold,
             "judge_count": 1 if judged else 0,
         }
-        return Plan(_validated(request), named=True)
+        return Plan(_validated(request), passthrough=True)
+    probe = _probe(opts, turns)
     able = [
         key
         for key, spec in available.items()
@@ -238,7 +241,7 @@ def plan(body: ChatCompletionRequest, service: Service) -> Plan:
     else:
         rounds = {"max_rounds": 1, "judge_count": 1}
     request = {**common, **rounds, "threshold": settings.default_threshold}
-    return Plan(_validated(request), named=False)
+    return Plan(_validated(request), passthrough=False)
 
 
 def _validated(fields: dict[str, object]) -> OrchestrationRequest:

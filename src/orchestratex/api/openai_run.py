@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from functools import partial
 
+from orchestratex.api.openai_request import Plan
 from orchestratex.core.events import (
     CancelledEvent,
     CompletedEvent,
@@ -23,7 +24,6 @@ from orchestratex.core.events import (
     is_terminal,
 )
 from orchestratex.core.orchestration import (
-    OrchestrationRequest,
     OrchestrationResult,
     RoundResult,
 )
@@ -32,6 +32,7 @@ from orchestratex.engine.run import Run
 from orchestratex.runtime.auth import Principal
 from orchestratex.runtime.bus import SubscriberLagged
 from orchestratex.runtime.follow import Follow
+from orchestratex.runtime.runs import Lane
 from orchestratex.runtime.service import Service
 
 Terminal = CompletedEvent | FailedEvent | CancelledEvent
@@ -127,9 +128,10 @@ class RunFeed:
 
     @classmethod
     async def start(
-        cls, service: Service, request: OrchestrationRequest, user: Principal, *, live: bool = True
+        cls, service: Service, planned: Plan, user: Principal, *, live: bool = True
     ) -> RunFeed:
-        thread_id = await service.submit(request, user=user, durable=False)
+        lane: Lane = "passthrough" if planned.passthrough else "live"
+        thread_id = await service.submit(planned.request, user=user, lane=lane)
         abandon = partial(service.runs.cancel_here, thread_id)
         local = None if live else service.runs.run_of(thread_id)
         if local is not None:

@@ -1,8 +1,9 @@
 """The service as the benchmarks run it: `python -m orchestratex.bench.service_proc`.
 
 The same app as `orchestratex serve` (settings from ORX_CONFIG and ORX_*), served by uvicorn in
-this process on a free loopback port, printed on stdout once listening (and, as `serve` does,
-with start-up's objects frozen out of the garbage collector's reach). Two differences, both so
+this process on a free loopback port, printed on stdout once listening. As with `serve`, it
+runs on the event loop uvicorn's `auto` picks (uvloop, a project dependency, when installed)
+and start-up's objects are frozen out of the garbage collector's reach. Two differences, both so
 that the service itself is measured: the per-user request limit is raised to
 `--requests-per-minute`, and provider keys come from an empty environment (only providers that
 need no key, such as the fake provider, are usable, so no real model is ever called).
@@ -25,6 +26,7 @@ import tracemalloc
 from pathlib import Path
 
 import uvicorn
+from uvicorn.loops.auto import auto_loop_factory
 
 from orchestratex.api.app import create_app
 from orchestratex.runtime import admin
@@ -87,8 +89,12 @@ def main() -> None:
     parser.add_argument("--tracemalloc", type=Path, default=None, metavar="DIR")
     parser.add_argument("--key-file", type=Path, default=None, metavar="PATH")
     args = parser.parse_args()
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(args.requests_per_minute, args.tracemalloc, args.key_file))
+    loop_factory = auto_loop_factory()  # the loop `orchestratex serve` runs on
+    with (
+        contextlib.suppress(KeyboardInterrupt),
+        asyncio.Runner(loop_factory=loop_factory) as runner,
+    ):
+        runner.run(_serve(args.requests_per_minute, args.tracemalloc, args.key_file))
 
 
 if __name__ == "__main__":

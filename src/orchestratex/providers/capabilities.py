@@ -19,6 +19,11 @@ _UNSUPPORTED: dict[str, dict[str, str]] = {
 }
 
 
+def refuses_any(protocol: str) -> bool:
+    """Whether `protocol` cannot carry some option (else nothing need be checked)."""
+    return bool(_UNSUPPORTED.get(protocol))
+
+
 def refused_options(protocol: str, request: CompletionRequest) -> dict[str, str]:
     """Option name -> why `protocol` cannot carry it, for each such option `request` sets."""
     reasons = _UNSUPPORTED.get(protocol, {})

@@ -1,6 +1,6 @@
 """The model catalog from Settings: built-ins plus the config's providers, models and prices, or
-replay mode's models. `Catalog` and `refused_options` (the options a wire protocol cannot carry)
-are re-exported for the surfaces."""
+replay mode's models. `Catalog`, `refused_options` (the options a wire protocol cannot carry)
+and `refuses_any` are re-exported for the surfaces."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from orchestratex.core.catalog import ProviderSpec
 from orchestratex.core.errors import ConfigurationError
-from orchestratex.providers.capabilities import refused_options
+from orchestratex.providers.capabilities import refused_options, refuses_any
 from orchestratex.providers.catalog import Catalog, load_catalog
 from orchestratex.providers.replay_catalog import replay_catalog
 from orchestratex.runtime.replay_mode import Mode, resolve_mode
@@ -23,6 +23,7 @@ __all__ = [
     "describe_validation_error",
     "mode_and_catalog",
     "refused_options",
+    "refuses_any",
     "replay_catalog",
 ]
 

@@ -1,9 +1,13 @@
 """API-key checks without a database round trip per request.
 
-Positive answers are kept for `ttl_s` (2 s by default), keyed by the key's SHA-256 (the raw key
-is never kept), so a revoked key stops working within that time. Negative answers (an unknown
-key; no key at all, i.e. open mode) are never cached: a new key works, and a first key ends open
-mode, at once. Nor is a key with a budget: a changed budget holds from the next request.
+Two answers are kept for `ttl_s` (2 s by default): whether any usable key exists (else the
+service is in open mode), either way, and the holder of a key without a budget, keyed by the
+key's SHA-256 (the raw key is never kept). Both are dropped at once when this process commits a
+change to the users table (store/key_changes.py: a key made or revoked through any session), so
+in one process a first key ends open mode, and a revoked key stops working, from the next
+request. A change committed by another process (`orchestratex keys` from the CLI, another API
+instance) counts within `ttl_s`. An unknown key is never cached (a new key works at once), nor
+is a key with a budget (a changed budget holds from the next request).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import time
 from collections.abc import Callable
 
 from orchestratex.runtime.auth import Principal, authenticate, hash_key
+from orchestratex.store import key_changes
 from orchestratex.store.facade import Store
 
 DEFAULT_TTL_S = 2.0
@@ -31,18 +36,31 @@ class KeyCache:
         self._clock = clock
         self._principals: dict[str, tuple[float, Principal]] = {}
         self._enabled: tuple[float, bool] | None = None
+        self._generation = key_changes.generation()
+
+    def _current(self) -> int:
+        """The users table's change counter; every cached answer is dropped when it moved."""
+        generation = key_changes.generation()
+        if generation != self._generation:
+            self._generation = generation
+            self._principals.clear()
+            self._enabled = None
+        return generation
 
     async def enabled(self) -> bool:
         """Whether any usable key exists (else the service is in open mode)."""
+        generation = self._current()
         now = self._clock()
         if self._enabled is not None and self._enabled[0] > now:
             return self._enabled[1]
         value = await self._store.any_active_key()
-        self._enabled = (now + self._ttl, value) if value else None
+        if key_changes.generation() == generation:  # no change committed meanwhile
+            self._enabled = (now + self._ttl, value)
         return value
 
     async def principal(self, key: str) -> Principal | None:
         """The holder of `key`, or None for an unknown or revoked key."""
+        generation = self._current()
         digest = hash_key(key)
         now = self._clock()
         cached = self._principals.get(digest)
@@ -50,7 +68,8 @@ class KeyCache:
             return cached[1]
         async with self._store.sessions() as session:
             found = await authenticate(session, key)
-        if found is not None and found.budget_usd is None:
+        unchanged = key_changes.generation() == generation  # no change committed meanwhile
+        if found is not None and found.budget_usd is None and unchanged:
             if len(self._principals) >= MAX_ENTRIES:
                 self._principals.clear()
             self._principals[digest] = (now + self._ttl, found)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from dataclasses import dataclass
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -33,6 +34,17 @@ from orchestratex.runtime.bus import EventBus, SubscriberLagged, Subscription
 log = logging.getLogger(__name__)
 
 LATENCY_BUCKETS_S = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
+
+
+@dataclass(frozen=True, slots=True)
+class _CallSeries:
+    """The labelled series one kind of model call (model, purpose, outcome) counts in."""
+
+    calls: Counter
+    input_tokens: Counter
+    output_tokens: Counter
+    cost: Counter
+    latency: Histogram
 
 
 class RunMetrics:
@@ -73,6 +85,7 @@ class RunMetrics:
             registry=reg,
         )
         self._active: set[str] = set()
+        self._call_series: dict[tuple[str, str, bool], _CallSeries] = {}
         self._task: asyncio.Task[None] | None = None
         self._subscription: Subscription | None = None
 
@@ -84,17 +97,30 @@ class RunMetrics:
             self.runs.labels(status=event.type).inc()
             self._active.discard(event.thread_id)
         elif isinstance(event, ModelCallEvent):
-            outcome = "success" if event.success else "error"
-            self.model_calls.labels(event.model, event.purpose, outcome).inc()
-            self.tokens.labels(event.model, "input").inc(event.usage.input_tokens)
-            self.tokens.labels(event.model, "output").inc(event.usage.output_tokens)
-            self.cost.labels(event.model).inc(max(event.cost_usd, 0.0))
-            self.call_latency.labels(event.model, event.purpose).observe(
-                max(event.latency_ms, 0.0) / 1000.0
-            )
+            series = self._series(event.model, event.purpose, event.success)
+            series.calls.inc()
+            series.input_tokens.inc(event.usage.input_tokens)
+            series.output_tokens.inc(event.usage.output_tokens)
+            series.cost.inc(max(event.cost_usd, 0.0))
+            series.latency.observe(max(event.latency_ms, 0.0) / 1000.0)
         else:
             return
         self.active_runs.set(len(self._active))
+
+    def _series(self, model: str, purpose: str, success: bool) -> _CallSeries:
+        """The labelled series a call of `model` for `purpose` counts in (`labels` validates
+        and locks on each look-up, so each set is looked up once)."""
+        key = (model, purpose, success)
+        series = self._call_series.get(key)
+        if series is None:
+            series = self._call_series[key] = _CallSeries(
+                calls=self.model_calls.labels(model, purpose, "success" if success else "error"),
+                input_tokens=self.tokens.labels(model, "input"),
+                output_tokens=self.tokens.labels(model, "output"),
+                cost=self.cost.labels(model),
+                latency=self.call_latency.labels(model, purpose),
+            )
+        return series
 
     def render(self) -> bytes:
         """The registry in the Prometheus text format, counting events still queued first."""

@@ -15,6 +15,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Literal
 
 from orchestratex.core.errors import OrchestrateXError
 from orchestratex.core.events import Event
@@ -43,6 +44,13 @@ class Active:
     """The arq job running it (worker role)."""
 
 
+Lane = Literal["durable", "live", "passthrough"]
+"""How a run is submitted, decided by its caller. `durable` (/api/orchestrate, the CLI): its
+thread row is stored before the submission returns. `live` (a /v1 orchestration): its first
+events create the row a few milliseconds later. `passthrough` (a /v1 request naming one catalog
+model, one upstream call: api/openai_request.py decides it): live too; the per-user request
+limit does not count it (its provider's limits pace it) and, unjudged and without a budget, the
+event writer holds it and stores it whole at its end (store/whole_runs.py)."""
 LedgerFor = Callable[[str | None], Awaitable[Ledger | None]]
 Flush = Callable[[str], Awaitable[None]]
 

@@ -36,7 +36,7 @@ from orchestratex.runtime.follow import Follow, FollowSources, follow
 from orchestratex.runtime.key_cache import KeyCache
 from orchestratex.runtime.replay_mode import replay_request
 from orchestratex.runtime.retrain import Retrainer
-from orchestratex.runtime.runs import RunManager, ServiceNotRunningError
+from orchestratex.runtime.runs import Lane, RunManager, ServiceNotRunningError
 from orchestratex.runtime.settings import Settings
 from orchestratex.runtime.visibility import ThreadStatus, thread_status, visible
 from orchestratex.store.db import SessionFactory
@@ -192,12 +192,13 @@ class Service:
         return await self.quotas.spent_usd(user_id)
 
     async def submit(
-        self, request: OrchestrationRequest, *, user: Principal, durable: bool = True
+        self, request: OrchestrationRequest, *, user: Principal, lane: Lane = "durable"
     ) -> str:
         """Admit a request and start it in the background; returns its thread id at once.
 
-        Refused before anything is stored: unknown models, the rate limit (not for a /v1 named
-        model: its provider's limits pace it), and a budget short of a short answer (402)."""
+        `lane` (runtime/runs.py `Lane`) is the caller's. Refused before anything is stored:
+        unknown models, the rate limit (not for a passthrough), a budget short of a short
+        answer (402)."""
         if self._stopping or self.runs.stopping:
             raise ServiceNotRunningError("the service is shutting down")
         self.runs.orchestrator  # noqa: B018 - raises when not started
@@ -205,17 +206,15 @@ class Service:
         check_named_models(request, self.catalog)
         if self.replay is not None:
             request = await replay_request(self.replay, request)
-        if durable or not request.model:  # a passthrough is paced by its provider's limits
+        if lane != "passthrough":  # a passthrough is paced by its provider's limits
             await self.quotas.count_request(user)
         models = answering_models(self.parts)
         await self.quotas.check_affordable(request, user, models, self.catalog.prices)
         thread_id = uuid.uuid4().hex
-        if not durable and request.model and request.judge_count == 0 and user.budget_usd is None:
-            # A passthrough is stored whole once it ends; a budget's spend is written at once.
-            self.writer.hold(thread_id)
-        await self.runs.submit(
-            request, thread_id, user.user_id, self.quotas.ledger(user), durable=durable
-        )
+        if lane == "passthrough" and request.judge_count == 0 and user.budget_usd is None:
+            self.writer.hold(thread_id)  # stored whole at its end (a budget's spend at once)
+        ledger = self.quotas.ledger(user)
+        await self.runs.submit(request, thread_id, user.user_id, ledger, durable=lane == "durable")
         return thread_id
 
     async def execute(self, thread_id: str, *, job: str | None = None) -> str:

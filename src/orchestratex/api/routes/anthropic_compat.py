@@ -94,8 +94,8 @@ async def create_message(
 ) -> MessageResponse | Response:
     """Answer a conversation with an orchestration; `stream` gives the Messages SSE events."""
     planned = plan(to_chat_body(body), service)
-    fmt = None if planned.named else planned.request.options.response_format
-    feed = await RunFeed.start(service, planned.request, user, live=bool(body.stream))
+    fmt = None if planned.passthrough else planned.request.options.response_format
+    feed = await RunFeed.start(service, planned, user, live=bool(body.stream))
     message_id = f"msg_{feed.run.thread_id}"
     headers = replay_headers(service)
     if body.stream:

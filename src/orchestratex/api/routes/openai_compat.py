@@ -131,8 +131,8 @@ async def chat_completions(
 ) -> Response:
     """Answer a conversation with an orchestration; `stream` gives chat.completion.chunk SSE."""
     planned = plan(body, service)
-    fmt = None if planned.named else planned.request.options.response_format
-    feed = await RunFeed.start(service, planned.request, user, live=bool(body.stream))
+    fmt = None if planned.passthrough else planned.request.options.response_format
+    feed = await RunFeed.start(service, planned, user, live=bool(body.stream))
     completion_id = f"chatcmpl-{feed.run.thread_id}"
     created = int(time.time())
     headers = replay_headers(service)
