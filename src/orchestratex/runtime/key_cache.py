@@ -1,13 +1,14 @@
 """API-key checks without a database round trip per request.
 
-Two answers are kept for `ttl_s` (2 s by default): whether any usable key exists (else the
-service is in open mode), either way, and the holder of a key without a budget, keyed by the
-key's SHA-256 (the raw key is never kept). Both are dropped at once when this process commits a
-change to the users table (store/key_changes.py: a key made or revoked through any session), so
-in one process a first key ends open mode, and a revoked key stops working, from the next
-request. A change committed by another process (`orchestratex keys` from the CLI, another API
-instance) counts within `ttl_s`. An unknown key is never cached (a new key works at once), nor
-is a key with a budget (a changed budget holds from the next request).
+Positive answers are kept for `ttl_s` (2 s by default): that a usable key exists, and the
+holder of a key without a budget, keyed by the key's SHA-256 (the raw key is never kept). Both
+are dropped at once when this process commits a change to the users table
+(store/key_changes.py: a key made or revoked through any session), so a key revoked here stops
+working from the next request; one revoked by another process (`orchestratex keys` from the
+CLI, another API instance) within `ttl_s`. Negative answers are never cached: an unknown key is
+asked again (a new key works at once), and so is open mode, so that a first key ends it at once
+whichever process made it (open mode is a loopback-only start-up state; this costs it one query
+per request). Nor is a key with a budget cached: a changed budget holds from the next request.
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ class KeyCache:
         if self._enabled is not None and self._enabled[0] > now:
             return self._enabled[1]
         value = await self._store.any_active_key()
-        if key_changes.generation() == generation:  # no change committed meanwhile
+        if value and key_changes.generation() == generation:  # no change committed meanwhile
             self._enabled = (now + self._ttl, value)
         return value
 
