@@ -118,3 +118,15 @@ async def test_query_parameters_are_validated(api: Api) -> None:
     for path in ENDPOINTS:
         denied = await api.client.get(f"/api/analytics/{path}")
         assert denied.status_code == 401
+
+
+async def test_a_run_just_answered_is_in_the_figures_read_right_after(api: Api) -> None:
+    """Read your writes: a /v1 reply is sent when the run ends, before its events are stored;
+    analytics read right after must still count it."""
+    key = await api.key("quick")
+    for n in range(1, 6):
+        body = {"model": "fake-gpt", "messages": [{"role": "user", "content": f"hi {n}"}]}
+        replied = await api.client.post("/v1/chat/completions", json=body, headers=bearer(key))
+        assert replied.status_code == 200, replied.text
+        usage = (await api.client.get("/api/analytics/usage", headers=bearer(key))).json()
+        assert (usage["threads"], usage["calls"]) == (n, n), usage

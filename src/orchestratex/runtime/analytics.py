@@ -50,10 +50,17 @@ class Scope:
 
 
 class Analytics:
-    def __init__(self, store: Store) -> None:
+    """`settle`, when given, is awaited before each report: the service's event writer stores
+    what runs emitted so far, so a run that just ended (its client saw the terminal event) is
+    in the figures read right after it."""
+
+    def __init__(self, store: Store, settle: Callable[[], Awaitable[None]] | None = None) -> None:
         self._store = store
+        self._settle = settle
 
     async def _ask(self, query: Callable[..., Awaitable[T]], scope: Scope, **more: Any) -> T:
+        if self._settle is not None:
+            await self._settle()
         async with self._store.sessions() as session:
             return await query(
                 session=session, user_id=scope.user_id, since=scope.since, until=scope.until, **more

@@ -75,8 +75,9 @@ class Service:
         self.mode, self.replay, self.catalog = parts.mode, parts.replay, parts.catalog
         self.links, self.bus = parts.links, parts.bus
         self.store, self.quotas = parts.store, parts.quotas
-        self.keys, self.analytics = KeyCache(self.store), Analytics(self.store)
+        self.keys = KeyCache(self.store)
         self.writer = EventWriter(self.store.writes)
+        self.analytics = Analytics(self.store, settle=self.writer.flush)
         self.runs = RunManager(
             self.store,
             self.instance_id,
