@@ -8,10 +8,12 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
+from orchestratex.core.errors import RateLimitedError
 from orchestratex.providers.ratelimit import RateLimiter
 from orchestratex.testing.fake_catalog import fake_catalog
 from orchestratex.testing.fake_provider import FakeProviderServer
 from tests.providers.conftest import GatewayFactory, ask, both_retries
+from tests.waiting import until
 
 
 class FakeTime:
@@ -128,3 +130,39 @@ async def test_unlimited_limiter_never_waits() -> None:
     for _ in range(1000):
         await limiter.acquire(10**6)
     assert fake_time.now == 0.0
+
+
+async def test_max_concurrent_caps_the_calls_open_at_once(
+    make_gateway: GatewayFactory, fake: FakeProviderServer
+) -> None:
+    """Eight calls at once to a provider capped at 2: never more than 2 open at the fake, and
+    every call answered (the others wait their turn)."""
+    fake.options.latency_ms = 150
+    catalog = fake_catalog(
+        fake.openai_base_url, provider_overrides=both_retries(0, max_concurrent=2)
+    )
+    gateway = make_gateway(catalog)
+    models = ["fake-gpt", "fake-llama", "fake-qwen", "fake-mistral"]  # one provider, fake-openai
+    results = await asyncio.gather(
+        *(gateway.complete(models[i % 4], ask(f"call {i}")) for i in range(8))
+    )
+    assert len(results) == 8 and all(r.text for r in results)
+    assert fake.stats.max_in_flight == 2
+    streamed = [p async for p in gateway.stream("fake-gpt", ask("after"))]
+    assert streamed and fake.stats.in_flight == 0  # every place given back
+
+
+async def test_a_call_that_finds_no_place_within_its_timeout_is_rate_limited(
+    make_gateway: GatewayFactory, fake: FakeProviderServer
+) -> None:
+    fake.options.latency_ms = 1500
+    catalog = fake_catalog(
+        fake.openai_base_url, provider_overrides=both_retries(0, max_concurrent=1)
+    )
+    gateway = make_gateway(catalog)
+    first = asyncio.create_task(gateway.complete("fake-gpt", ask("first")))
+    await until(lambda: fake.stats.in_flight == 1, what="the first call open")
+    with pytest.raises(RateLimitedError, match="max_concurrent"):
+        await gateway.complete("fake-llama", ask("second", timeout_s=0.2))
+    assert (await first).text
+    assert fake.stats.requests_total == 1  # the second never went out

@@ -24,6 +24,12 @@ class ProviderSpec(BaseModel):
     )
     requests_per_minute: int | None = Field(default=None, ge=1)
     tokens_per_minute: int | None = Field(default=None, ge=1)
+    max_concurrent: int | None = Field(
+        default=None,
+        ge=1,
+        description="calls open at once to this provider from one process (None: no cap); "
+        "more wait their turn within their timeout",
+    )
     timeout_s: float = Field(default=60.0, gt=0)
     max_retries: int = Field(default=3, ge=0, le=10)
     price_provider_id: str | None = Field(

@@ -13,6 +13,7 @@ The body is an async generator of `TextDelta` parts ending with one `Completion`
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from contextlib import aclosing
@@ -24,6 +25,7 @@ from orchestratex.core.errors import (
     ProviderError,
     ProviderTimeoutError,
     ProviderUnavailableError,
+    RateLimitedError,
 )
 from orchestratex.core.types import (
     Completion,
@@ -48,7 +50,17 @@ _BREAKER_FAILURES = (ProviderUnavailableError, ProviderTimeoutError, MalformedRe
 class Attempt:
     """One try at one model: a limiter slot, the timeout, and the outcome's bookkeeping."""
 
-    __slots__ = ("parts", "number", "timeout_s", "_policy", "_slot", "_started", "_over", "_steps")
+    __slots__ = (
+        "parts",
+        "number",
+        "timeout_s",
+        "_policy",
+        "_slot",
+        "_started",
+        "_over",
+        "_steps",
+        "_capped",
+    )
 
     def __init__(self, policy: CallPolicy, parts: ModelParts, number: int, timeout_s: float):
         self.parts = parts
@@ -60,11 +72,30 @@ class Attempt:
         self._started = 0.0
         self._over = False
         self._steps = StepTimer(timeout_s, self._timeout_error)
+        self._capped = False
 
     async def open(self, tokens: int) -> None:
-        """Wait for a limiter slot for a call of about `tokens` tokens; start the clock."""
+        """Wait for a place under the provider's `max_concurrent` cap, then for a limiter slot
+        for a call of about `tokens` tokens; start the clock."""
+        cap = self.parts.open_calls
+        if cap is not None:
+            try:
+                await asyncio.wait_for(cap.acquire(), self.timeout_s)
+            except TimeoutError:
+                raise self._cap_error() from None
+            self._capped = True
         self._slot = await self.parts.limiter.acquire(tokens, timeout_s=self.timeout_s)
         self._started = self._policy.clock()
+
+    def _cap_error(self) -> RateLimitedError:
+        parts = self.parts
+        return RateLimitedError(
+            f"{parts.provider}: its max_concurrent calls were all still open after "
+            f"{self.timeout_s:g}s",
+            provider=parts.provider,
+            model=parts.key,
+            status=None,
+        )
 
     def timed(self, step: Awaitable[_T]) -> Awaitable[_T]:
         """`step` under the call's timeout (each step gets all of it); a ProviderTimeoutError
@@ -81,6 +112,11 @@ class Attempt:
 
     def close(self) -> None:
         self._steps.close()
+        if self._capped:
+            self._capped = False
+            cap = self.parts.open_calls
+            assert cap is not None
+            cap.release()
 
     def succeed(self, raw: RawCompletion) -> Completion:
         """Record the served answer and price it: the Completion of this call."""

@@ -38,6 +38,8 @@ class ModelParts:
     price: Price | None
     timeout_s: float
     """The provider's timeout, used when a request sets none."""
+    open_calls: asyncio.Semaphore | None = None
+    """The provider's `max_concurrent` cap in this process (None: no cap), shared by its models."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +110,7 @@ class ModelPartsCache:
         self._adapters: dict[str, ProviderAdapter] = {}
         self._limiters: dict[str, ProviderLimiter] = {}
         self._policies: dict[str, RetryPolicy] = {}
+        self._caps: dict[str, asyncio.Semaphore] = {}
 
     def get(self, key: str) -> ModelParts:
         """The parts of catalog model `key` (UnknownModelError, or ConfigurationError when its
@@ -133,7 +136,16 @@ class ModelPartsCache:
             retry=policy,
             price=self._catalog.price(spec.key),
             timeout_s=provider.timeout_s,
+            open_calls=self._cap(provider),
         )
+
+    def _cap(self, provider: ProviderSpec) -> asyncio.Semaphore | None:
+        if provider.max_concurrent is None:
+            return None
+        cap = self._caps.get(provider.name)
+        if cap is None:
+            cap = self._caps[provider.name] = asyncio.Semaphore(provider.max_concurrent)
+        return cap
 
     def _adapter(self, provider: ProviderSpec) -> ProviderAdapter:
         adapter = self._adapters.get(provider.name)
