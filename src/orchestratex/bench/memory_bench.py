@@ -95,14 +95,24 @@ async def _active_at_least(
 
 
 async def measure_memory(
-    workdir: Path, *, runs: int = 1000, latency_ms: float = 60_000.0, limit_s: float = 60.0
+    workdir: Path,
+    *,
+    runs: int = 1000,
+    latency_ms: float = 60_000.0,
+    limit_s: float = 60.0,
+    max_concurrent: int | None = None,
 ) -> MemoryResult:
-    """Submit `runs` orchestrations at once (submission bounded by `limit_s`) and measure RSS."""
+    """Submit `runs` orchestrations at once (submission bounded by `limit_s`) and measure RSS;
+    `max_concurrent` caps the fake providers' calls open at once (the rest wait their turn)."""
     async with (
         loadgen.make_client(SUBMIT_CONCURRENCY + 4, timeout_s=120.0) as client,
         procs.fake_provider_process(latency_ms, workdir) as fake,
         procs.service_process(
-            fake.url, workdir, requests_per_minute=10 * runs + 1000, name="memory-service"
+            fake.url,
+            workdir,
+            requests_per_minute=10 * runs + 1000,
+            name="memory-service",
+            max_concurrent=max_concurrent,
         ) as service,
     ):
         submit = service.url + "/api/orchestrate/prompt"

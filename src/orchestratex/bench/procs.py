@@ -109,9 +109,14 @@ async def fake_provider_process(latency_ms: float, workdir: Path) -> AsyncIterat
         await stop_process(child.process)
 
 
-def service_config(fake_url: str, data_dir: Path) -> dict[str, Any]:
-    """Settings (YAML form) pointing the service at the fake provider with its six models."""
-    common = {"timeout_s": 120.0, "max_retries": 0}
+def service_config(
+    fake_url: str, data_dir: Path, max_concurrent: int | None = None
+) -> dict[str, Any]:
+    """Settings (YAML form) pointing the service at the fake provider with its six models;
+    `max_concurrent` caps each fake provider's calls open at once."""
+    common: dict[str, Any] = {"timeout_s": 120.0, "max_retries": 0}
+    if max_concurrent is not None:
+        common["max_concurrent"] = max_concurrent
     return {
         "mode": "live",
         "log_level": "WARNING",
@@ -133,6 +138,7 @@ async def service_process(
     name: str = "service",
     extra_args: tuple[str, ...] = (),
     keyed: bool = False,
+    max_concurrent: int | None = None,
 ) -> AsyncIterator[Child]:
     """The OrchestrateX service (bench/service_proc.py) on a free loopback port.
 
@@ -143,7 +149,7 @@ async def service_process(
     data_dir = workdir / f"{name}-data"
     data_dir.mkdir()
     config = workdir / f"{name}.yaml"
-    config.write_text(yaml.safe_dump(service_config(fake_url, data_dir)))
+    config.write_text(yaml.safe_dump(service_config(fake_url, data_dir, max_concurrent)))
     args = ["-m", "orchestratex.bench.service_proc", "--requests-per-minute"]
     args += [str(requests_per_minute), *extra_args]
     key_file = workdir / f"{name}.key"

@@ -354,12 +354,26 @@ def memory(
             help="Fake provider delay per answer (long enough that every run's call stays open).",
         ),
     ] = 60_000.0,
+    max_concurrent: Annotated[
+        int | None,
+        typer.Option(
+            "--max-concurrent",
+            min=1,
+            help="Cap each fake provider's calls open at once (runs past it wait their turn).",
+        ),
+    ] = None,
 ) -> None:
     """Service memory per 1,000 concurrent orchestrations (RSS growth / peak active runs)."""
 
     async def run() -> MemoryResult:
         with scratch_dir() as where:
-            return await measure_memory(where, runs=runs, latency_ms=latency_ms, limit_s=60.0)
+            return await measure_memory(
+                where,
+                runs=runs,
+                latency_ms=latency_ms,
+                limit_s=60.0,
+                max_concurrent=max_concurrent,
+            )
 
     result = asyncio.run(run())
     typer.echo(result.model_dump_json(indent=2) if as_json else format_memory(result))
