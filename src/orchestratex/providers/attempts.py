@@ -80,7 +80,8 @@ class Attempt:
         cap = self.parts.open_calls
         if cap is not None:
             try:
-                await asyncio.wait_for(cap.acquire(), self.timeout_s)
+                async with asyncio.timeout(self.timeout_s):  # no task per waiting call
+                    await cap.acquire()
             except TimeoutError:
                 raise self._cap_error() from None
             self._capped = True
