@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
-from orchestratex.core.events import EvaluationEvent, Event, ResponseEvent
+from orchestratex.core.events import EvaluationEvent, Event, ModelCallEvent, ResponseEvent
 from orchestratex.core.orchestration import OrchestrationRequest, Preferences
 from orchestratex.core.types import ChatMessage, CompletionRequest
 from orchestratex.engine import Orchestrator
@@ -167,3 +167,21 @@ async def test_without_quoting_the_gullible_judge_would_give_10() -> None:
         )
         completion = await gateway.complete("fake-grok", unquoted)
     assert parse_rubric(completion.text).overall == 10.0
+
+
+async def test_an_answer_cut_after_its_first_words_is_recorded_with_an_unknown_cost() -> None:
+    """The provider billed the words it sent before the stream broke; no usage report says
+    how many, so the failed call's cost is recorded as unknown, not as a known zero."""
+    async with engine() as (orch, _, server):
+        server.options.faults = ["cut"]
+        server.options.fail_rate = 1.0
+        run = orch.start(
+            OrchestrationRequest(
+                prompt=PROMPT, model="fake-gpt", max_rounds=1, judges=JUDGES, stream_answers=True
+            )
+        )
+        result = await run.result()
+        events: list[Event] = [e async for e in run.events()]
+    failed = [e for e in events if isinstance(e, ModelCallEvent) and not e.success]
+    assert result.status == "failed"
+    assert [(e.model, e.cost_known) for e in failed] == [("fake-gpt", False)]

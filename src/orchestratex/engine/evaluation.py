@@ -46,13 +46,17 @@ class CallRecord:
         )
 
     @classmethod
-    def failure(cls, model: str, exc: BaseException, latency_ms: float) -> CallRecord:
+    def failure(
+        cls, model: str, exc: BaseException, latency_ms: float, *, output_seen: bool = False
+    ) -> CallRecord:
+        """A call that failed. Before any output it cost nothing; after some (a stream cut
+        short) the provider billed what it generated, which no usage report says: unknown."""
         return cls(
             model=model,
             provider=getattr(exc, "provider", "") or "",
             usage=TokenUsage(),
             cost_usd=0.0,
-            cost_known=True,
+            cost_known=not output_seen,
             latency_ms=latency_ms,
             success=False,
             error=describe_error(exc),

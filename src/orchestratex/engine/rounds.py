@@ -141,7 +141,8 @@ class RoundPlayer:
                 )
             except Exception as exc:
                 elapsed = (time.perf_counter() - started) * 1000.0
-                await self._on_call(st, n, purpose, CallRecord.failure(model, exc, elapsed))
+                failed = CallRecord.failure(model, exc, elapsed, output_seen=bool(chunks))
+                await self._on_call(st, n, purpose, failed)
                 st.error = f"generation with {model} failed: {describe_error(exc)}"
                 st.error_code = exc.code if isinstance(exc, OrchestrateXError) else "provider_error"
                 if chunks and isinstance(exc, ProviderError) and exc.retryable:
