@@ -54,9 +54,13 @@ def open_service(
     """Starts a Service on the tapped provider (catalog options passed to fake_catalog)."""
 
     @asynccontextmanager
-    async def opened(**catalog_options: Any) -> AsyncIterator[Service]:
+    async def opened(
+        *, settings_options: dict[str, Any] | None = None, **catalog_options: Any
+    ) -> AsyncIterator[Service]:
         catalog = fake_catalog(tapped.openai_base_url, **catalog_options)
-        settings = Settings(data_dir=tmp_path, database_url=database_url)
+        settings = Settings(
+            data_dir=tmp_path, database_url=database_url, **(settings_options or {})
+        )
         service = Service(settings, catalog=catalog, requests_per_minute=100_000)
         await service.start()
         try:

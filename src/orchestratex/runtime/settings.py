@@ -76,6 +76,12 @@ class Settings(BaseSettings):
         ge=1,
         description="orchestrations per user per minute (a /v1 passthrough is not counted)",
     )
+    breaker_threshold: int = Field(
+        default=5,
+        ge=1,
+        le=1000,
+        description="consecutive failed calls of a model that open its circuit (for 30 s)",
+    )
     provider_rate_window_s: float = Field(
         default=60.0,
         gt=0.0,
