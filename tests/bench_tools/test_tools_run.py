@@ -20,6 +20,9 @@ from orchestratex.cli.main import app
 ROOT = Path(__file__).resolve().parents[2]
 
 
+REQUESTS = 20
+
+
 def _positive(value: Any) -> bool:
     return isinstance(value, int | float) and value > 0
 
@@ -31,7 +34,9 @@ def test_bench_overhead_tiny_without_litellm(tmp_path: Path, stream: bool) -> No
     venv = tmp_path / "litellm-venv"
     venv.mkdir()
     (venv / MARKER).write_text(LITELLM_REQUIREMENT + "\n")
-    args = ["bench", "overhead", "--json", "--requests", "4", "--blocks", "2"]
+    # 20 requests a path: CPU time is read in clock ticks (10 ms), and 4 requests of about
+    # 2 ms of CPU each could read as 0.
+    args = ["bench", "overhead", "--json", "--requests", str(REQUESTS), "--blocks", "2"]
     args += ["--concurrency", "2", "--throughput-s", "0.5", "--litellm-venv", str(venv)]
     result = CliRunner().invoke(app, args + (["--stream"] if stream else []))
     assert result.exit_code == 0, result.output
@@ -40,13 +45,13 @@ def test_bench_overhead_tiny_without_litellm(tmp_path: Path, stream: bool) -> No
     assert report["machine"]["cores"] >= 1
     assert report["litellm"]["available"] is False
     assert "cannot start the LiteLLM proxy" in report["litellm"]["detail"]
-    assert report["direct"]["ok"] == 4
+    assert report["direct"]["ok"] == REQUESTS
     paths = {p["name"]: p for p in report["paths"]}
     assert set(paths) == {"named", "auto"}
     assert set(report["idle_cpu_ms_per_s"]) == {"service"}
     assert report["idle_cpu_ms_per_s"]["service"] >= 0
     for path in paths.values():
-        assert path["latency"]["ok"] == 4
+        assert path["latency"]["ok"] == REQUESTS
         assert path["latency"]["errors"] == 0
         assert path["latency"]["p90_ms"] >= path["latency"]["p50_ms"] > 0
         assert _positive(path["cpu_ms_per_request"])
