@@ -68,8 +68,7 @@ def _null_is_false(value: object) -> object:
 
 
 StreamFlag = Annotated[bool, BeforeValidator(_null_is_false)]
-"""`stream`: a boolean, and `null` means false (as the OpenAI and Anthropic APIs take it; some
-clients send every unset field as null)."""
+"""`stream`: a boolean; `null` (some clients send every unset field so) means false."""
 
 
 class ContentPart(BaseModel):

@@ -234,11 +234,12 @@ class GatedClient:
         cost = 0.0
         finished = False
         sent_bytes = 0
+        counting = self.gate.limited
         try:
             async for part in self._client.stream(model, ticket.request):
                 if isinstance(part, Completion):
                     cost, finished = part.cost_usd, True
-                elif self.gate.limited:
+                elif counting:
                     text = part.text if isinstance(part, TextDelta) else part.arguments
                     sent_bytes += len(text.encode("utf-8", "surrogatepass"))
                 yield part
