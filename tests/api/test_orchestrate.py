@@ -61,6 +61,19 @@ BAD_BODIES: list[tuple[Any, str]] = [
     ({"prompt": "hi", "model": "no-such-model"}, "unknown_model"),
     ({"prompt": "hi", "judges": ["fake-gpt", "nope"]}, "unknown_model"),
     ({"prompt": "hi", "preferences": {"allowed_models": ["ghost"]}}, "unknown_model"),
+    # The request contradicts itself: refused before anything runs, not failed at the gate.
+    (
+        {"prompt": "hi", "model": "fake-gpt", "preferences": {"allowed_models": ["fake-claude"]}},
+        "invalid_request",
+    ),
+    (
+        {
+            "prompt": "hi",
+            "judges": ["fake-gpt"],
+            "preferences": {"allowed_models": ["fake-claude"]},
+        },
+        "invalid_request",
+    ),
 ]
 
 

@@ -44,6 +44,16 @@ def test_stop_reasons() -> None:
     assert _decide(req, _rounds(5.0, 6.0)).stop is None
 
 
+def test_an_unjudged_run_stops_after_its_answer() -> None:
+    """Without judges a revision would have no verdict to work from: one answer, then stop."""
+    unjudged = OrchestrationRequest(prompt="p", judge_count=0, max_rounds=5)
+    assert _decide(unjudged, _rounds(None)).stop == "unjudged"
+    one_round = OrchestrationRequest(prompt="p", judge_count=0, max_rounds=1)
+    assert _decide(one_round, _rounds(None)).stop == "max_rounds"
+    named = OrchestrationRequest(prompt="p", judge_count=0, judges=["j"], max_rounds=5)
+    assert _decide(named, _rounds(5.0)).stop is None
+
+
 def test_budget_stops_before_an_unaffordable_round() -> None:
     req = OrchestrationRequest(prompt="p", preferences=Preferences(budget_usd=2.5))
     assert _decide(req, _rounds(5.0), spent=1.0).stop is None

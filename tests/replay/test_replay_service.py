@@ -84,6 +84,27 @@ async def test_replay_service_lists_prompts_and_completes_a_run(
         assert body["score"] == 9.0
 
 
+async def test_replay_run_whose_allowed_models_exclude_the_recorded_judge_is_unjudged(
+    tmp_path: Path, data_dir: Path
+) -> None:
+    """The recorded judge is replay's only judge; a request that does not allow it gets its
+    answer unjudged, and the judge is never called (the gate would refuse it)."""
+    settings = Settings(data_dir=tmp_path, routellm_data_dir=data_dir)
+    async with open_app(settings, env={}) as (client, service):
+        text = (await client.get("/api/demo/prompts/gsm8k-0001")).json()["text"]
+        submitted = await client.post(
+            "/api/orchestrate/prompt",
+            json={"prompt": text, "preferences": {"allowed_models": [WEAK_MODEL]}},
+        )
+        assert submitted.status_code == 202, submitted.text
+        thread_id = submitted.json()["thread_id"]
+        body = await status_ended(client, thread_id, timeout_s=20)
+        assert body["status"] == "completed", body
+        detail = (await client.get(f"/api/threads/{thread_id}")).json()
+        assert detail["thread"]["stop_reason"] == "unjudged"
+        assert {c["model"] for c in detail["costs"]} == {WEAK_MODEL}
+
+
 async def test_a_budget_holds_in_replay_mode_the_recorded_answer_is_cut(
     tmp_path: Path, data_dir: Path
 ) -> None:

@@ -250,7 +250,7 @@ ThreadStatus = Literal["queued", "running", "completed", "failed", "cancelled", 
 """Where a thread stands; the last three of OrchestrationResult's statuses end it."""
 
 StopReason = Literal[
-    "threshold", "max_rounds", "plateau", "budget", "deadline", "cancelled", "failed"
+    "threshold", "max_rounds", "unjudged", "plateau", "budget", "deadline", "cancelled", "failed"
 ]
 
 

@@ -66,6 +66,8 @@ class ImprovementPolicy:
             return "threshold", f"score {max(scores):.2f} reached the threshold {request.threshold}"
         if len(rounds) >= request.max_rounds:
             return "max_rounds", f"all {request.max_rounds} rounds used"
+        if rounds and not request.judges and request.judge_count == 0:
+            return "unjudged", "answers are not judged here: another round would have no verdict"
         last = rounds[-1] if rounds else None
         if (
             last is not None

@@ -18,6 +18,12 @@ class RequestOverLimitError(OrchestrateXError):
     code = "invalid_request"
 
 
+class ConflictingModelsError(OrchestrateXError):
+    """A request names a model or judge its own allowed_models exclude (a 422)."""
+
+    code = "invalid_request"
+
+
 def check_caps(request: OrchestrationRequest, settings: Settings) -> None:
     """Refuse a request whose rounds or judges per round exceed the settings' caps: a run makes
     at most rounds x (1 answer + judges) model calls, plus fallbacks."""
@@ -50,7 +56,9 @@ def with_defaults(request: OrchestrationRequest, settings: Settings) -> Orchestr
 
 
 def check_named_models(request: OrchestrationRequest, catalog: Catalog) -> None:
-    """Every model the request names must be a known, enabled catalog model."""
+    """Every model the request names must be a known, enabled catalog model, and the model and
+    judges it names must be among its own `allowed_models` (a 422: the request contradicts
+    itself; the call gate would refuse them anyway, after the run had started)."""
     named = [request.model] if request.model else []
     named += request.judges or []
     named += request.preferences.allowed_models or []
@@ -58,3 +66,10 @@ def check_named_models(request: OrchestrationRequest, catalog: Catalog) -> None:
         spec = catalog.get(key)
         if not spec.enabled:
             raise UnknownModelError(f"model {key!r} is disabled in this deployment")
+    allowed = request.preferences.allowed_models
+    if allowed is None:
+        return
+    fields = [("model", request.model)] + [("judges", j) for j in request.judges or []]
+    for field, key in fields:
+        if key is not None and key not in allowed:
+            raise ConflictingModelsError(f"{field}: {key!r} is not in preferences.allowed_models")

@@ -105,4 +105,8 @@ async def replay_request(data: ReplayData, request: OrchestrationRequest) -> Orc
         )
     if request.judge_count == 0 and not request.judges:
         return request  # unjudged (a /v1 passthrough): the recorded judge is not asked either
+    allowed = request.preferences.allowed_models
+    if allowed is not None and RECORDED_JUDGE not in allowed:
+        # The recorded judge is the only judge here, and the request does not allow it.
+        return request.model_copy(update={"judges": None, "judge_count": 0})
     return request.model_copy(update={"judges": [RECORDED_JUDGE], "judge_count": 1})
