@@ -195,7 +195,7 @@ async def test_malformed_bodies_and_content_types(target: Target) -> None:
     for raw, status in raw_bodies:
         response = await http.post(PROMPT, content=raw, headers=JSON)
         assert response.status_code == status, (raw[:40], response.text)
-        error_code(response)
+        assert error_code(response) in ("malformed_json", "invalid_request"), response.text
     for content_type in ("text/plain", "application/x-www-form-urlencoded", "", "image/png"):
         response = await http.post(
             PROMPT, content=b'{"prompt": "hi"}', headers={"content-type": content_type}
@@ -317,6 +317,11 @@ async def test_chat_completions_hostile_bodies(target: Target) -> None:
     for raw in (b"\xff\xfe", b'{"model": ', b"[" * 100_000, b"x" * 1_100_000):
         response = await http.post(CHAT, content=raw, headers=JSON)
         assert response.status_code in (400, 413), (raw[:20], response.text)
+    for raw in (b'{"model": "\xff\xfe"}', b"[" * 100_000):
+        response = await http.post(CHAT, content=raw, headers=JSON)
+        error = response.json()["error"]
+        assert error["code"] == "invalid_request", (raw[:20], error)
+        assert error["message"].startswith("the request body is not valid JSON"), error
     await target.assert_intact()
 
 

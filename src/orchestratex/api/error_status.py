@@ -16,6 +16,12 @@ from orchestratex.core.errors import (
     UnknownModelError,
 )
 
+FASTAPI_BODY_ERROR = "There was an error parsing the body"
+"""FastAPI's 400 for a JSON body it could not decode at all (bytes that are not UTF-8, nesting
+deeper than the JSON parser's recursion limit); the handlers say it in our words."""
+
+UNREADABLE_BODY = "the request body is not valid JSON (not UTF-8 text, or nested too deeply)"
+
 _BY_CODE = {
     "invalid_request": 422,
     "unavailable": 503,

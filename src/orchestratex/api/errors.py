@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from orchestratex.api.error_shapes import shaped_error
-from orchestratex.api.error_status import status_of
+from orchestratex.api.error_status import FASTAPI_BODY_ERROR, UNREADABLE_BODY, status_of
 from orchestratex.core.errors import (
     OrchestrateXError,
 )
@@ -72,6 +72,8 @@ async def _on_http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = getattr(exc, "code", None) or _STATUS_CODES.get(exc.status_code, "error")
     message = exc.detail if isinstance(exc.detail, str) else "request failed"
+    if message == FASTAPI_BODY_ERROR:
+        code, message = "malformed_json", UNREADABLE_BODY
     headers = dict(exc.headers) if exc.headers else None
     path = request.url.path
     if path.startswith("/v1/"):

@@ -17,7 +17,7 @@ from fastapi.routing import APIRoute
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from orchestratex.api.error_status import status_of
+from orchestratex.api.error_status import FASTAPI_BODY_ERROR, UNREADABLE_BODY, status_of
 from orchestratex.core.errors import (
     OrchestrateXError,
     UnknownModelError,
@@ -118,6 +118,8 @@ def from_exception(exc: Exception) -> tuple[OpenAIError, dict[str, str] | None]:
         status = exc.status_code
         code = getattr(exc, "code", None) or "error"
         message = exc.detail if isinstance(exc.detail, str) else "request failed"
+        if message == FASTAPI_BODY_ERROR:
+            code, message = "invalid_request", UNREADABLE_BODY
         headers = dict(exc.headers) if exc.headers else None
         return OpenAIError(status, message, type_=error_type(status), code=code), headers
     if isinstance(exc, OrchestrateXError):
