@@ -69,7 +69,8 @@ def check_named_models(request: OrchestrationRequest, catalog: Catalog) -> None:
     allowed = request.preferences.allowed_models
     if allowed is None:
         return
-    fields = [("model", request.model)] + [("judges", j) for j in request.judges or []]
+    fields: list[tuple[str, str | None]] = [("model", request.model)]
+    fields += [("judges", judge) for judge in request.judges or []]
     for field, key in fields:
         if key is not None and key not in allowed:
             raise ConflictingModelsError(f"{field}: {key!r} is not in preferences.allowed_models")
