@@ -71,6 +71,6 @@ def check_named_models(request: OrchestrationRequest, catalog: Catalog) -> None:
         return
     fields: list[tuple[str, str | None]] = [("model", request.model)]
     fields += [("judges", judge) for judge in request.judges or []]
-    for field, key in fields:
-        if key is not None and key not in allowed:
-            raise ConflictingModelsError(f"{field}: {key!r} is not in preferences.allowed_models")
+    for field, name in fields:
+        if name is not None and name not in allowed:
+            raise ConflictingModelsError(f"{field}: {name!r} is not in preferences.allowed_models")
