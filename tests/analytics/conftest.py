@@ -62,7 +62,7 @@ async def api(
     async with app.router.lifespan_context(app):
         assert_backend(app.state.service, database_url)
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
             yield Api(app, client)
 
 

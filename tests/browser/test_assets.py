@@ -21,7 +21,7 @@ async def client() -> AsyncIterator[httpx.AsyncClient]:
     app = FastAPI(docs_url=None, redoc_url=None)  # as api/app.py: ours, not the CDN ones
     app.include_router(router)
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as opened:
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as opened:
         yield opened
 
 

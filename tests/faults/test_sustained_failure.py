@@ -69,7 +69,7 @@ async def test_a_provider_rate_limiting_every_call_fails_runs_cleanly(
     app = create_app(Settings(data_dir=tmp_path), catalog=fake_catalog(tapped.openai_base_url))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
             started = time.perf_counter()
             body = {"prompt": "List three prime numbers.", "max_rounds": 2, "judge_count": 2}
             response = await client.post("/api/orchestrate/prompt", json=body)

@@ -119,7 +119,7 @@ async def test_no_route_or_field_spends_past_the_budget_and_402_stores_nothing(
         assert user.user_id is not None
         headers = {"Authorization": f"Bearer {key}"}
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
             amplified = {"prompt": "Add two and three.", "max_rounds": 3, "judges": models[:5]}
             forced = {"prompt": "Write a long essay.", "model": "fake-claude", "max_rounds": 2}
             chat = {

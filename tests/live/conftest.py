@@ -12,10 +12,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
 import pytest
 from fastapi import FastAPI
-from starlette.testclient import TestClient
+from starlette.testclient import TestClient, WebSocketTestSession
 from starlette.websockets import WebSocketDisconnect
 
 from orchestratex.api.app import create_app
@@ -119,13 +120,23 @@ class Live:
         return self.client.portal.call(make)
 
 
+class LocalTestClient(TestClient):
+    """A TestClient addressed to localhost, its WebSockets too (TestClient's own are addressed
+    to `testserver`, which open mode refuses: api/local_guard.py)."""
+
+    def websocket_connect(
+        self, url: str, subprotocols: Any = None, **kwargs: Any
+    ) -> WebSocketTestSession:
+        return super().websocket_connect(urljoin("ws://localhost", url), subprotocols, **kwargs)
+
+
 @pytest.fixture
 def live(
     tmp_path: Path, database_url: str | None, fake_server: FakeProviderServer
 ) -> Iterator[Live]:
     settings = Settings(data_dir=tmp_path, database_url=database_url)
     app = create_app(settings, catalog=fake_catalog(fake_server.openai_base_url))
-    with TestClient(app) as client:
+    with LocalTestClient(app, base_url="http://localhost") as client:
         assert_backend(app.state.service, database_url)
         yield Live(app, client, fake_server)
 

@@ -25,7 +25,7 @@ async def open_app(
     app = create_app(settings, env=env)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
             yield client, app.state.service
 
 
@@ -142,7 +142,7 @@ async def test_live_mode_has_no_demo_prompts(tmp_path: Path) -> None:
     app = create_app(settings, catalog=fake_catalog("http://127.0.0.1:9/v1"), env={})
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
             assert (await client.get("/healthz")).json()["mode"] == "live"
             response = await client.get("/api/demo/prompts")
             assert response.status_code == 404

@@ -112,7 +112,7 @@ async def test_scheduled_retraining_trains_persists_and_selects_with_it(
         app = create_app(service.settings)
         app.state.service = service
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
             health = (await client.get("/healthz")).json()["learned_quality"]
         assert health["enabled"] is True and health["role"] == "trainer"
         assert health["judged_answers"] == 60 and health["models"] == 2
@@ -191,5 +191,5 @@ async def test_retraining_off(tmp_path: Path, fake_provider: FakeProviderServer)
         app = create_app(service.settings)
         app.state.service = service
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
             assert (await client.get("/healthz")).json()["learned_quality"] == {"enabled": False}

@@ -27,7 +27,7 @@ async def _client(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, 
     app = create_app(settings, catalog=fake_catalog(UNUSED_PROVIDER))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
             yield client, app.state.service
 
 

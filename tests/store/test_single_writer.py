@@ -68,7 +68,7 @@ async def test_a_burst_of_submissions_with_event_and_key_writes_has_no_error(
             transport = httpx.ASGITransport(app=app)
             headers = {"Authorization": f"Bearer {owner.key}"}
             async with httpx.AsyncClient(
-                transport=transport, base_url="http://test", headers=headers
+                transport=transport, base_url="http://localhost", headers=headers
             ) as client:
 
                 async def submit(i: int) -> httpx.Response:

@@ -4,20 +4,23 @@ The `Authorization` header, when sent, must be `Bearer <key>`: the scheme in any
 more spaces, then 1..512 visible ASCII characters. `Bearer` with nothing after it counts as no
 key. Anything else (another scheme, an oversized or non-ASCII value) is a 401, in open mode too.
 
-Open mode: while no API key exists, every caller is the anonymous admin, whatever bearer token
-it sends (the official OpenAI SDK refuses to send none). Once a key exists, a key that is not
-one of them is a 401.
+Open mode: while no API key exists, every caller on this machine is the anonymous admin,
+whatever bearer token it sends (the official OpenAI SDK refuses to send none); a browser request
+from another site or name is a 403 (`local_guard`). Once a key exists, a key that is not one of
+them is a 401.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPBearer
 
 from orchestratex.api.errors import ApiError
+from orchestratex.api.local_guard import OpenModeRefused, check_open_mode
 from orchestratex.runtime.auth import ANONYMOUS, Principal
 from orchestratex.runtime.service import Service
 
@@ -57,15 +60,19 @@ async def get_service(request: Request) -> Service:
 ServiceDep = Annotated[Service, Depends(get_service)]
 
 
-async def principal_for(service: Service, token: str | None) -> Principal | None:
+async def principal_for(
+    service: Service, token: str | None, headers: Mapping[str, str]
+) -> Principal | None:
     """Who holds `token`: the key's holder; the anonymous admin while no key exists (open mode,
-    any token accepted); None for an unknown or missing key once keys exist."""
+    any token accepted, for requests from this machine only: OpenModeRefused otherwise); None
+    for an unknown or missing key once keys exist."""
     if token is not None:
         principal = await service.authenticate(token)
         if principal is not None:
             return principal
     if await service.auth_enabled():
         return None
+    check_open_mode(headers, service.settings.cors_origins)
     return ANONYMOUS
 
 
@@ -79,14 +86,22 @@ async def current_user(
         raise _unauthorized(
             "malformed Authorization header: send `Authorization: Bearer <key>`"
         ) from None
-    return await user_for(service, token)
+    return await user_for(service, token, request.headers)
 
 
 async def user_for(
-    service: Service, token: str | None, *, how: str = "`Authorization: Bearer <key>`"
+    service: Service,
+    token: str | None,
+    headers: Mapping[str, str],
+    *,
+    how: str = "`Authorization: Bearer <key>`",
 ) -> Principal:
-    """`principal_for`, or a 401 (saying to send the key `how`) when there is none."""
-    principal = await principal_for(service, token)
+    """`principal_for`, or a 401 (saying to send the key `how`) when there is none, or a 403
+    for a request open mode does not serve."""
+    try:
+        principal = await principal_for(service, token, headers)
+    except OpenModeRefused as exc:
+        raise ApiError(403, "forbidden", str(exc)) from None
     if principal is None:
         raise _unauthorized(f"a valid API key is required: send {how}")
     return principal

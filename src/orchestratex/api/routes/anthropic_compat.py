@@ -73,7 +73,7 @@ async def anthropic_user(
             token = None
         if token is None:
             raise ApiError(401, "unauthorized", "malformed x-api-key header")
-        return await user_for(service, token, how="`x-api-key: <key>`")
+        return await user_for(service, token, request.headers, how="`x-api-key: <key>`")
     return await current_user(service, request, None)
 
 

@@ -21,6 +21,7 @@ from fastapi import APIRouter, Request, WebSocket
 from starlette.applications import Starlette
 
 from orchestratex.api.deps import AdminUser, MalformedAuthorization, bearer_token, principal_for
+from orchestratex.api.local_guard import OpenModeRefused
 from orchestratex.core.text import is_safe_text
 from orchestratex.runtime.auth import ANONYMOUS, Principal
 from orchestratex.runtime.live import SubscriberLagged, open_service_feed
@@ -133,17 +134,20 @@ class Connection:
     async def _authenticate(self) -> str | None:
         """ "ok" or "disabled"; None after telling the client it is unauthorized."""
         header = self.ws.headers.get("authorization")
-        if header is not None:
-            try:
-                token = bearer_token(header)
-            except MalformedAuthorization:
-                return await self._accept_principal(None)
-            principal = await principal_for(self.service, token)
-            if principal is ANONYMOUS:
-                return "disabled"
-            return await self._accept_principal(principal)
-        if not await self.service.auth_enabled():
+        try:
+            token = bearer_token(header)
+        except MalformedAuthorization:
+            return await self._accept_principal(None)
+        try:
+            principal = await principal_for(self.service, token, self.ws.headers)
+        except OpenModeRefused as exc:
+            await self.error("forbidden", str(exc))
+            self.finish(CLOSE_POLICY)
+            return None
+        if principal is ANONYMOUS:
             return "disabled"
+        if principal is not None or header is not None:
+            return await self._accept_principal(principal)
         try:
             async with asyncio.timeout(self.hub.auth_timeout_s):
                 message = await self._receive()
