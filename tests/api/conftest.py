@@ -64,7 +64,9 @@ def api_factory(settings: Settings, fake: FakeProviderServer) -> ApiFactory:
         async with app.router.lifespan_context(app):
             assert_backend(app.state.service, settings.database_url)
             transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://localhost"
+            ) as client:
                 yield Api(app, client)
 
     return open_api
