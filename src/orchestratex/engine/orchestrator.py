@@ -185,7 +185,6 @@ class Orchestrator:
                 if me is not None and me.cancelling():
                     if st.work is not None:
                         st.work.cancel()
-                        await asyncio.wait({st.work})  # its call in flight records its usage
                     raise
                 st.finishing = True
                 result = st.result("cancelled", "cancelled")
