@@ -262,7 +262,7 @@ class GatedClient:
                     cost, finished = part.cost_usd, True
                 else:
                     text = part.text if isinstance(part, TextDelta) else part.arguments
-                    sent_bytes += len(text.encode("utf-8", "surrogatepass"))
+                    sent_bytes += len(text) if text.isascii() else _bytes(text)
                 yield part
         except BaseException as exc:
             cut = isinstance(exc, asyncio.CancelledError | GeneratorExit | ProviderTimeoutError)
