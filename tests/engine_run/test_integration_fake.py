@@ -169,9 +169,9 @@ async def test_without_quoting_the_gullible_judge_would_give_10() -> None:
     assert parse_rubric(completion.text).overall == 10.0
 
 
-async def test_an_answer_cut_after_its_first_words_is_recorded_with_an_unknown_cost() -> None:
+async def test_an_answer_cut_after_its_first_words_is_recorded_with_an_estimated_cost() -> None:
     """The provider billed the words it sent before the stream broke; no usage report says
-    how many, so the failed call's cost is recorded as unknown, not as a known zero."""
+    how many, so the failed call's cost is the gate's estimate, marked as not known."""
     async with engine() as (orch, _, server):
         server.options.faults = ["cut"]
         server.options.fail_rate = 1.0
@@ -185,3 +185,4 @@ async def test_an_answer_cut_after_its_first_words_is_recorded_with_an_unknown_c
     failed = [e for e in events if isinstance(e, ModelCallEvent) and not e.success]
     assert result.status == "failed"
     assert [(e.model, e.cost_known) for e in failed] == [("fake-gpt", False)]
+    assert failed[0].cost_usd > 0 and result.total_cost_usd >= failed[0].cost_usd

@@ -67,10 +67,10 @@ def _models_table(report: Dashboard) -> Table:
 
 def _costs_tables(report: Dashboard) -> tuple[Table, Table]:
     costs = report.costs
-    by_model = Table(
-        title=f"Costs by model (total {money(costs.total_cost_usd)})", header_style="bold"
-    )
-    for name in ("Model", "Calls", "Input tokens", "Output tokens", "Cost", "Unpriced calls"):
+    total = f"total {money(costs.total_cost_usd)}, {money(costs.estimated_cost_usd)} estimated"
+    by_model = Table(title=f"Costs by model ({total})", header_style="bold")
+    columns = ("Model", "Calls", "Input tokens", "Output tokens", "Cost", "Estimated", "Inexact")
+    for name in columns:
         by_model.add_column(name, justify="left" if name == "Model" else "right")
     for line in costs.by_model:
         by_model.add_row(
@@ -79,6 +79,7 @@ def _costs_tables(report: Dashboard) -> tuple[Table, Table]:
             f"{line.input_tokens:,}",
             f"{line.output_tokens:,}",
             money(line.cost_usd),
+            money(line.estimated_cost_usd),
             str(line.unknown_cost_calls),
         )
     by_period = Table(title=f"Costs by {costs.bucket} (UTC)", header_style="bold")

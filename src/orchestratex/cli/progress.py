@@ -145,7 +145,9 @@ class ProgressRenderer:
 
     def _cost(self) -> str:
         extra = (
-            f" + {self.state.unknown_cost_calls} unpriced" if self.state.unknown_cost_calls else ""
+            f" ({self.state.unknown_cost_calls} estimated or unpriced)"
+            if self.state.unknown_cost_calls
+            else ""
         )
         return money(self.state.cost_usd) + extra
 

@@ -68,6 +68,9 @@ class ModelCallEvent(EventBase):
     usage: TokenUsage
     cost_usd: float
     cost_known: bool = True
+    """False when `cost_usd` is not the provider's reported cost: an estimate, for a call that
+    may have been billed without a usage report (cut short, timed out, cancelled: what the
+    admission gate counted), or 0 for a model without a price."""
     latency_ms: float
     success: bool = True
     error: str | None = None

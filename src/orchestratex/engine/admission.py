@@ -181,13 +181,18 @@ class CallGate:
     def cut_short_cost(self, ticket: Ticket, output_bytes: int | None) -> float:
         """What a call that ended without its usage report may have cost the provider's bill:
         its input and the output seen so far, a token a byte (`None`: the output is unknown, as
-        for a whole reply stopped waiting for, so the whole hold)."""
+        for a whole reply stopped waiting for, so all of `max_tokens`: the whole hold). The one
+        estimate both the ledger and the call's usage record count; 0 for a model without a
+        price (its cost is unknown either way)."""
         price = self._prices.get(ticket.model)
-        if not self.limited or price is None or output_bytes is None:
+        if price is None:
             return ticket.held_usd
-        tokens_out = min(output_bytes, ticket.request.max_tokens)
-        bound = call_cost_bound(price, input_tokens_bound(ticket.request), tokens_out)
-        return min(ticket.held_usd, bound)
+        request = ticket.request
+        tokens_out = request.max_tokens if output_bytes is None else output_bytes
+        bound = call_cost_bound(
+            price, input_tokens_bound(request), min(tokens_out, request.max_tokens)
+        )
+        return min(ticket.held_usd, bound) if self.limited else bound
 
     def affordable(self, model: str, request: CompletionRequest) -> bool:
         """Whether a call of `model` could be admitted now (without holding anything)."""
@@ -202,11 +207,27 @@ class CallGate:
         return affordable_output(price, input_tokens_bound(request), left) >= MIN_OUTPUT_TOKENS
 
 
+_BILLED = "orchestratex_billed_usd"
+
+
+def _note_billed(exc: BaseException, usd: float) -> None:
+    setattr(exc, _BILLED, usd)
+
+
+def billed_estimate(exc: BaseException) -> float | None:
+    """What the gate counted for a call that ended in `exc` after it was sent but without its
+    usage report (a cut stream, a timeout, a cancellation): the call's usage record carries
+    this same figure, marked as an estimate. None: nothing was counted (nothing was billed)."""
+    value = getattr(exc, _BILLED, None)
+    return value if isinstance(value, float) else None
+
+
 class GatedClient:
     """A `ModelClient` whose every call is admitted by `gate` first and settled after.
 
-    `on_settle(ticket, completion)` runs after each call ends, before its hold is released
-    (the runtime uses it to make sure the call's usage is stored before the money is freed).
+    A call that ends without its usage report is settled at `CallGate.cut_short_cost`, and the
+    exception it ends with carries that figure (`billed_estimate`), so the engine records the
+    call's usage at the same estimate the ledger counted: one figure, decided here.
     """
 
     def __init__(self, client: ModelClient, gate: CallGate) -> None:
@@ -220,9 +241,10 @@ class GatedClient:
             completion = await self._client.complete(model, ticket.request)
             cost = completion.cost_usd
             return completion
-        except (asyncio.CancelledError, ProviderTimeoutError):
+        except (asyncio.CancelledError, ProviderTimeoutError) as exc:
             # Sent, and maybe answered and billed after we stopped waiting: count the worst.
             cost = self.gate.cut_short_cost(ticket, None)
+            _note_billed(exc, cost)
             raise
         finally:
             await self.gate.settle(ticket, cost)
@@ -234,19 +256,19 @@ class GatedClient:
         cost = 0.0
         finished = False
         sent_bytes = 0
-        counting = self.gate.limited
         try:
             async for part in self._client.stream(model, ticket.request):
                 if isinstance(part, Completion):
                     cost, finished = part.cost_usd, True
-                elif counting:
+                else:
                     text = part.text if isinstance(part, TextDelta) else part.arguments
-                    sent_bytes += len(text.encode("utf-8", "surrogatepass"))
+                    sent_bytes += len(text) if text.isascii() else _bytes(text)
                 yield part
         except BaseException as exc:
             cut = isinstance(exc, asyncio.CancelledError | GeneratorExit | ProviderTimeoutError)
             if not finished and (sent_bytes or cut):
                 cost = self.gate.cut_short_cost(ticket, sent_bytes)
+                _note_billed(exc, cost)
             raise
         finally:
             await self.gate.settle(ticket, cost)

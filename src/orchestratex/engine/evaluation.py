@@ -12,6 +12,7 @@ from orchestratex.core.errors import OrchestrateXError
 from orchestratex.core.orchestration import JudgeVerdict
 from orchestratex.core.protocols import ModelClient
 from orchestratex.core.types import Completion, CompletionRequest, TokenUsage
+from orchestratex.engine.admission import billed_estimate
 from orchestratex.engine.rubric import (
     JUDGE_MAX_TOKENS,
     RubricParseError,
@@ -49,14 +50,17 @@ class CallRecord:
     def failure(
         cls, model: str, exc: BaseException, latency_ms: float, *, output_seen: bool = False
     ) -> CallRecord:
-        """A call that failed. Before any output it cost nothing; after some (a stream cut
-        short) the provider billed what it generated, which no usage report says: unknown."""
+        """A call that failed. Before it was sent, or failing before any output, it cost
+        nothing. One that may have been billed without a usage report (a stream cut short, a
+        timeout, a cancellation) costs what the admission gate counted for it, as an estimate
+        (`cost_known` False); after output with no such figure, unknown (0, not known)."""
+        billed = billed_estimate(exc)
         return cls(
             model=model,
             provider=getattr(exc, "provider", "") or "",
             usage=TokenUsage(),
-            cost_usd=0.0,
-            cost_known=not output_seen,
+            cost_usd=billed or 0.0,
+            cost_known=billed is None and not output_seen,
             latency_ms=latency_ms,
             success=False,
             error=describe_error(exc),
@@ -66,10 +70,18 @@ class CallRecord:
 CallSink = Callable[[CallRecord], Awaitable[None]]
 
 
+def has_usage(exc: BaseException) -> bool:
+    """Whether a call that ended in `exc` leaves a usage record: every failure does, and a
+    cancellation does once the call was sent (it may have been billed, engine/admission.py)."""
+    return isinstance(exc, Exception) or billed_estimate(exc) is not None
+
+
 def describe_error(exc: BaseException) -> str:
     """A short, secret-free description: our own errors carry a safe message, others only a type."""
     if isinstance(exc, OrchestrateXError):
         return f"{exc.code}: {exc.message}"
+    if isinstance(exc, asyncio.CancelledError):
+        return "cancelled: the call was stopped before it ended"
     return f"unexpected {type(exc).__name__}"
 
 
@@ -91,8 +103,9 @@ async def _call(
     started = time.perf_counter()
     try:
         completion = await client.complete(judge, request)
-    except Exception as exc:
-        await on_call(CallRecord.failure(judge, exc, (time.perf_counter() - started) * 1000.0))
+    except (Exception, asyncio.CancelledError) as exc:
+        if has_usage(exc):
+            await on_call(CallRecord.failure(judge, exc, (time.perf_counter() - started) * 1000.0))
         raise
     await on_call(CallRecord.of(completion))
     return completion

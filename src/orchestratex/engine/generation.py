@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Literal
 
 from orchestratex.core.errors import MalformedResponseError
@@ -111,12 +111,33 @@ async def generate(
             await on_delta(whole.text)
         return whole
     final: Completion | None = None
-    async for part in client.stream(model, request):
+    parts = client.stream(model, request)
+    async for part in parts:
         if isinstance(part, TextDelta):
             if part.text:
-                await on_delta(part.text)
+                try:
+                    await on_delta(part.text)
+                except BaseException as exc:
+                    await _end_with(parts, exc)
+                    raise
         elif isinstance(part, Completion):
             final = part
     if final is None:
         raise MalformedResponseError("the stream ended without a final completion", model=model)
     return final
+
+
+async def _end_with(parts: AsyncIterator[object], exc: BaseException) -> None:
+    """End a stream whose reader failed (it was cancelled while passing a piece on) with that
+    same exception, raised where the stream is paused: the stream settles the call now, in this
+    task, and notes on `exc` what it counted (engine/admission.py), for the call's usage record.
+    A stream that is not a generator, or that goes on instead, is just closed."""
+    athrow = getattr(parts, "athrow", None)
+    if athrow is not None:
+        try:
+            await athrow(exc)
+        except BaseException:
+            return  # it ended, as it should (the caller raises `exc` on)
+    aclose = getattr(parts, "aclose", None)
+    if aclose is not None:
+        await aclose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -21,7 +22,7 @@ from orchestratex.core.orchestration import JudgeVerdict, RoundResult, Selection
 from orchestratex.core.performance import JudgeRecordSource
 from orchestratex.core.protocols import ModelClient
 from orchestratex.core.types import ChatMessage, Completion
-from orchestratex.engine.evaluation import CallRecord, describe_error, evaluate
+from orchestratex.engine.evaluation import CallRecord, describe_error, evaluate, has_usage
 from orchestratex.engine.generation import completion_request, generate
 from orchestratex.engine.reliability import JudgeReliability
 from orchestratex.engine.state import RunState
@@ -139,10 +140,13 @@ class RoundPlayer:
                     partial(self._on_delta, st, n, model, chunks),
                     stream=st.request.stream_answers,
                 )
-            except Exception as exc:
-                elapsed = (time.perf_counter() - started) * 1000.0
-                failed = CallRecord.failure(model, exc, elapsed, output_seen=bool(chunks))
-                await self._on_call(st, n, purpose, failed)
+            except (Exception, asyncio.CancelledError) as exc:
+                if has_usage(exc):  # a cancelled call too, once it may have been billed
+                    elapsed = (time.perf_counter() - started) * 1000.0
+                    failed = CallRecord.failure(model, exc, elapsed, output_seen=bool(chunks))
+                    await self._on_call(st, n, purpose, failed)
+                if not isinstance(exc, Exception):
+                    raise
                 st.error = f"generation with {model} failed: {describe_error(exc)}"
                 st.error_code = exc.code if isinstance(exc, OrchestrateXError) else "provider_error"
                 if chunks and isinstance(exc, ProviderError) and exc.retryable:

@@ -62,6 +62,12 @@ def _usage_filter(
     return conditions
 
 
+def _estimated(known: Any, cost: Any) -> ColumnElement[float]:
+    """The sum of the costs that are not a provider's report (`cost_known` false: estimates,
+    and the zeros of unpriced calls)."""
+    return func.coalesce(func.sum(case((known, 0.0), else_=cost)), 0.0)
+
+
 def _success_ratio() -> ColumnElement[float]:
     return func.avg(case((UsageRecord.success, 1.0), else_=0.0))
 
@@ -119,7 +125,8 @@ async def costs(
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> CostReport:
-    """Spend by model and by time bucket over the period."""
+    """Spend by model and by time bucket over the period, estimates included (and shown apart:
+    `estimated_cost_usd`)."""
     conditions = _usage_filter(user_id, since, until)
     by_model = await session.execute(
         select(
@@ -129,6 +136,7 @@ async def costs(
             func.coalesce(func.sum(UsageRecord.output_tokens), 0),
             func.coalesce(func.sum(UsageRecord.cost_usd), 0.0),
             func.coalesce(func.sum(case((UsageRecord.cost_known, 0), else_=1)), 0),
+            _estimated(UsageRecord.cost_known, UsageRecord.cost_usd),
         )
         .where(*conditions)
         .group_by(UsageRecord.model)
@@ -142,20 +150,27 @@ async def costs(
             output_tokens=int(tout),
             cost_usd=float(cost),
             unknown_cost_calls=int(unknown),
+            estimated_cost_usd=float(estimated),
         )
-        for model, calls, tin, tout, cost, unknown in by_model.all()
+        for model, calls, tin, tout, cost, unknown, estimated in by_model.all()
     ]
     dialect = session.get_bind().dialect.name
     labelled = (
         select(
             bucket_expression(dialect, bucket, UsageRecord.created_at).label("start"),
             UsageRecord.cost_usd.label("cost"),
+            UsageRecord.cost_known.label("known"),
         )
         .where(*conditions)
         .subquery()
     )
     by_bucket = await session.execute(
-        select(labelled.c.start, func.count(), func.coalesce(func.sum(labelled.c.cost), 0.0))
+        select(
+            labelled.c.start,
+            func.count(),
+            func.coalesce(func.sum(labelled.c.cost), 0.0),
+            _estimated(labelled.c.known, labelled.c.cost),
+        )
         .group_by(labelled.c.start)
         .order_by(labelled.c.start)
     )
@@ -164,12 +179,14 @@ async def costs(
             start=datetime.fromisoformat(start).replace(tzinfo=UTC),
             calls=int(calls),
             cost_usd=float(cost),
+            estimated_cost_usd=float(estimated),
         )
-        for start, calls, cost in by_bucket.all()
+        for start, calls, cost, estimated in by_bucket.all()
     ]
     return CostReport(
         bucket=bucket,
         total_cost_usd=sum(r.cost_usd for r in model_rows),
+        estimated_cost_usd=sum(r.estimated_cost_usd for r in model_rows),
         by_model=model_rows,
         by_bucket=bucket_rows,
     )

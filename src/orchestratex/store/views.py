@@ -127,19 +127,28 @@ class CostByModel(BaseModel):
     calls: int
     input_tokens: int
     output_tokens: int
-    cost_usd: float
-    unknown_cost_calls: int
+    cost_usd: float = Field(description="reported costs plus estimates")
+    unknown_cost_calls: int = Field(
+        description="calls whose cost is not the provider's report: estimated or unpriced"
+    )
+    estimated_cost_usd: float = Field(
+        default=0.0,
+        description="the part of cost_usd that is estimated: calls that may have been billed "
+        "without a usage report (cut short, timed out, cancelled), at what the budget counted",
+    )
 
 
 class CostBucket(BaseModel):
     start: datetime
     calls: int
     cost_usd: float
+    estimated_cost_usd: float = 0.0
 
 
 class CostReport(BaseModel):
     bucket: Bucket
     total_cost_usd: float
+    estimated_cost_usd: float = Field(default=0.0, description="the estimated part of the total")
     by_model: list[CostByModel]
     by_bucket: list[CostBucket]
 

@@ -1,0 +1,83 @@
+"""A run cancelled while it passes a streamed piece on (its event sink busy) still settles the
+call in flight at once and records its usage at the figure the ledger counted: the real Gateway
+over loopback HTTP against the fake provider."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from orchestratex.core.events import Event, ModelCallEvent, ResponseChunkEvent
+from orchestratex.core.orchestration import OrchestrationRequest
+from orchestratex.engine import Orchestrator
+from orchestratex.providers.gateway import Gateway
+from orchestratex.testing.fake_catalog import fake_catalog
+from orchestratex.testing.fake_provider import FakeProviderServer
+from tests.engine_run.test_admission import _Ledger
+from tests.waiting import until
+
+
+async def test_a_run_cancelled_while_passing_a_chunk_on_records_the_estimate(
+    fake_provider: FakeProviderServer,
+) -> None:
+    catalog = fake_catalog(fake_provider.openai_base_url)
+    gateway = Gateway(catalog)
+    chunk_seen = asyncio.Event()
+    go_on = asyncio.Event()
+
+    async def slow(event: Event) -> None:
+        chunk_seen.set()
+        await go_on.wait()
+
+    def sink(event: Event) -> asyncio.Future[None] | None:
+        """Busy with the first chunk until the test lets it go (after cancelling the run)."""
+        if isinstance(event, ResponseChunkEvent) and not chunk_seen.is_set():
+            return asyncio.ensure_future(slow(event))
+        return None
+
+    ledger = _Ledger(left=100.0)
+    orchestrator = Orchestrator(gateway, catalog.enabled(), catalog.prices, sink=sink)
+    try:
+        request = OrchestrationRequest(prompt="Write a long essay.", model="fake-gpt")
+        run = orchestrator.start(request, ledger=ledger)
+        await until(chunk_seen.is_set, what="the first chunk on its way to the sink")
+        run.cancel()  # lands in the sink's await: the stream itself is paused at that chunk
+        go_on.set()
+        result = await run.result()
+    finally:
+        go_on.set()
+        await gateway.aclose()
+    calls = [e for e in run.emitted() if isinstance(e, ModelCallEvent)]
+    assert result.status == "cancelled"
+    assert len(calls) == 1, calls
+    (call,) = calls
+    assert not call.success and not call.cost_known
+    assert call.cost_usd > 0
+    assert call.cost_usd == pytest.approx(ledger.spent), "the record and the ledger agree"
+    assert result.total_cost_usd == pytest.approx(ledger.spent)
+    assert ledger.holds == {}
+
+
+async def test_a_run_suspended_mid_call_records_the_call_before_its_events_close(
+    fake_provider: FakeProviderServer,
+) -> None:
+    """A graceful stop suspends runs (no terminal event); the call in flight was sent and may
+    be billed, so its usage is recorded, estimated, before the run's event stream closes."""
+    fake_provider.options.latency_ms = 60_000.0
+    catalog = fake_catalog(fake_provider.openai_base_url)
+    gateway = Gateway(catalog)
+    orchestrator = Orchestrator(gateway, catalog.enabled(), catalog.prices)
+    try:
+        run = orchestrator.start(OrchestrationRequest(prompt="Hello there.", model="fake-gpt"))
+        await until(lambda: fake_provider.stats.in_flight == 1, what="the upstream call open")
+        run.suspend()
+        with pytest.raises(asyncio.CancelledError):
+            await run.result()
+    finally:
+        await gateway.aclose()
+    calls = [e for e in run.emitted() if isinstance(e, ModelCallEvent)]
+    assert [e.type for e in run.emitted()][-1] == "model_call", "no terminal event"
+    assert len(calls) == 1, calls
+    assert not calls[0].success and not calls[0].cost_known
+    assert calls[0].cost_usd > 0, "unbudgeted, the prompt the provider read is still estimated"
