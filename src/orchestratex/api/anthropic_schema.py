@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from orchestratex.api.openai_errors import bad_request
+from orchestratex.api.openai_errors import bad_request, not_supported
 from orchestratex.api.openai_schema import (
     MAX_OUTPUT_TOKENS,
     MAX_STOP,
@@ -167,9 +167,7 @@ def to_chat_body(body: MessagesRequest) -> ChatCompletionRequest:
     """The chat-completions body that asks for the same thing (see the module docstring)."""
     unsupported = body.unsupported()
     if unsupported:
-        raise bad_request(
-            f"not supported by this service: {', '.join(unsupported)}", param=unsupported[0]
-        )
+        raise not_supported(unsupported)
     chat: dict[str, Any] = {
         "model": body.model,
         "messages": _messages(body),

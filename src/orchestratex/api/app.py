@@ -21,6 +21,7 @@ from orchestratex.api.routes import (
     metrics,
     openai_compat,
     orchestrate,
+    responses_compat,
     sse,
     threads,
     ws,
@@ -86,6 +87,7 @@ def create_app(
     # The client-compatible routes first: the hot path, matched before the others are tried.
     app.include_router(openai_compat.router)
     app.include_router(anthropic_compat.router)
+    app.include_router(responses_compat.router)
     app.include_router(health.router)
     app.include_router(orchestrate.router)
     app.include_router(threads.router)

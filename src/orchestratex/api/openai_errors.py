@@ -59,6 +59,11 @@ def bad_request(message: str, param: str | None = None) -> OpenAIError:
     )
 
 
+def not_supported(names: list[str]) -> OpenAIError:
+    """The 400 for options this service cannot honour, naming them (the first is the param)."""
+    return bad_request(f"not supported by this service: {', '.join(names)}", param=names[0])
+
+
 def model_not_found(model: str) -> OpenAIError:
     return OpenAIError(
         404,

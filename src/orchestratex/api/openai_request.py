@@ -20,7 +20,12 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 from pydantic import ValidationError
 
-from orchestratex.api.openai_errors import OpenAIError, bad_request, model_not_found
+from orchestratex.api.openai_errors import (
+    OpenAIError,
+    bad_request,
+    model_not_found,
+    not_supported,
+)
 from orchestratex.api.openai_schema import (
     AUTO_MODEL,
     REFINE_MODEL,
@@ -179,9 +184,7 @@ def plan(body: ChatCompletionRequest, service: Service) -> Plan:
     """The orchestration for a body; raises the OpenAI-shaped 400/404 for what cannot be run."""
     unsupported = body.unsupported()
     if unsupported:
-        raise bad_request(
-            f"not supported by this service: {', '.join(unsupported)}", param=unsupported[0]
-        )
+        raise not_supported(unsupported)
     settings = service.settings
     orchestrating = body.model in (AUTO_MODEL, REFINE_MODEL)
     available = {spec.key: spec for spec in service.catalog.available(service.env)}

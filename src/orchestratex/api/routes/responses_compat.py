@@ -1,0 +1,141 @@
+"""OpenAI Responses API (`POST /v1/responses`), so `client.responses.create` and the OpenAI
+Agents SDK work unchanged.
+
+The body is translated to the equivalent chat-completions body (`responses_schema`) and planned
+and run exactly as /v1/chat/completions runs it: the same catalog models and `orchestratex/*`
+names, the same options, gates (key, rate limit, budget, body size) and lanes, one upstream call
+for a named model, and a client that hangs up cancels the run. Streams send the Responses events
+(`responses_format`); keep-alive comments while a run goes on. Responses are not stored for
+retrieval: every run is a thread of the caller (`resp_<thread id>` is thread `<thread id>`,
+readable at `GET /api/threads/{thread_id}`), and `GET /v1/responses/{id}` says so with a 404.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import AsyncIterator
+
+from fastapi import APIRouter, Response
+
+from orchestratex.api.answer_parts import (
+    Failed,
+    Keepalive,
+    Text,
+    answer_parts,
+    answer_round,
+    event_stream,
+    finished,
+)
+from orchestratex.api.deps import CurrentUser, ServiceDep
+from orchestratex.api.openai_errors import OpenAIError, OpenAIRoute
+from orchestratex.api.openai_request import plan
+from orchestratex.api.openai_run import RunFeed
+from orchestratex.api.openai_schema import REFINE_MODEL
+from orchestratex.api.responses_format import (
+    EventWriter,
+    ResponseObject,
+    closing_events,
+    failed,
+    finish,
+    message_opening,
+    response_object,
+    text_delta,
+)
+from orchestratex.api.responses_schema import ResponsesRequest, to_chat_body
+from orchestratex.api.routes.openai_compat import extension, is_replay, replay_headers
+from orchestratex.core.types import ResponseFormat
+from orchestratex.runtime.service import Service
+
+router = APIRouter(prefix="/v1", tags=["openai"], route_class=OpenAIRoute)
+
+
+@router.post("/responses", response_model=None, responses={200: {"model": ResponseObject}})
+async def create_response(
+    body: ResponsesRequest, service: ServiceDep, user: CurrentUser
+) -> Response:
+    """Answer `input` (with `instructions`) with an orchestration, as the OpenAI Responses API
+    does: a `response` object, or with `stream` its server-sent events (response.created ...
+    response.completed). `model` is a catalog key (one passthrough call) or
+    `orchestratex/auto` / `orchestratex/refine`; function tools, `text.format` JSON,
+    `max_output_tokens` (a cut answer is `incomplete`), `temperature` and `top_p` are honoured.
+    State kept by OpenAI (`previous_response_id`, `conversation`, `background`), built-in tools
+    and `reasoning` are refused with a 400 naming them."""
+    planned = plan(to_chat_body(body), service)
+    fmt = None if planned.passthrough else planned.request.options.response_format
+    feed = await RunFeed.start(service, planned, user, live=bool(body.stream))
+    thread_id = feed.run.thread_id
+    pending = response_object(body, f"resp_{thread_id}", int(time.time()), "in_progress")
+    headers = replay_headers(service)
+    if body.stream:
+        live = body.model != REFINE_MODEL and fmt is None
+        events = _events(feed, pending, live=live, fmt=fmt, service=service)
+        return event_stream(events, headers)
+    run = await finished(feed)
+    result, chosen = answer_round(run, fmt)
+    final = finish(
+        pending,
+        thread_id=thread_id,
+        answer=chosen.answer,
+        calls=run.calls_of(chosen),
+        finish_reason=run.finish_reason(chosen),
+        result=result,
+        extension=extension(run, result, chosen, replay=is_replay(service)),
+    )
+    return Response(final.model_dump_json(), media_type="application/json", headers=headers)
+
+
+@router.get("/responses/{response_id}", response_model=None)
+async def retrieve_response(response_id: str, user: CurrentUser) -> Response:
+    """Always a 404: responses are not stored for retrieval here. Every run is kept as a thread
+    of its caller; `resp_<thread id>` is readable at `GET /api/threads/{thread_id}`."""
+    raise OpenAIError(
+        404,
+        "responses are not stored for retrieval by this service; every run is kept as a thread "
+        "of its caller: for resp_<thread id>, GET /api/threads/<thread id>",
+        type_="invalid_request_error",
+        code="not_found",
+        param="response_id",
+    )
+
+
+async def _events(
+    feed: RunFeed,
+    pending: ResponseObject,
+    *,
+    live: bool,
+    fmt: ResponseFormat | None,
+    service: Service,
+) -> AsyncIterator[str]:
+    """The Responses stream; `live` streams round 1's text as it is generated."""
+    emit = EventWriter()
+    thread_id = feed.run.thread_id
+    yield emit("response.created", response=pending)
+    yield emit("response.in_progress", response=pending)
+    opened = False
+    async with contextlib.aclosing(answer_parts(feed, live=live, fmt=fmt)) as parts:
+        async for part in parts:
+            if isinstance(part, Keepalive):
+                yield ": keep-alive\n\n"
+            elif isinstance(part, Text):
+                if not opened:
+                    for event in message_opening(emit, thread_id):
+                        yield event
+                    opened = True
+                yield text_delta(emit, thread_id, part.text)
+            elif isinstance(part, Failed):
+                yield emit("response.failed", response=failed(pending, part.error))
+            else:
+                final = finish(
+                    pending,
+                    thread_id=thread_id,
+                    answer=part.chosen.answer,
+                    calls=part.calls,
+                    finish_reason=part.finish_reason,
+                    result=part.result,
+                    extension=extension(
+                        feed.run, part.result, part.chosen, replay=is_replay(service)
+                    ),
+                )
+                for event in closing_events(emit, final, thread_id=thread_id, opened=opened):
+                    yield event
