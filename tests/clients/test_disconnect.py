@@ -33,8 +33,8 @@ async def _leave_mid_call(
             line = await anext(lines)
         first = json.loads(line.removeprefix("data:"))
         await until(lambda: fake.stats.in_flight == 1, what="the upstream call open")
-    ident = first.get("id") or first["message"]["id"]
-    return str(ident).split("-", 1)[-1].removeprefix("msg_")
+    ident = first.get("id") or (first.get("message") or first["response"])["id"]
+    return str(ident).split("-", 1)[-1].removeprefix("msg_").removeprefix("resp_")
 
 
 @pytest.mark.parametrize(
@@ -43,6 +43,7 @@ async def _leave_mid_call(
         ("/v1/chat/completions", "fake-gpt"),
         ("/v1/chat/completions", "orchestratex/auto"),
         ("/v1/messages", "fake-claude"),
+        ("/v1/responses", "fake-gpt"),
     ],
 )
 async def test_a_client_that_hangs_up_cancels_its_run(
@@ -55,6 +56,8 @@ async def test_a_client_that_hangs_up_cancels_its_run(
         "max_tokens": 200,
         "messages": [{"role": "user", "content": "Explain CRDTs briefly."}],
     }
+    if path == "/v1/responses":
+        body = {"model": model, "stream": True, "input": "Explain CRDTs briefly."}
     thread_id = await _leave_mid_call(service, fake, path, body)
     headers = {"Authorization": f"Bearer {service.key}"}
     async with httpx.AsyncClient(base_url=service.base_url, headers=headers) as http:
