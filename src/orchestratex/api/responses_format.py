@@ -14,10 +14,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from orchestratex.api.answer_parts import Answer
 from orchestratex.api.openai_errors import OpenAIError
 from orchestratex.api.openai_schema import Extension
 from orchestratex.api.responses_schema import ResponsesRequest
-from orchestratex.core.orchestration import OrchestrationResult
 from orchestratex.core.types import ToolCall
 
 Status = Literal["in_progress", "completed", "incomplete", "failed"]
@@ -111,7 +111,6 @@ def response_object(
 ) -> ResponseObject:
     """The response with nothing answered yet; the request's settings echoed."""
     text = body.text.model_dump(by_alias=True, exclude_none=True) if body.text else {}
-    choice = body.tool_choice
     return ResponseObject(
         id=response_id,
         created_at=created_at,
@@ -125,13 +124,18 @@ def response_object(
         temperature=body.temperature,
         top_p=body.top_p,
         text={"format": {"type": "text"}, **text},
-        tool_choice=choice.model_dump(exclude_none=True)
-        if choice and not isinstance(choice, str)
-        else choice or "auto",
-        tools=[t.model_dump(exclude_none=True) for t in body.tools or []],
+        tool_choice=_echoed_choice(body),
+        tools=[t.model_dump() for t in body.tools or []],
         user=body.user,
         metadata=body.metadata or {},
     )
+
+
+def _echoed_choice(body: ResponsesRequest) -> str | dict[str, Any]:
+    choice = body.tool_choice
+    if choice is None or isinstance(choice, str):
+        return choice or "auto"
+    return choice.model_dump(exclude_none=True)
 
 
 def status_of(finish_reason: str) -> Status:
@@ -153,23 +157,16 @@ def call_item(call: ToolCall) -> FunctionCallItem:
 
 
 def finish(
-    response: ResponseObject,
-    *,
-    thread_id: str,
-    answer: str,
-    calls: list[ToolCall],
-    finish_reason: str,
-    result: OrchestrationResult,
-    extension: Extension,
+    response: ResponseObject, thread_id: str, answer: Answer, extension: Extension
 ) -> ResponseObject:
     """The response completed with the run's answer: output items, status, usage, extension."""
-    status = status_of(finish_reason)
+    status = status_of(answer.finish_reason)
     output: list[OutputMessage | FunctionCallItem] = []
-    if answer or not calls:
-        output.append(message_item(thread_id, answer, status))
-    output += [call_item(call) for call in calls]
-    usage = result.usage
-    reason = INCOMPLETE_REASONS.get(finish_reason)
+    if answer.chosen.answer or not answer.calls:
+        output.append(message_item(thread_id, answer.chosen.answer, status))
+    output += [call_item(call) for call in answer.calls]
+    usage = answer.result.usage
+    reason = INCOMPLETE_REASONS.get(answer.finish_reason)
     return response.model_copy(
         update={
             "status": status,

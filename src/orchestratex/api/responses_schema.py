@@ -35,13 +35,13 @@ from orchestratex.api.openai_schema import (
     ContentPart,
     MessageText,
     StreamFlag,
+    StrictBool,
+    StrictFloat,
 )
 from orchestratex.core.orchestration import MAX_MODEL_KEY_CHARS, MAX_PROMPT_CHARS
 from orchestratex.core.text import SafeText
 from orchestratex.core.types import MAX_ARGUMENTS_CHARS, MAX_TOOLS, TOOL_NAME_PATTERN
 
-StrictFloat = Annotated[float, Field(strict=True, allow_inf_nan=False)]
-StrictBool = Annotated[bool, Field(strict=True)]
 Parts = Annotated[list[ContentPart], Field(max_length=MAX_CONTENT_PARTS)]
 TEXT_PARTS = ("input_text", "output_text")
 """Content part types read as text (`output_text`: an earlier answer sent back as input)."""

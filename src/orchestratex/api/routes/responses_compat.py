@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter, Response
 
 from orchestratex.api.answer_parts import (
+    Answer,
     Failed,
     Keepalive,
     Text,
@@ -73,15 +74,9 @@ async def create_response(
         return event_stream(events, headers)
     run = await finished(feed)
     result, chosen = answer_round(run, fmt)
-    final = finish(
-        pending,
-        thread_id=thread_id,
-        answer=chosen.answer,
-        calls=run.calls_of(chosen),
-        finish_reason=run.finish_reason(chosen),
-        result=result,
-        extension=extension(run, result, chosen, replay=is_replay(service)),
-    )
+    answer = Answer(result, chosen, run.calls_of(chosen), run.finish_reason(chosen))
+    ext = extension(run, result, chosen, replay=is_replay(service))
+    final = finish(pending, thread_id, answer, ext)
     return Response(final.model_dump_json(), media_type="application/json", headers=headers)
 
 
@@ -126,16 +121,7 @@ async def _events(
             elif isinstance(part, Failed):
                 yield emit("response.failed", response=failed(pending, part.error))
             else:
-                final = finish(
-                    pending,
-                    thread_id=thread_id,
-                    answer=part.chosen.answer,
-                    calls=part.calls,
-                    finish_reason=part.finish_reason,
-                    result=part.result,
-                    extension=extension(
-                        feed.run, part.result, part.chosen, replay=is_replay(service)
-                    ),
-                )
+                ext = extension(feed.run, part.result, part.chosen, replay=is_replay(service))
+                final = finish(pending, thread_id, part, ext)
                 for event in closing_events(emit, final, thread_id=thread_id, opened=opened):
                     yield event
