@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import openai
 import pytest
+from pydantic import BaseModel
 from sqlalchemy import func, select
 
 from orchestratex.store.tables import UsageRecord
@@ -250,3 +251,22 @@ async def test_text_format_json_schema(
         assert fake.last_body()["response_format"]["json_schema"]["schema"] == schema
     else:
         assert extension(response)["judged"] is True
+
+
+class Person(BaseModel):
+    name: str
+    age: int
+
+
+async def test_the_sdk_parse_helper_gets_its_model_back(
+    service: Running, fake: FakeProviderServer
+) -> None:
+    async with client(service) as sdk:
+        parsed = await sdk.responses.parse(
+            model="fake-gpt", input="Invent a person", text_format=Person
+        )
+    person = parsed.output_parsed
+    assert isinstance(person, Person) and person.name == "[fake provider] placeholder"
+    sent = fake.last_body()["response_format"]
+    assert sent["type"] == "json_schema" and sent["json_schema"]["strict"] is True
+    assert sent["json_schema"]["schema"]["required"] == ["name", "age"]
