@@ -72,7 +72,9 @@ async def test_each_app_counts_only_its_own_runs(
     )
     async with other_app.router.lifespan_context(other_app):
         transport = httpx.ASGITransport(app=other_app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://other.localhost") as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://other.localhost"
+        ) as client:
             other = Api(other_app, client)
             user = await api.key("erin", admin=True)
             await run_prompt(api, user, "List two sorting algorithms", 1)
