@@ -51,7 +51,7 @@ class FoldWork:
         self._ana_test = (bank.ana[test] - mean) / std
         self._target = bank.need[train]
         self._ridge: dict[tuple[bool, bool], RidgeParts] = {}
-        self._within: dict[tuple[bool, float], FloatArray] = {}
+        self._within: dict[tuple[bool, float], tuple[FloatArray, FloatArray, FloatArray]] = {}
         self._neighbours: IntArray | None = None
 
     def _emb(self, rows: IntArray) -> FloatArray | None:
@@ -90,12 +90,12 @@ class FoldWork:
         key = (config.numbers, config.within_alpha)
         if key not in self._within:
             ana_train = columns(self._ana_train, self.bank.names, config)[1]
-            groups = self.bank.groups(self.train)
-            self._within[key] = fit_within(ana_train, self._target, groups, config.within_alpha)
-        beta = self._within[key]
-        ana_train = columns(self._ana_train, self.bank.names, config)[1]
+            ana_test = columns(self._ana_test, self.bank.names, config)[1]
+            beta = fit_within(ana_train, self._target, self.bank.groups(self.train), key[1])
+            self._within[key] = (beta, ana_train, ana_test)
+        beta, ana_train, ana_test = self._within[key]
         scaled = scaled_within(beta, ana_train, config.within, self._ridge_spread(config))
-        out: FloatArray = columns(self._ana_test, self.bank.names, config)[1] @ scaled
+        out: FloatArray = ana_test @ scaled
         return out
 
     def _knn_scores(self, k: int, largest: int) -> FloatArray:
