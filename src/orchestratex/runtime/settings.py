@@ -21,6 +21,7 @@ from pydantic_settings import (
 
 from orchestratex.core.catalog import ModelSpec, Price
 from orchestratex.core.orchestration import MAX_JUDGES, MAX_ROUNDS_LIMIT
+from orchestratex.providers.breaker import BreakerSettings
 
 
 class ProviderOverride(BaseModel):
@@ -76,11 +77,44 @@ class Settings(BaseSettings):
         ge=1,
         description="orchestrations per user per minute (a /v1 passthrough is not counted)",
     )
-    breaker_threshold: int = Field(
-        default=5,
+    breaker_window: int = Field(
+        default=20,
         ge=1,
         le=1000,
-        description="consecutive failed calls of a model that open its circuit (for 30 s)",
+        description="a model's circuit breaker remembers its last this many calls that tell of "
+        "the provider's health (successes, server errors, timeouts, unreadable or cut answers)",
+    )
+    breaker_min_calls: int = Field(
+        default=10,
+        ge=1,
+        le=1000,
+        description="calls the window must hold before its failure rate may open the circuit "
+        "(at most breaker_window)",
+    )
+    breaker_failure_rate: float = Field(
+        default=0.85,
+        gt=0.0,
+        le=1.0,
+        description="share of failed calls in the window that opens the circuit",
+    )
+    breaker_cooldown_s: float = Field(
+        default=30.0,
+        ge=0.0,
+        le=3600.0,
+        description="an open circuit refuses the model's calls for this long, then lets "
+        "breaker_half_open_probes calls through",
+    )
+    breaker_half_open_probes: int = Field(
+        default=3,
+        ge=1,
+        le=100,
+        description="calls let through after the cooldown: all succeed, the circuit closes; "
+        "one fails, it opens again",
+    )
+    breaker_threshold: int | None = Field(
+        default=None,
+        description="removed (it was a count of consecutive failures): set breaker_min_calls "
+        "and breaker_failure_rate instead",
     )
     provider_rate_window_s: float = Field(
         default=60.0,
@@ -202,6 +236,33 @@ class Settings(BaseSettings):
         description="share of /v1 requests for a named catalog model whose answer one judge "
         "scores (one extra model call, reported as judge cost); 0: one upstream call each",
     )
+
+    @field_validator("breaker_threshold")
+    @classmethod
+    def _threshold_removed(cls, value: int | None) -> None:
+        if value is not None:
+            raise ValueError(
+                "breaker_threshold was removed: the circuit now opens on a failure rate; set "
+                "breaker_window, breaker_min_calls and breaker_failure_rate instead "
+                "(docs/configuration.md)"
+            )
+        return None
+
+    @model_validator(mode="after")
+    def _breaker_valid(self) -> Settings:
+        self.breaker  # noqa: B018 - BreakerSettings checks the rule (min_calls <= window...)
+        return self
+
+    @property
+    def breaker(self) -> BreakerSettings:
+        """The circuit breakers' rule from the `breaker_*` settings."""
+        return BreakerSettings(
+            window=self.breaker_window,
+            min_calls=self.breaker_min_calls,
+            failure_rate=self.breaker_failure_rate,
+            cooldown_s=self.breaker_cooldown_s,
+            half_open_probes=self.breaker_half_open_probes,
+        )
 
     @field_validator("log_level")
     @classmethod
