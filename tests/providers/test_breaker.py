@@ -211,7 +211,8 @@ def test_bad_breaker_settings_are_refused(settings: dict[str, float]) -> None:
 
 def test_service_settings_check_the_rule_and_name_the_removed_threshold() -> None:
     assert Settings().breaker == BreakerSettings()
-    with pytest.raises(ValidationError, match=r"min_calls \(25\) must be between 1 and"):
+    window = r"breaker_min_calls \(25\) must be between 1 and breaker_window \(20\)"
+    with pytest.raises(ValidationError, match=window):
         Settings(breaker_min_calls=25)
     with pytest.raises(ValidationError, match="breaker_threshold was removed"):
         Settings(breaker_threshold=5)

@@ -48,16 +48,16 @@ class BreakerSettings:
     def __post_init__(self) -> None:
         if not 1 <= self.min_calls <= self.window:
             raise ValueError(
-                f"breaker min_calls ({self.min_calls}) must be between 1 and the breaker "
-                f"window ({self.window})"
+                f"breaker_min_calls ({self.min_calls}) must be between 1 and breaker_window "
+                f"({self.window})"
             )
         if not 0.0 < self.failure_rate <= 1.0:
-            raise ValueError(f"breaker failure_rate ({self.failure_rate}) must be in (0, 1]")
+            raise ValueError(f"breaker_failure_rate ({self.failure_rate}) must be in (0, 1]")
         if not 0.0 <= self.cooldown_s < math.inf:
-            raise ValueError(f"breaker cooldown_s ({self.cooldown_s}) must be finite and >= 0")
+            raise ValueError(f"breaker_cooldown_s ({self.cooldown_s}) must be finite and >= 0")
         if self.half_open_probes < 1:
             raise ValueError(
-                f"breaker half_open_probes ({self.half_open_probes}) must be at least 1"
+                f"breaker_half_open_probes ({self.half_open_probes}) must be at least 1"
             )
 
 

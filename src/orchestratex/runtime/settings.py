@@ -77,44 +77,24 @@ class Settings(BaseSettings):
         ge=1,
         description="orchestrations per user per minute (a /v1 passthrough is not counted)",
     )
+    # The circuit breakers' rule (`breaker`; docs/configuration.md#circuit-breaker).
     breaker_window: int = Field(
-        default=20,
-        ge=1,
-        le=1000,
-        description="a model's circuit breaker remembers its last this many calls that tell of "
-        "the provider's health (successes, server errors, timeouts, unreadable or cut answers)",
+        default=20, ge=1, le=1000, description="calls telling of a provider's health kept"
     )
     breaker_min_calls: int = Field(
-        default=10,
-        ge=1,
-        le=1000,
-        description="calls the window must hold before its failure rate may open the circuit "
-        "(at most breaker_window)",
+        default=10, ge=1, le=1000, description="calls in the window before its rate may open it"
     )
     breaker_failure_rate: float = Field(
-        default=0.85,
-        gt=0.0,
-        le=1.0,
-        description="share of failed calls in the window that opens the circuit",
+        default=0.85, gt=0.0, le=1.0, description="share of failed calls that opens the circuit"
     )
     breaker_cooldown_s: float = Field(
-        default=30.0,
-        ge=0.0,
-        le=3600.0,
-        description="an open circuit refuses the model's calls for this long, then lets "
-        "breaker_half_open_probes calls through",
+        default=30.0, ge=0.0, le=3600.0, description="an open circuit refuses calls this long"
     )
     breaker_half_open_probes: int = Field(
-        default=3,
-        ge=1,
-        le=100,
-        description="calls let through after the cooldown: all succeed, the circuit closes; "
-        "one fails, it opens again",
+        default=3, ge=1, le=100, description="probes after the cooldown; all must succeed"
     )
     breaker_threshold: int | None = Field(
-        default=None,
-        description="removed (it was a count of consecutive failures): set breaker_min_calls "
-        "and breaker_failure_rate instead",
+        default=None, description="removed: see breaker_min_calls and breaker_failure_rate"
     )
     provider_rate_window_s: float = Field(
         default=60.0,
@@ -237,19 +217,14 @@ class Settings(BaseSettings):
         "scores (one extra model call, reported as judge cost); 0: one upstream call each",
     )
 
-    @field_validator("breaker_threshold")
-    @classmethod
-    def _threshold_removed(cls, value: int | None) -> None:
-        if value is not None:
+    @model_validator(mode="after")
+    def _breaker_valid(self) -> Settings:
+        if self.breaker_threshold is not None:
             raise ValueError(
                 "breaker_threshold was removed: the circuit now opens on a failure rate; set "
                 "breaker_window, breaker_min_calls and breaker_failure_rate instead "
                 "(docs/configuration.md)"
             )
-        return None
-
-    @model_validator(mode="after")
-    def _breaker_valid(self) -> Settings:
         self.breaker  # noqa: B018 - BreakerSettings checks the rule (min_calls <= window...)
         return self
 
