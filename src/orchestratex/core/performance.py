@@ -66,6 +66,18 @@ class ModelHealth(BaseModel):
     model: str
     provider: str
     circuit: Literal["closed", "open", "half_open"] = "closed"
+    circuit_calls: int = Field(
+        default=0,
+        ge=0,
+        description="closed: calls in the breaker's window (those that tell of the provider's "
+        "health); half-open: probes that succeeded",
+    )
+    circuit_failures: int = Field(
+        default=0, ge=0, description="closed: failed calls in the breaker's window"
+    )
+    circuit_retry_in_s: float | None = Field(
+        default=None, ge=0.0, description="open: seconds until probe calls are let through"
+    )
     recent_success_rate: float = Field(default=1.0, ge=0.0, le=1.0)
     recent_calls: int = Field(default=0, ge=0)
     latency_p50_ms: float | None = None

@@ -7,7 +7,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from orchestratex.core.performance import ModelHealth
-from orchestratex.providers.breaker import CircuitState
+from orchestratex.providers.breaker import BreakerView
 
 
 @dataclass
@@ -44,20 +44,19 @@ class HealthTracker:
         w.last_error = error
 
     def snapshot(
-        self, model: str, provider: str, *, circuit: CircuitState, configured: bool
+        self, model: str, provider: str, breaker: BreakerView, *, configured: bool
     ) -> ModelHealth:
         w = self._models.get(model)
-        if w is None or not w.outcomes:
-            return ModelHealth(
-                model=model, provider=provider, circuit=circuit, configured=configured
-            )
         return ModelHealth(
             model=model,
             provider=provider,
-            circuit=circuit,
-            recent_success_rate=sum(w.outcomes) / len(w.outcomes),
-            recent_calls=len(w.outcomes),
-            latency_p50_ms=statistics.median(w.latencies_ms) if w.latencies_ms else None,
+            circuit=breaker.state,
+            circuit_calls=breaker.calls,
+            circuit_failures=breaker.failures,
+            circuit_retry_in_s=breaker.retry_in_s,
+            recent_success_rate=sum(w.outcomes) / len(w.outcomes) if w and w.outcomes else 1.0,
+            recent_calls=len(w.outcomes) if w else 0,
+            latency_p50_ms=statistics.median(w.latencies_ms) if w and w.latencies_ms else None,
             configured=configured,
-            last_error=w.last_error,
+            last_error=w.last_error if w else None,
         )
