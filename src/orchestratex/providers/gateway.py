@@ -84,7 +84,7 @@ class Gateway:
                 max_retry_after_s=max_retry_after_s,
             ),
         )
-        self._health = HealthTracker(health_window)
+        self._health = HealthTracker(health_window, clock=clock)
         self._policy = CallPolicy(self._health, clock=clock, sleep=sleep, random=random)
 
     def _local_limiter(self, provider: ProviderSpec) -> ProviderLimiter:
