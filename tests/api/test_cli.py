@@ -20,6 +20,26 @@ def test_bind_rules() -> None:
     assert refusal is not None and "0.0.0.0" in refusal
 
 
+@pytest.mark.parametrize(
+    ("name", "value", "said"),
+    [
+        ("ORX_BREAKER_FAILURE_RATE", "2", "breaker_failure_rate: Input should be less than"),
+        ("ORX_BREAKER_THRESHOLD", "5", "breaker_threshold was removed"),
+        ("ORX_PORT", "0", "port: "),
+    ],
+)
+def test_serve_with_an_invalid_setting_says_which_in_one_line(
+    name: str, value: str, said: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ORX_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv(name, value)
+    result = CliRunner().invoke(app, ["serve"])
+    assert result.exit_code == 2
+    assert result.output.startswith("invalid settings: ") and said in result.output
+    assert "Traceback" not in result.output and "Value error" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
 def test_serve_refuses_public_host_without_keys_and_keys_commands(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

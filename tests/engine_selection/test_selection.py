@@ -7,7 +7,7 @@ import pytest
 from orchestratex.core.catalog import Price
 from orchestratex.core.errors import NoModelAvailableError
 from orchestratex.core.orchestration import CandidateScore, Preferences
-from orchestratex.core.performance import ModelHealth, PerformanceStats
+from orchestratex.core.performance import HEALTH_FLOOR, ModelHealth, PerformanceStats
 from orchestratex.core.types import Domain
 from orchestratex.engine.history import InMemoryPerformance
 from orchestratex.engine.selection import Selector
@@ -112,6 +112,30 @@ def test_unhealthy_models_are_excluded_with_the_reason(selector: Selector) -> No
     same_basis = selector.rank(analysis(), QUALITY_ONLY, exclude=["claude-sonnet", "gpt-4o"])
     healthy = by_model(same_basis)
     assert ranked["grok-3"].score == pytest.approx(healthy["grok-3"].score * 0.5)
+
+
+def test_a_model_whose_recent_calls_failed_is_ranked_down_not_excluded(
+    selector: Selector,
+) -> None:
+    """Only an open circuit excludes a model: a few failures with the circuit still closed rank
+    it down (HEALTH_FLOOR), so it stays choosable and its breaker can still probe it."""
+    failed = ModelHealth(
+        model="claude-sonnet", provider="claude", recent_success_rate=0.0, recent_calls=3
+    )
+    ranked = by_model(selector.rank(analysis(), QUALITY_ONLY, health={"claude-sonnet": failed}))
+    healthy = by_model(selector.rank(analysis(), QUALITY_ONLY))
+    assert ranked["claude-sonnet"].excluded is None
+    assert ranked["claude-sonnet"].health == HEALTH_FLOOR
+    assert ranked["claude-sonnet"].score == pytest.approx(
+        healthy["claude-sonnet"].score * HEALTH_FLOOR
+    )
+    only = selector.select(
+        analysis(),
+        QUALITY_ONLY,
+        health={"claude-sonnet": failed},
+        exclude=[m for m in healthy if m != "claude-sonnet"],
+    )
+    assert only.model == "claude-sonnet"
 
 
 def test_disabled_and_caller_excluded(selector: Selector) -> None:

@@ -8,15 +8,16 @@ from pathlib import Path
 import httpx
 
 from orchestratex.api.app import create_app
-from orchestratex.core.orchestration import OrchestrationRequest
+from orchestratex.core.orchestration import OrchestrationRequest, Preferences
+from orchestratex.providers.breaker import BreakerSettings, failures_to_open
 from orchestratex.runtime.settings import Settings
 from orchestratex.testing.fake_catalog import fake_catalog
 from tests.faults.conftest import ServiceFactory, read_store, run_all
 from tests.faults.tap import TappedProvider
 from tests.waiting import status_ended
 
-BREAKER_THRESHOLD = 5
-"""The gateway's default: consecutive failures that open a model's circuit."""
+MIN_CALLS = BreakerSettings().min_calls
+"""The default breaker: a window of this many calls nearly all failed opens a model's circuit."""
 DOWN_ID = "fake-gpt-large-down"
 
 
@@ -40,7 +41,7 @@ async def test_a_model_down_for_good_fails_its_forced_runs_and_opens_its_circuit
     assert circuit == "open"
     # Before the circuit opened: the failures that opened it, plus calls already under way.
     in_flight = concurrency * 2  # a first attempt and a retry per run at most
-    assert BREAKER_THRESHOLD <= down_calls <= BREAKER_THRESHOLD + in_flight
+    assert MIN_CALLS <= down_calls <= MIN_CALLS + in_flight
     assert tapped.stats.by_model[DOWN_ID] == down_calls, "an open circuit sends nothing"
     assert set(tapped.stats.by_model) == {DOWN_ID}, "no other model was asked instead"
     for thread_id in first + second:
@@ -90,3 +91,58 @@ async def test_a_provider_rate_limiting_every_call_fails_runs_cleanly(
     assert {h.circuit for h in health.values()} == {"closed"}
     assert stored.responses == []
     assert all(not u.success and u.input_tokens == 0 for u in stored.usage)
+
+
+async def test_a_provider_hard_down_opens_its_circuit_and_selection_goes_elsewhere(
+    tapped: TappedProvider, open_service: ServiceFactory
+) -> None:
+    """The Anthropic-dialect provider (fake-claude, the best coder of the allowed models)
+    answers 500 to every request. With the default breaker, its circuit opens once `min_calls`
+    calls in its window have nearly all failed (runs forced onto it, one at a time); from then
+    on, selection leaves it out ("circuit open") and another model answers, without a request
+    to the down one."""
+    allowed = Preferences(
+        quality_weight=1.0,
+        cost_weight=0.0,
+        latency_weight=0.0,
+        allowed_models=["fake-claude", "fake-llama", "fake-mistral"],
+    )
+    chosen = OrchestrationRequest(
+        prompt="Write a Python function that merges two sorted lists.",
+        max_rounds=1,
+        judge_count=1,
+        preferences=allowed,
+    )
+    forced = chosen.model_copy(update={"model": "fake-claude"})
+    async with open_service() as service:
+        [healthy] = await run_all(service, [chosen], 1)
+        tapped.plan = lambda exchange: "server_error" if exchange.path == "/v1/messages" else None
+        before = tapped.stats.by_model["fake-claude-large"]
+        down = await run_all(service, [forced] * 5, 1)  # one at a time: nothing in flight
+        sent = tapped.stats.by_model["fake-claude-large"] - before
+        health = service.gateway.health()["fake-claude"]
+        elsewhere = await run_all(service, [chosen] * 3, 1)
+        stored = await read_store(service)
+
+    def decision(thread_id: str) -> dict[str, object]:
+        [event] = stored.events_of(thread_id, "selection")
+        found: dict[str, object] = event.payload["decision"]
+        return found
+
+    assert decision(healthy)["model"] == "fake-claude", "the test's premise: claude is chosen"
+    assert stored.threads[healthy].status == "completed"
+    assert before == 1, "the healthy run's answer: one call of fake-claude, a success"
+    # Then 9 failures: 9 of the window's 10 calls failed (>= 85%). Each run makes 3 attempts
+    # (2 retries): 3 + 3 + 3, and the 4th run's first attempt is refused.
+    assert sent == failures_to_open(MIN_CALLS, BreakerSettings().failure_rate) == 9
+    assert (health.circuit, health.circuit_calls) == ("open", 0)
+    assert health.circuit_retry_in_s is not None and 0.0 <= health.circuit_retry_in_s <= 30.0
+    errors = [stored.threads[t].error or "" for t in down]
+    assert all("fake-claude" in e for e in errors)
+    assert ["circuit_open" in e for e in errors] == [False] * 3 + [True] * 2
+    assert tapped.stats.by_model["fake-claude-large"] - before == sent, "open: nothing sent"
+    for thread_id in elsewhere:
+        assert stored.threads[thread_id].status == "completed"
+        picked = decision(thread_id)
+        assert picked["model"] in ("fake-llama", "fake-mistral")
+        assert "fake-claude excluded: circuit open" in picked["reasons"]  # type: ignore[operator]

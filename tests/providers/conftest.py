@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from orchestratex.core.types import ChatMessage, CompletionRequest
+from orchestratex.providers.breaker import BreakerSettings
 from orchestratex.providers.catalog import Catalog
 from orchestratex.providers.gateway import Gateway
 from orchestratex.testing.fake_catalog import fake_catalog
@@ -18,6 +19,18 @@ from orchestratex.testing.fake_provider import (
 )
 
 GatewayFactory = Callable[..., Gateway]
+NO_BREAKER = BreakerSettings(window=1000, min_calls=1000, failure_rate=1.0)
+"""A breaker out of reach, for tests of retries and errors that must all reach the server."""
+
+
+class ManualClock:
+    """A clock the test moves by hand (`now`)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
 
 
 def ask(text: str = "hello there", **kw: Any) -> CompletionRequest:

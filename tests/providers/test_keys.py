@@ -17,7 +17,7 @@ from orchestratex.providers.errors import CallContext, from_status, redact
 from orchestratex.providers.keys import NO_KEY_NEEDED, resolve_api_key
 from orchestratex.testing.fake_catalog import fake_catalog
 from orchestratex.testing.fake_provider import FakeProviderServer, FaultKind
-from tests.providers.conftest import GatewayFactory, ask
+from tests.providers.conftest import NO_BREAKER, GatewayFactory, ask
 
 SECRET = "sk-orx-SECRET-0123456789abcdef"
 VAR = "ORX_TEST_FAKE_KEY"
@@ -57,7 +57,7 @@ async def test_key_never_appears_in_errors_health_or_logs(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     catalog = fake_catalog(fake.openai_base_url, provider_overrides=keyed_overrides(retries=1))
-    gateway = make_gateway(catalog, env={VAR: SECRET}, breaker_threshold=1000)
+    gateway = make_gateway(catalog, env={VAR: SECRET}, breaker=NO_BREAKER)
     texts: list[str] = []
     faults: list[FaultKind] = ["rate_limit", "server_error", "timeout", "malformed", "cut"]
     fake.options.fail_rate = 1.0

@@ -8,6 +8,7 @@ import pytest
 
 from orchestratex.core.errors import CircuitOpenError, ProviderUnavailableError, RateLimitedError
 from orchestratex.core.types import Completion, CompletionRequest
+from orchestratex.providers.breaker import BreakerSettings
 from orchestratex.providers.gateway import Gateway
 from orchestratex.testing.fake_catalog import fake_catalog
 from orchestratex.testing.fake_provider import FakeProviderServer
@@ -47,7 +48,8 @@ async def test_failures_are_retried_then_open_the_breaker_alike(
     seen: dict[Mode, tuple[object, ...]] = {}
     for mode in MODES:
         waits = Waits()
-        gateway = make_gateway(catalog, breaker_threshold=3, sleep=waits, random=lambda: 0.5)
+        breaker = BreakerSettings(window=3, min_calls=3)
+        gateway = make_gateway(catalog, breaker=breaker, sleep=waits, random=lambda: 0.5)
         before = sum(fake.stats.by_model.values())
         with pytest.raises(ProviderUnavailableError) as info:
             await call(gateway, mode, model, ask())

@@ -1,4 +1,4 @@
-"""Pure parts: retry policy, breaker states, Retry-After parsing, registry, message shaping."""
+"""Pure parts: retry policy, Retry-After parsing, registry, message shaping."""
 
 from __future__ import annotations
 
@@ -19,7 +19,6 @@ from orchestratex.core.errors import (
 from orchestratex.core.types import ChatMessage, ResponseFormat
 from orchestratex.providers.anthropic_read import extract_json
 from orchestratex.providers.anthropic_wire import AnthropicAdapter, split_messages
-from orchestratex.providers.breaker import CircuitBreaker
 from orchestratex.providers.errors import CallContext, parse_retry_after
 from orchestratex.providers.openai_compat import OpenAICompatAdapter, parse_completion
 from orchestratex.providers.registry import adapter_factory
@@ -49,33 +48,6 @@ def test_what_is_retried() -> None:
     assert not policy.should_retry(ProviderUnavailableError("x"), 2)
     assert not policy.should_retry(BadRequestError("x"), 0)
     assert not policy.should_retry(CircuitOpenError("x"), 0)
-
-
-def test_breaker_cycle() -> None:
-    now = [0.0]
-    breaker = CircuitBreaker("p", threshold=2, cooldown_s=5.0, clock=lambda: now[0])
-
-    def state() -> str:
-        return breaker.state
-
-    breaker.record_failure()
-    breaker.record_success()  # success resets the consecutive count
-    breaker.record_failure()
-    assert state() == "closed"
-    breaker.record_failure()
-    assert state() == "open"
-    with pytest.raises(CircuitOpenError):
-        breaker.allow()
-    now[0] = 5.0
-    assert state() == "half_open"
-    breaker.allow()  # the one probe
-    with pytest.raises(CircuitOpenError):
-        breaker.allow()  # others wait for the probe
-    breaker.record_neutral()  # the probe was cancelled: another may go
-    breaker.allow()
-    breaker.record_success()
-    assert state() == "closed"
-    breaker.allow()
 
 
 def test_parse_retry_after_forms() -> None:

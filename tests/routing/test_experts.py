@@ -179,7 +179,11 @@ def test_shared_fold_work_scores_like_a_fresh_fit() -> None:
         RouterConfig("ridge", alpha=0.3, embeddings=False),
         RouterConfig("knn", k=7),
         RouterConfig("blend", alpha=10.0, k=20),
+        RouterConfig("ridge", alpha=3.0, within=0.5, within_alpha=1.0),
+        RouterConfig("ridge", alpha=0.3, embeddings=False, within=1.0, within_alpha=10.0),
     ):
-        model = fit_model(emb[train], (ana[train] - mean) / std, bank.need[train], config)
+        model = fit_model(
+            emb[train], (ana[train] - mean) / std, bank.need[train], config, bank.groups(train)
+        )
         fresh = raw_scores(model, emb[test], (ana[test] - mean) / std)
         assert work.scores(config) == pytest.approx(fresh), config.label

@@ -106,13 +106,27 @@ def answer_round(
     return result, chosen
 
 
+def broken_stream(model: str) -> OpenAIError:
+    """The error that ends a live stream whose model broke off after some of its text was sent:
+    another model would answer in its place, but text already sent cannot be taken back, so
+    appending the other answer would hand the client two answers spliced together."""
+    return OpenAIError(
+        502,
+        f"the answer from {model} broke off after part of it was streamed; "
+        "the partial text above is not a complete answer: retry the request",
+        type_="server_error",
+        code="stream_broken",
+    )
+
+
 async def answer_parts(
     feed: RunFeed, *, live: bool, fmt: ResponseFormat | None
 ) -> AsyncGenerator[Part, None]:
     """The parts of the run's answer (see the module's docstring); closes the feed at the end.
     Iterate it under `contextlib.aclosing`, so a client that goes away closes the feed."""
     run = feed.run
-    streamed = False
+    streamed: str | None = None
+    """The model whose live text this stream has sent, once it has sent some."""
     try:
         async for event in feed.events(KEEPALIVE_S):
             if isinstance(event, Tick):
@@ -123,14 +137,17 @@ async def answer_parts(
                 and event.round == 1
                 and run.models.get(1) == event.model
             ):
-                streamed = True
+                streamed = event.model
                 yield Text(event.text)
+            elif streamed is not None and run.models.get(1) != streamed:
+                yield Failed(broken_stream(streamed))
+                return
         try:
             result, chosen = answer_round(run, fmt)
         except OpenAIError as error:
             yield Failed(error)
             return
-        if not streamed:
+        if streamed is None:
             pieces = run.best_pieces() if chosen.round == result.best_round else [chosen.answer]
             for piece in pieces:
                 if piece:

@@ -41,6 +41,11 @@ class FeatureBank:
         where = {id(it): i for i, it in enumerate(self.items)}
         return np.asarray([where[id(it)] for it in items], dtype=np.int64)
 
+    def groups(self, rows: IntArray) -> list[str]:
+        """The group of each row for the within-subject part: its MMLU subject, else its
+        benchmark."""
+        return [self.items[r].group or self.items[r].benchmark for r in rows]
+
     def emb_rows(self, rows: IntArray) -> FloatArray | None:
         return None if self.emb is None else self.emb[rows]
 

@@ -4,8 +4,10 @@ Scoring a grid of settings on one (train, test) split repeats the same expensive
 standardisation, the ridge Gram matrix (the same for every penalty) and the nearest-neighbour
 search (the same for every k). `FoldWork` does each once: the Gram matrix is diagonalised, so
 each penalty costs one small product, and the test rows' neighbours are sorted once up to the
-largest k asked. The scores equal `fit_model` + `raw_scores` on the same rows up to rounding
-(tests/routing/test_experts.py checks it).
+largest k asked; the within-subject part is fitted once per penalty and scaled to each ridge's
+spread on the training rows, which the diagonalised Gram gives without a product. The scores
+equal `fit_model` + `raw_scores` on the same rows up to rounding (tests/routing/test_experts.py
+checks it).
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ from orchestratex.bench.routing_grouped import subject_folds
 from orchestratex.engine.embeddings import FloatArray
 from orchestratex.engine.semantic_model import KNN_CHUNK, RouterConfig, design
 from orchestratex.engine.semantic_train import assign_folds, columns, standardisation
+from orchestratex.engine.semantic_within import fit_within, scaled_within
+
+RidgeParts = tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]
 
 
 def inner_folds(bank: FeatureBank, rows: IntArray, folds: int, seed: int) -> list[IntArray]:
@@ -45,18 +50,16 @@ class FoldWork:
         self._ana_train = (bank.ana[train] - mean) / std
         self._ana_test = (bank.ana[test] - mean) / std
         self._target = bank.need[train]
-        self._ridge: dict[
-            tuple[bool, bool], tuple[FloatArray, FloatArray, FloatArray, FloatArray]
-        ] = {}
+        self._ridge: dict[tuple[bool, bool], RidgeParts] = {}
+        self._within: dict[tuple[bool, float], tuple[FloatArray, FloatArray, FloatArray]] = {}
         self._neighbours: IntArray | None = None
 
     def _emb(self, rows: IntArray) -> FloatArray | None:
         return self.bank.emb_rows(rows)
 
-    def _ridge_parts(
-        self, embeddings: bool, numbers: bool
-    ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
-        """(eigenvalues, eigenvectors, projected right-hand side, test design) of the Gram."""
+    def _ridge_parts(self, embeddings: bool, numbers: bool) -> RidgeParts:
+        """(eigenvalues, eigenvectors, projected right-hand side, test design, mean training
+        design) of the Gram, the designs projected on the eigenvectors."""
         key = (embeddings, numbers)
         if key not in self._ridge:
             config = RouterConfig(embeddings=embeddings, numbers=numbers)
@@ -67,12 +70,32 @@ class FoldWork:
             values, vectors = np.linalg.eigh(x.T @ x / n)
             rhs = vectors.T @ (x.T @ (self._target - self._target.mean()) / n)
             x_test = design(self._emb(self.test) if embeddings else None, ana_test, config)
-            self._ridge[key] = (values, vectors, rhs, x_test @ vectors)
+            self._ridge[key] = (values, vectors, rhs, x_test @ vectors, x.mean(axis=0) @ vectors)
         return self._ridge[key]
 
     def _ridge_scores(self, config: RouterConfig) -> FloatArray:
-        values, _, rhs, projected = self._ridge_parts(config.embeddings, config.numbers)
+        values, _, rhs, projected, _ = self._ridge_parts(config.embeddings, config.numbers)
         out: FloatArray = projected @ (rhs / (values + config.alpha)) + self._target.mean()
+        return out
+
+    def _ridge_spread(self, config: RouterConfig) -> float:
+        """Standard deviation of the ridge's scores on its training rows: the Gram's
+        eigenvalues are the mean squares of the projected design."""
+        values, _, rhs, _, mean = self._ridge_parts(config.embeddings, config.numbers)
+        c = rhs / (values + config.alpha)
+        return float(np.sqrt(max(float(values @ (c * c)) - float(mean @ c) ** 2, 0.0)))
+
+    def _within_scores(self, config: RouterConfig) -> FloatArray:
+        """The test rows' within-subject part, scaled as `fit_model` scales it."""
+        key = (config.numbers, config.within_alpha)
+        if key not in self._within:
+            ana_train = columns(self._ana_train, self.bank.names, config)[1]
+            ana_test = columns(self._ana_test, self.bank.names, config)[1]
+            beta = fit_within(ana_train, self._target, self.bank.groups(self.train), key[1])
+            self._within[key] = (beta, ana_train, ana_test)
+        beta, ana_train, ana_test = self._within[key]
+        scaled = scaled_within(beta, ana_train, config.within, self._ridge_spread(config))
+        out: FloatArray = ana_test @ scaled
         return out
 
     def _knn_scores(self, k: int, largest: int) -> FloatArray:
@@ -100,4 +123,6 @@ class FoldWork:
         if config.uses_knn():
             parts.append(self._knn_scores(config.k, max(largest_k, config.k)))
         out: FloatArray = np.mean(parts, axis=0)
+        if config.within:
+            out = out + self._within_scores(config)
         return out

@@ -18,6 +18,7 @@ costs about one ridge solve and one neighbour search per fold.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 from pydantic import BaseModel
@@ -31,23 +32,45 @@ from orchestratex.engine.semantic_train import StopCheck
 INNER_FOLDS = 4
 ALPHAS = (1.0, 3.0, 10.0, 30.0, 100.0)
 KS = (25, 50, 100, 200, 400)
-EMBEDDING_GRID: tuple[RouterConfig, ...] = (
+WITHIN_WEIGHTS = (0.5, 1.0)
+WITHIN_ALPHAS = (1.0, 10.0, 100.0)
+"""The within-subject part a pooled ridge may add (engine/semantic_within.py): its weight
+against the ridge's spread and its own penalty; weight 0, the setting without it, comes first,
+so that a tie keeps the simpler model."""
+BASE_EMBEDDING_GRID: tuple[RouterConfig, ...] = (
     *(RouterConfig("ridge", alpha=a) for a in ALPHAS),
     *(RouterConfig("knn", k=k) for k in KS),
     *(RouterConfig("blend", alpha=a, k=k) for a in (3.0, 10.0, 30.0) for k in (50, 100, 200)),
 )
-ANALYSIS_GRID: tuple[RouterConfig, ...] = tuple(
+BASE_ANALYSIS_GRID: tuple[RouterConfig, ...] = tuple(
     RouterConfig("ridge", alpha=a, embeddings=False) for a in (0.1, 0.3, *ALPHAS)
 )
 
 
+def with_within(grid: Sequence[RouterConfig]) -> tuple[RouterConfig, ...]:
+    """Every setting, then each ridge with each within-subject part."""
+    within = tuple(
+        replace(c, within=w, within_alpha=a)
+        for c in grid
+        if not c.uses_knn()
+        for w in WITHIN_WEIGHTS
+        for a in WITHIN_ALPHAS
+    )
+    return (*grid, *within)
+
+
+EMBEDDING_GRID = with_within(BASE_EMBEDDING_GRID)
+ANALYSIS_GRID = with_within(BASE_ANALYSIS_GRID)
+"""The pooled model's grids: with embeddings, without (the analysis-only fallback)."""
+
+
 EXPERT_ANALYSIS_GRID: tuple[RouterConfig, ...] = (
-    *ANALYSIS_GRID,
-    *(RouterConfig("ridge", alpha=c.alpha, embeddings=False, numbers=True) for c in ANALYSIS_GRID),
+    *BASE_ANALYSIS_GRID,
+    *(replace(c, numbers=True) for c in BASE_ANALYSIS_GRID),
 )
 """A kind's expert without embeddings may also read the number-and-step counts. With
 embeddings it may not: they did not raise the GSM8K expert's inner figure there
-(docs/benchmarks.md, Routing)."""
+(docs/benchmarks.md, Routing). An expert has no within-subject part: its rows are one kind."""
 
 
 def grid_for(bank: FeatureBank) -> tuple[RouterConfig, ...]:
@@ -57,7 +80,7 @@ def grid_for(bank: FeatureBank) -> tuple[RouterConfig, ...]:
 
 def expert_grid_for(bank: FeatureBank) -> tuple[RouterConfig, ...]:
     """The settings a kind's expert can try."""
-    return EMBEDDING_GRID if bank.emb is not None else EXPERT_ANALYSIS_GRID
+    return BASE_EMBEDDING_GRID if bank.emb is not None else EXPERT_ANALYSIS_GRID
 
 
 class Candidate(BaseModel):
@@ -91,13 +114,15 @@ class Selection(BaseModel):
 
 
 def neighbours(config: RouterConfig, grid: Sequence[RouterConfig]) -> list[RouterConfig]:
-    """Settings of the same model and features one grid step away in alpha or in k."""
+    """Settings of the same model, features and within-subject part one grid step away in
+    alpha or in k."""
     same = [
         c
         for c in grid
         if c.model == config.model
         and c.embeddings == config.embeddings
         and c.numbers == config.numbers
+        and (c.within, c.within_alpha) == (config.within, config.within_alpha)
         and c != config
     ]
     out: list[RouterConfig] = []

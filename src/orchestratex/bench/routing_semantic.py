@@ -53,6 +53,7 @@ def fit_rows(
         embedding_model=bank.embedding_model,
         kinds=kinds_of(bank, rows),
         experts=experts,
+        groups=bank.groups(rows),
         stop=stop,
     )
 

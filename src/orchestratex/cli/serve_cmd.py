@@ -14,8 +14,11 @@ from typing import Annotated, Any
 
 import typer
 import uvicorn
+import yaml
+from pydantic import ValidationError
 from uvicorn.config import LOGGING_CONFIG
 
+from orchestratex.cli.errors import fail
 from orchestratex.core.errors import ConfigurationError
 from orchestratex.runtime.admin import auth_configured
 from orchestratex.runtime.settings import load_settings
@@ -69,9 +72,8 @@ def serve(
 
     try:
         settings = load_settings()
-    except ConfigurationError as exc:
-        typer.echo(f"configuration error: {exc.message}", err=True)
-        raise typer.Exit(code=2) from None
+    except (ConfigurationError, ValidationError, yaml.YAMLError) as exc:
+        fail(exc, debug=False)  # one line naming the setting, not a traceback
     host = host or settings.host
     port = port or settings.port
     if settings.instance_id is None and not settings.redis_url:

@@ -18,10 +18,14 @@ class ConfigurationError(OrchestrateXError):
 
 
 class ProviderError(OrchestrateXError):
-    """A model call failed. `retryable` tells the gateway whether trying again may help."""
+    """A model call failed. `retryable` tells the gateway whether trying again may help;
+    `provider_fault` whether the failure says the provider is unhealthy (the one rule of what
+    counts against its circuit breaker: server errors, timeouts, unreadable or cut answers; not
+    a rate limit, a refused request, a rejected key or a call cut short by the caller)."""
 
     code = "provider_error"
     retryable: bool = False
+    provider_fault: bool = False
 
     def __init__(
         self,
@@ -59,11 +63,13 @@ class ProviderUnavailableError(ProviderError):
 
     code = "provider_unavailable"
     retryable = True
+    provider_fault = True
 
 
 class ProviderTimeoutError(ProviderError):
     code = "provider_timeout"
     retryable = True
+    provider_fault = True
 
 
 class MalformedResponseError(ProviderError):
@@ -71,6 +77,7 @@ class MalformedResponseError(ProviderError):
 
     code = "malformed_response"
     retryable = True
+    provider_fault = True
 
 
 class AuthenticationError(ProviderError):

@@ -60,12 +60,28 @@ def agreements(scored: Sequence[tuple[str, float]]) -> list[tuple[str, float]]:
     return out
 
 
+HEALTH_FLOOR = 0.05
+"""The lowest health score of a model whose circuit is closed (see ModelHealth.score)."""
+
+
 class ModelHealth(BaseModel):
     """Live view of a model's provider, kept by the gateway."""
 
     model: str
     provider: str
     circuit: Literal["closed", "open", "half_open"] = "closed"
+    circuit_calls: int = Field(
+        default=0,
+        ge=0,
+        description="closed: calls in the breaker's window (those that tell of the provider's "
+        "health); half-open: probes that succeeded",
+    )
+    circuit_failures: int = Field(
+        default=0, ge=0, description="closed: failed calls in the breaker's window"
+    )
+    circuit_retry_in_s: float | None = Field(
+        default=None, ge=0.0, description="open: seconds until probe calls are let through"
+    )
     recent_success_rate: float = Field(default=1.0, ge=0.0, le=1.0)
     recent_calls: int = Field(default=0, ge=0)
     latency_p50_ms: float | None = None
@@ -74,10 +90,13 @@ class ModelHealth(BaseModel):
 
     @property
     def score(self) -> float:
-        """0..1: 0 when the circuit is open or the provider is not configured."""
+        """0..1: 0 (not selectable) only when the circuit is open or the provider is not
+        configured; otherwise the recent success rate, never under HEALTH_FLOOR, so a model
+        whose few recent calls failed is ranked down but can still be chosen (and probed):
+        whether it is down is its breaker's decision."""
         if not self.configured or self.circuit == "open":
             return 0.0
-        base = self.recent_success_rate if self.recent_calls else 1.0
+        base = max(self.recent_success_rate, HEALTH_FLOOR) if self.recent_calls else 1.0
         return base * (0.5 if self.circuit == "half_open" else 1.0)
 
 

@@ -25,9 +25,7 @@ def exclusion_reason(health: ModelHealth | None) -> str:
         return "unhealthy"
     if not health.configured:
         return "provider not configured"
-    if health.circuit == "open":
-        return "circuit open"
-    return f"unhealthy (recent success rate {health.recent_success_rate:.0%})"
+    return "circuit open"  # a closed circuit always scores above 0 (ModelHealth.score)
 
 
 def model_facts(

@@ -7,17 +7,21 @@ target: how much the strong model is needed), "knn" (mean target of the `k` most
 training prompts by cosine similarity of embeddings), or "blend" (the mean of the two). Without
 embeddings only "ridge" on the analysis features is possible: the non-topical fallback.
 `numbers` says whether the analysis block also holds the number-and-step counts (the caller
-passes the matching columns).
+passes the matching columns). `within` > 0 adds the within-subject part to a ridge
+(engine/semantic_within.py); fitting it needs each training row's group.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
+
+from orchestratex.engine.semantic_within import fit_within, scaled_within
 
 FloatArray = npt.NDArray[np.float64]
 ModelKind = Literal["ridge", "knn", "blend"]
@@ -34,10 +38,16 @@ class RouterConfig:
     embeddings: bool = True
     numbers: bool = False
     """Also read the number-and-step counts (engine/router_features.NUMBER_FEATURES)."""
+    within: float = 0.0
+    """Weight of the within-subject part (0: none; ridge settings only)."""
+    within_alpha: float = 10.0
+    """Ridge penalty of the within-subject part."""
 
     @property
     def label(self) -> str:
-        return self._base_label + (" +numbers" if self.numbers else "")
+        numbers = " +numbers" if self.numbers else ""
+        within = f" +within {self.within:g} a={self.within_alpha:g}" if self.within else ""
+        return self._base_label + numbers + within
 
     @property
     def _base_label(self) -> str:
@@ -55,6 +65,10 @@ class RouterConfig:
     def uses_knn(self) -> bool:
         return self.embeddings and self.model in ("knn", "blend")
 
+    def base(self) -> RouterConfig:
+        """The same setting without the within-subject part."""
+        return RouterConfig(self.model, self.alpha, self.k, self.embeddings, self.numbers)
+
 
 @dataclass(slots=True)
 class FittedModel:
@@ -65,6 +79,8 @@ class FittedModel:
     intercept: float
     ref_emb: FloatArray | None
     ref_target: FloatArray | None
+    within: FloatArray | None = None
+    """Weights of the within-subject part on the analysis features, scaled (None: no part)."""
 
 
 def design(emb: FloatArray | None, ana: FloatArray, config: RouterConfig) -> FloatArray:
@@ -76,11 +92,18 @@ def design(emb: FloatArray | None, ana: FloatArray, config: RouterConfig) -> Flo
 
 
 def fit_model(
-    emb: FloatArray | None, ana: FloatArray, target: FloatArray, config: RouterConfig
+    emb: FloatArray | None,
+    ana: FloatArray,
+    target: FloatArray,
+    config: RouterConfig,
+    groups: Sequence[str] | None = None,
 ) -> FittedModel:
-    """Fit `config` on rows of features and their targets."""
+    """Fit `config` on rows of features and their targets (`groups`: each row's subject or
+    benchmark, needed by the within-subject part)."""
     if config.embeddings and emb is None:
         raise ValueError(f"{config.label} needs embeddings")
+    if config.within and (groups is None or config.uses_knn()):
+        raise ValueError(f"{config.label}: the within part needs a ridge and the rows' groups")
     n = len(target)
     intercept = float(target.mean())
     weight: FloatArray = np.zeros(0, dtype=np.float64)
@@ -89,7 +112,12 @@ def fit_model(
         gram = x.T @ x / n + config.alpha * np.eye(x.shape[1])
         weight = np.asarray(np.linalg.solve(gram, x.T @ (target - intercept) / n), np.float64)
     ref_emb = emb if config.uses_knn() or (config.embeddings and emb is not None) else None
-    return FittedModel(config, weight, intercept, ref_emb, target.copy())
+    within = None
+    if config.within and groups is not None:
+        base_sd = float((design(emb, ana, config) @ weight).std())
+        beta = fit_within(ana, target, groups, config.within_alpha)
+        within = scaled_within(beta, ana, config.within, base_sd)
+    return FittedModel(config, weight, intercept, ref_emb, target.copy(), within)
 
 
 def knn_scores(ref: FloatArray, ref_target: FloatArray, emb: FloatArray, k: int) -> FloatArray:
@@ -122,6 +150,8 @@ def raw_scores(model: FittedModel, emb: FloatArray | None, ana: FloatArray) -> F
             raise ValueError(f"{config.label} needs embeddings")
         parts.append(knn_scores(model.ref_emb, model.ref_target, emb, config.k))
     out: FloatArray = np.mean(parts, axis=0)
+    if model.within is not None:
+        out = out + ana @ model.within
     return out
 
 

@@ -38,10 +38,14 @@ from orchestratex.engine.semantic_model import (
     raw_scores,
 )
 
-FORMAT = "orchestratex.semantic-router/3"
-OLD_FORMATS = ("orchestratex.semantic-router/2", "orchestratex.semantic-router/1")
-"""Formats `from_dict` still reads (/2: every expert reads the router's `names`; /1: no kinds,
-no experts)."""
+FORMAT = "orchestratex.semantic-router/4"
+OLD_FORMATS = (
+    "orchestratex.semantic-router/3",
+    "orchestratex.semantic-router/2",
+    "orchestratex.semantic-router/1",
+)
+"""Formats `from_dict` still reads (/3: no within-subject part; /2: every expert reads the
+router's `names`; /1: no kinds, no experts)."""
 
 
 def _pack(array: FloatArray) -> dict[str, Any]:
@@ -80,6 +84,8 @@ class SemanticRouter:
         if self.experts and (gate is None or not set(self.experts) <= set(gate.kinds)):
             raise ValueError("experts need a gate that knows their kinds")
         self.names = tuple(names)
+        if model.within is not None and len(model.within) != len(self.names):
+            raise ValueError("the within-subject weights do not match the router's features")
         extra = [n for e in self.experts.values() for n in e.names if n not in self.names]
         self.read_names = self.names + tuple(dict.fromkeys(extra))
         """What scoring computes: `names` (the pooled model's and the gate's), then the
@@ -242,9 +248,12 @@ def _model_dict(model: FittedModel) -> dict[str, Any]:
             "k": cfg.k,
             "embeddings": cfg.embeddings,
             "numbers": cfg.numbers,
+            "within": cfg.within,
+            "within_alpha": cfg.within_alpha,
         },
         "weight": [float(v) for v in model.weight],
         "intercept": model.intercept,
+        "within": None if model.within is None else [float(v) for v in model.within],
     }
 
 
@@ -258,9 +267,17 @@ def _model_from(
         k=int(c["k"]),
         embeddings=bool(c["embeddings"]),
         numbers=bool(c.get("numbers", False)),
+        within=float(c.get("within", 0.0)),
+        within_alpha=float(c.get("within_alpha", 10.0)),
     )
+    within = data.get("within")
     return FittedModel(
-        config, np.asarray(data["weight"], float), float(data["intercept"]), ref, target
+        config,
+        np.asarray(data["weight"], float),
+        float(data["intercept"]),
+        ref,
+        target,
+        None if within is None else np.asarray(within, float),
     )
 
 

@@ -59,9 +59,12 @@ def out_of_fold(
     fold_ids: IntArray,
     config: RouterConfig,
     stop: StopCheck | None = None,
+    groups: Sequence[str] | None = None,
 ) -> FloatArray:
-    """Raw score of every row from a model fitted on the other folds."""
+    """Raw score of every row from a model fitted on the other folds (`groups`: each row's
+    group, for the within-subject part)."""
     out = np.zeros(len(target), dtype=np.float64)
+    labels = None if groups is None else np.asarray(groups)
     for f in np.unique(fold_ids):
         if stop is not None and stop():
             raise InterruptedError("training stopped")
@@ -70,7 +73,8 @@ def out_of_fold(
         if not train.any():
             continue
         sub_emb = None if emb is None else emb[train]
-        model = fit_model(sub_emb, ana[train], target[train], config)
+        sub_groups = None if labels is None else labels[train].tolist()
+        model = fit_model(sub_emb, ana[train], target[train], config, sub_groups)
         out[test] = raw_scores(model, None if emb is None else emb[test], ana[test])
     return out
 
@@ -87,6 +91,7 @@ def fit_semantic(
     embedding_model: str | None,
     kinds: Sequence[str] | None = None,
     experts: Mapping[str, RouterConfig] | None = None,
+    groups: Sequence[str] | None = None,
     stop: StopCheck | None = None,
 ) -> SemanticRouter:
     """A calibrated router fitted on all rows.
@@ -94,7 +99,8 @@ def fit_semantic(
     `ana_raw` holds the analysis features `names` (columns in that order); each model reads the
     ones its setting names (`columns`). `target` is the regression target (the benchmark passes
     `need` itself), `need` the 0..1 chance the strong model is needed (what the calibrated score
-    estimates). `kinds` names each row's kind (needed with `experts`).
+    estimates). `kinds` names each row's kind (needed with `experts`), `groups` its subject or
+    benchmark (needed by a setting with the within-subject part).
     """
     if len(target) == 0:
         raise ValueError("no training rows")
@@ -102,7 +108,7 @@ def fit_semantic(
     mean, std = standardisation(pooled_raw)
     ana = (pooled_raw - mean) / std
     use_emb = emb if config.embeddings else None
-    oof = out_of_fold(use_emb, ana, target, fold_ids, config, stop)
+    oof = out_of_fold(use_emb, ana, target, fold_ids, config, stop, groups)
     calibration = platt(oof, need)
     threshold: float | None = None
     if use_emb is not None:
@@ -114,7 +120,7 @@ def fit_semantic(
             else:
                 sims[test] = 1.0
         threshold = float(np.quantile(sims, OOD_QUANTILE))
-    model = fit_model(use_emb, ana, target, config)
+    model = fit_model(use_emb, ana, target, config, groups)
     if use_emb is not None:
         model.ref_emb = use_emb
     gate = None

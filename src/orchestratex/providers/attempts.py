@@ -5,7 +5,9 @@ circuit breaker is asked (an open circuit is not retried), then the provider's r
 grants a slot; the attempt's body talks to the adapter under the call's timeout; a retryable
 error is retried after a backoff with full jitter (Retry-After honoured up to a cap) while the
 provider's retries last and, for a stream, until its first text delta went out. Every
-outcome is recorded once: breaker, health and, on success, the limiter's real token count.
+outcome is recorded once: breaker (a success, or a failure when the error is a
+`provider_fault`; anything else is neutral), health and, on success, the limiter's real token
+count.
 
 The body is an async generator of `TextDelta` parts ending with one `Completion`, built by
 `Attempt.succeed` from the adapter's `RawCompletion`; `complete` uses a body of one part.
@@ -24,7 +26,6 @@ from orchestratex.core.errors import (
     MalformedResponseError,
     ProviderError,
     ProviderTimeoutError,
-    ProviderUnavailableError,
     RateLimitedError,
 )
 from orchestratex.core.types import (
@@ -35,6 +36,7 @@ from orchestratex.core.types import (
     TextDelta,
     ToolCallDelta,
 )
+from orchestratex.providers.breaker import Permit
 from orchestratex.providers.health import HealthTracker
 from orchestratex.providers.model_parts import ModelParts
 from orchestratex.providers.pricing import cost_of
@@ -44,7 +46,6 @@ from orchestratex.providers.step_timer import StepTimer
 log = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
-_BREAKER_FAILURES = (ProviderUnavailableError, ProviderTimeoutError, MalformedResponseError)
 
 
 class Attempt:
@@ -55,6 +56,7 @@ class Attempt:
         "number",
         "timeout_s",
         "_policy",
+        "_permit",
         "_slot",
         "_started",
         "_over",
@@ -62,12 +64,20 @@ class Attempt:
         "_capped",
     )
 
-    def __init__(self, policy: CallPolicy, parts: ModelParts, number: int, timeout_s: float):
+    def __init__(
+        self,
+        policy: CallPolicy,
+        parts: ModelParts,
+        permit: Permit,
+        number: int,
+        timeout_s: float,
+    ):
         self.parts = parts
         self.number = number
         """1 for the first attempt, 2 for the first retry..."""
         self.timeout_s = timeout_s
         self._policy = policy
+        self._permit = permit
         self._slot: Slot | None = None
         self._started = 0.0
         self._over = False
@@ -126,7 +136,7 @@ class Attempt:
         self._over = True
         if self._slot is not None:
             self._slot.settle(raw.usage.total_tokens)
-        parts.breaker.record_success()
+        parts.breaker.record_success(self._permit)
         self._policy.health.record_success(parts.key, latency_ms)
         cost, known = cost_of(parts.price, raw.usage)
         return Completion(
@@ -147,10 +157,10 @@ class Attempt:
         """Record a failed attempt; the error names the catalog model."""
         self._over = True
         err.model = self.parts.key
-        if isinstance(err, _BREAKER_FAILURES):
-            self.parts.breaker.record_failure()
+        if err.provider_fault:
+            self.parts.breaker.record_failure(self._permit)
         else:
-            self.parts.breaker.record_neutral()
+            self.parts.breaker.record_neutral(self._permit)
         if not isinstance(err, BadRequestError):
             self._policy.health.record_failure(self.parts.key, f"{err.code}: {err.message}")
 
@@ -158,7 +168,7 @@ class Attempt:
         """The attempt ended without telling anything of the provider (cancelled, closed)."""
         if not self._over:
             self._over = True
-            self.parts.breaker.record_neutral()
+            self.parts.breaker.record_neutral(self._permit)
 
 
 AttemptBody = Callable[[Attempt, CompletionRequest], AsyncGenerator[StreamPart, None]]
@@ -190,9 +200,9 @@ class CallPolicy:
         tokens = estimate_tokens(request)
         number = 0
         while True:
-            parts.breaker.allow(provider=parts.provider, model=parts.key)
+            permit = parts.breaker.allow(provider=parts.provider, model=parts.key)
             number += 1
-            attempt = Attempt(self, parts, number, timeout_s)
+            attempt = Attempt(self, parts, permit, number, timeout_s)
             streamed = False
             try:
                 await attempt.open(tokens)

@@ -16,6 +16,7 @@ from orchestratex.core.performance import ModelHealth
 from orchestratex.core.types import Completion, CompletionRequest, StreamPart
 from orchestratex.providers.attempts import CallPolicy, complete_body, stream_body
 from orchestratex.providers.base import AdapterFactory
+from orchestratex.providers.breaker import BreakerSettings
 from orchestratex.providers.capabilities import fitted
 from orchestratex.providers.catalog import Catalog
 from orchestratex.providers.health import HealthTracker
@@ -35,7 +36,8 @@ class Gateway:
     the provider's `max_retries` retries of retryable errors (backoff with full jitter,
     Retry-After honoured up to a cap), the provider's rate limits (in this process, or shared
     through `limiter_factory`; a call that gets no slot within its timeout fails with a
-    retryable RateLimitedError) and a circuit breaker (per model by default, or per provider).
+    retryable RateLimitedError) and a circuit breaker (per model by default, or per provider)
+    that opens on the failure rate of its latest calls (`BreakerSettings`).
     `complete` and `stream` share that one attempt loop (`providers.attempts`); a stream is
     retried only before its first delta. When retries are spent the error propagates: the
     `Completion` returned always names the model asked for. `latency_ms` is the time of the
@@ -47,8 +49,7 @@ class Gateway:
         catalog: Catalog,
         *,
         env: Mapping[str, str] | None = None,
-        breaker_threshold: int = 5,
-        breaker_cooldown_s: float = 30.0,
+        breaker: BreakerSettings | None = None,
         breaker_scope: Literal["model", "provider"] = "model",
         retry_base_delay_s: float = 0.5,
         retry_max_delay_s: float = 8.0,
@@ -68,8 +69,7 @@ class Gateway:
         self._sleep = sleep
         self._breakers = Breakers(
             scope=breaker_scope,
-            threshold=breaker_threshold,
-            cooldown_s=breaker_cooldown_s,
+            settings=breaker or BreakerSettings(),
             clock=clock,
         )
         self._parts = ModelPartsCache(
@@ -84,7 +84,7 @@ class Gateway:
                 max_retry_after_s=max_retry_after_s,
             ),
         )
-        self._health = HealthTracker(health_window)
+        self._health = HealthTracker(health_window, clock=clock)
         self._policy = CallPolicy(self._health, clock=clock, sleep=sleep, random=random)
 
     def _local_limiter(self, provider: ProviderSpec) -> ProviderLimiter:
@@ -128,13 +128,14 @@ class Gateway:
         return self.catalog.providers[parts.provider].protocol
 
     def health(self) -> dict[str, ModelHealth]:
-        """Live health of every catalog model (circuit, recent success rate, latency p50)."""
+        """Live health of every catalog model (circuit and its window, recent success rate,
+        latency p50)."""
         result: dict[str, ModelHealth] = {}
         for key, spec in self.catalog.models.items():
             result[key] = self._health.snapshot(
                 key,
                 spec.provider,
-                circuit=self._breakers.of(spec).state,
+                self._breakers.of(spec).view(),
                 configured=self.catalog.is_configured(spec.provider, self._env),
             )
         return result

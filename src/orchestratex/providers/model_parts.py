@@ -16,7 +16,7 @@ from typing import Literal
 
 from orchestratex.core.catalog import ModelSpec, Price, ProviderSpec
 from orchestratex.providers.base import AdapterFactory, ProviderAdapter
-from orchestratex.providers.breaker import CircuitBreaker
+from orchestratex.providers.breaker import BreakerSettings, CircuitBreaker
 from orchestratex.providers.catalog import Catalog
 from orchestratex.providers.keys import resolve_api_key
 from orchestratex.providers.ratelimit import LimiterFactory, ProviderLimiter
@@ -66,13 +66,11 @@ class Breakers:
         self,
         *,
         scope: Literal["model", "provider"],
-        threshold: int,
-        cooldown_s: float,
+        settings: BreakerSettings,
         clock: Callable[[], float],
     ) -> None:
         self._scope = scope
-        self._threshold = threshold
-        self._cooldown_s = cooldown_s
+        self._settings = settings
         self._clock = clock
         self._by_name: dict[str, CircuitBreaker] = {}
 
@@ -80,9 +78,7 @@ class Breakers:
         name = spec.key if self._scope == "model" else spec.provider
         breaker = self._by_name.get(name)
         if breaker is None:
-            breaker = CircuitBreaker(
-                name, threshold=self._threshold, cooldown_s=self._cooldown_s, clock=self._clock
-            )
+            breaker = CircuitBreaker(name, settings=self._settings, clock=self._clock)
             self._by_name[name] = breaker
         return breaker
 

@@ -29,11 +29,14 @@ __all__ = [
 
 
 def describe_validation_error(exc: ValidationError) -> str:
-    """Field locations and reasons only: the values themselves are not echoed back."""
-    return "; ".join(
-        f"{'.'.join(str(part) for part in err['loc'])}: {err['msg']}"
-        for err in exc.errors(include_input=False, include_url=False)
-    )
+    """Field locations and reasons only: the values themselves are not echoed back (a check of
+    the whole model has no location, and its own message needs no "Value error, " label)."""
+    parts = []
+    for err in exc.errors(include_input=False, include_url=False):
+        where = ".".join(str(part) for part in err["loc"])
+        message = err["msg"].removeprefix("Value error, ")
+        parts.append(f"{where}: {message}" if where else message)
+    return "; ".join(parts)
 
 
 def _provider_changes(settings: Settings) -> dict[str, dict[str, Any]]:

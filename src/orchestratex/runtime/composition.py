@@ -94,7 +94,7 @@ async def start_gateway(parts: Parts) -> Gateway:
         env=parts.env,
         adapter_factories=factories,
         rate_window_s=settings.provider_rate_window_s,
-        breaker_threshold=settings.breaker_threshold,
+        breaker=settings.breaker,
         limiter_factory=(
             RedisProviderLimits(parts.links.client, window_s=settings.provider_rate_window_s)
             if parts.links is not None

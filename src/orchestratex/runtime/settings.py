@@ -21,6 +21,7 @@ from pydantic_settings import (
 
 from orchestratex.core.catalog import ModelSpec, Price
 from orchestratex.core.orchestration import MAX_JUDGES, MAX_ROUNDS_LIMIT
+from orchestratex.providers.breaker import BreakerSettings
 
 
 class ProviderOverride(BaseModel):
@@ -76,11 +77,24 @@ class Settings(BaseSettings):
         ge=1,
         description="orchestrations per user per minute (a /v1 passthrough is not counted)",
     )
-    breaker_threshold: int = Field(
-        default=5,
-        ge=1,
-        le=1000,
-        description="consecutive failed calls of a model that open its circuit (for 30 s)",
+    # The circuit breakers' rule (`breaker`; docs/configuration.md#circuit-breaker).
+    breaker_window: int = Field(
+        default=20, ge=1, le=1000, description="calls telling of a provider's health kept"
+    )
+    breaker_min_calls: int = Field(
+        default=10, ge=1, le=1000, description="calls in the window before its rate may open it"
+    )
+    breaker_failure_rate: float = Field(
+        default=0.85, gt=0.0, le=1.0, description="share of failed calls that opens the circuit"
+    )
+    breaker_cooldown_s: float = Field(
+        default=30.0, ge=0.0, le=3600.0, description="an open circuit refuses calls this long"
+    )
+    breaker_half_open_probes: int = Field(
+        default=3, ge=1, le=100, description="probes after the cooldown; all must succeed"
+    )
+    breaker_threshold: int | None = Field(
+        default=None, description="removed: see breaker_min_calls and breaker_failure_rate"
     )
     provider_rate_window_s: float = Field(
         default=60.0,
@@ -202,6 +216,28 @@ class Settings(BaseSettings):
         description="share of /v1 requests for a named catalog model whose answer one judge "
         "scores (one extra model call, reported as judge cost); 0: one upstream call each",
     )
+
+    @model_validator(mode="after")
+    def _breaker_valid(self) -> Settings:
+        if self.breaker_threshold is not None:
+            raise ValueError(
+                "breaker_threshold was removed: the circuit now opens on a failure rate; set "
+                "breaker_window, breaker_min_calls and breaker_failure_rate instead "
+                "(docs/configuration.md)"
+            )
+        self.breaker  # noqa: B018 - BreakerSettings checks the rule (min_calls <= window...)
+        return self
+
+    @property
+    def breaker(self) -> BreakerSettings:
+        """The circuit breakers' rule from the `breaker_*` settings."""
+        return BreakerSettings(
+            window=self.breaker_window,
+            min_calls=self.breaker_min_calls,
+            failure_rate=self.breaker_failure_rate,
+            cooldown_s=self.breaker_cooldown_s,
+            half_open_probes=self.breaker_half_open_probes,
+        )
 
     @field_validator("log_level")
     @classmethod

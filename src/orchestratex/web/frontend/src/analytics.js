@@ -129,7 +129,12 @@ export class AnalyticsPage {
     const s = board.selection;
     const figure = (label, value) => h("div", { class: "figure" }, h("span", { class: "muted" }, label), h("strong", {}, value));
     $("#analytics-figures").replaceChildren(
-      figure("total cost", fmtUsd(board.costs.total_cost_usd)),
+      figure(
+        "total cost",
+        board.costs.estimated_cost_usd
+          ? `${fmtUsd(board.costs.total_cost_usd)} (${fmtUsd(board.costs.estimated_cost_usd)} estimated)`
+          : fmtUsd(board.costs.total_cost_usd),
+      ),
       figure("threads", String(u.threads)),
       figure("model calls", `${u.calls} (${u.success_rate === null ? "–" : `${Math.round(u.success_rate * 100)}% ok`})`),
       figure("tokens", `${u.input_tokens} in / ${u.output_tokens} out`),

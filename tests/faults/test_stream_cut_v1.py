@@ -1,0 +1,56 @@
+"""A /v1 stream whose model breaks off mid-answer: the client never gets two answers spliced.
+
+The engine answers such a round with another model (test_stream_cuts.py), but the client of a
+live stream has already been sent part of the first model's text, which cannot be taken back. So
+the stream ends with an error after that partial text instead of appending the other answer.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+
+from orchestratex.api.app import create_app
+from orchestratex.runtime.settings import Settings
+from orchestratex.testing.fake_catalog import fake_catalog
+from orchestratex.testing.fake_provider import FaultKind
+from tests.faults.tap import Exchange, TappedProvider
+
+
+async def test_a_live_stream_whose_model_breaks_off_ends_with_an_error(
+    tmp_path: Path, tapped: TappedProvider
+) -> None:
+    streams = [0]
+
+    def plan(exchange: Exchange) -> FaultKind | None:
+        if not exchange.stream:
+            return None
+        streams[0] += 1
+        return "cut" if streams[0] == 1 else None
+
+    tapped.plan = plan
+    app = create_app(Settings(data_dir=tmp_path), catalog=fake_catalog(tapped.openai_base_url))
+    body = {
+        "model": "orchestratex/auto",
+        "messages": [{"role": "user", "content": "Describe a lighthouse."}],
+        "stream": True,
+    }
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        http = httpx.AsyncClient(transport=transport, base_url="http://localhost")
+        async with http, http.stream("POST", "/v1/chat/completions", json=body) as reply:
+            assert reply.status_code == 200
+            payloads = [
+                json.loads(line.removeprefix("data: "))
+                async for line in reply.aiter_lines()
+                if line.startswith("data: {")
+            ]
+    texts = [p["choices"][0]["delta"].get("content") or "" for p in payloads if p.get("choices")]
+    models = {p["model"] for p in payloads if p.get("choices")}
+    errors = [p["error"] for p in payloads if "error" in p]
+    assert "".join(texts), "part of the first answer was streamed before the cut"
+    assert errors and errors[-1]["code"] == "stream_broken", payloads[-1]
+    assert len(models) == 1
+    assert not any(p.get("choices") and p["choices"][0].get("finish_reason") for p in payloads)
