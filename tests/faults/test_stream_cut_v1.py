@@ -54,3 +54,35 @@ async def test_a_live_stream_whose_model_breaks_off_ends_with_an_error(
     assert errors and errors[-1]["code"] == "stream_broken", payloads[-1]
     assert len(models) == 1
     assert not any(p.get("choices") and p["choices"][0].get("finish_reason") for p in payloads)
+
+
+async def test_a_live_responses_stream_whose_model_breaks_off_ends_failed(
+    tmp_path: Path, tapped: TappedProvider
+) -> None:
+    streams = [0]
+
+    def plan(exchange: Exchange) -> FaultKind | None:
+        if not exchange.stream:
+            return None
+        streams[0] += 1
+        return "cut" if streams[0] == 1 else None
+
+    tapped.plan = plan
+    app = create_app(Settings(data_dir=tmp_path), catalog=fake_catalog(tapped.openai_base_url))
+    body = {"model": "orchestratex/auto", "input": "Describe a lighthouse.", "stream": True}
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        http = httpx.AsyncClient(transport=transport, base_url="http://localhost")
+        async with http, http.stream("POST", "/v1/responses", json=body) as reply:
+            assert reply.status_code == 200
+            events = [
+                json.loads(line.removeprefix("data: "))
+                async for line in reply.aiter_lines()
+                if line.startswith("data: {")
+            ]
+    kinds = [e["type"] for e in events]
+    deltas = [e["delta"] for e in events if e["type"] == "response.output_text.delta"]
+    assert "".join(deltas), "part of the first answer was streamed before the cut"
+    assert kinds[-1] == "response.failed" and "response.completed" not in kinds
+    assert "broke off" in events[-1]["response"]["error"]["message"]
+    assert "response.output_text.done" not in kinds
