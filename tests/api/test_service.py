@@ -73,7 +73,7 @@ def test_rate_limiter_window() -> None:
 
 async def test_rate_limit_answers_429(api_factory: ApiFactory) -> None:
     async with api_factory() as api:
-        api.service.quotas.limiter = RateLimiter(1)
+        api.service.quotas.set_limits(1, None)
         first = await api.client.post(
             "/api/orchestrate/prompt", json={"prompt": "one", "max_rounds": 1}
         )
@@ -91,7 +91,7 @@ async def test_the_request_limit_counts_orchestrations_not_passthroughs(
     """A named model on /v1 is one upstream call, paced by its provider's own limits; the
     per-user request limit is for orchestrations (`auto`, `refine`, /api/orchestrate)."""
     async with api_factory() as api:
-        api.service.quotas.limiter = RateLimiter(1)
+        api.service.quotas.set_limits(1, None)
         named = {"model": "fake-gpt", "messages": [{"role": "user", "content": "hi"}]}
         for _ in range(3):
             reply = await api.client.post("/v1/chat/completions", json=named)
@@ -108,6 +108,27 @@ async def test_the_request_limit_counts_orchestrations_not_passthroughs(
         forced = {"prompt": "x", "model": "fake-gpt", "judge_count": 0, "max_rounds": 1}
         named_prompt = await api.client.post("/api/orchestrate/prompt", json=forced)
         assert named_prompt.status_code == 429
+
+
+async def test_a_passthrough_limit_answers_429_on_v1_and_leaves_orchestrations_alone(
+    api_factory: ApiFactory,
+) -> None:
+    """`passthrough_requests_per_minute` limits a user's named-model /v1 calls, checked at the
+    same gate as the request limit: the OpenAI and Anthropic routes share one count."""
+    async with api_factory() as api:
+        api.service.quotas.set_limits(100, 2)
+        named = {"model": "fake-gpt", "messages": [{"role": "user", "content": "hi"}]}
+        assert (await api.client.post("/v1/chat/completions", json=named)).status_code == 200
+        anthropic = {**named, "max_tokens": 50}
+        assert (await api.client.post("/v1/messages", json=anthropic)).status_code == 200
+        limited = await api.client.post("/v1/chat/completions", json=named)
+        assert limited.status_code == 429
+        assert limited.json()["error"]["type"] == "rate_limit_error"
+        assert int(limited.headers["Retry-After"]) >= 1
+        also = await api.client.post("/v1/messages", json=anthropic)
+        assert also.status_code == 429
+        auto = {**named, "model": "orchestratex/auto"}
+        assert (await api.client.post("/v1/chat/completions", json=auto)).status_code == 200
 
 
 async def test_budget_caps_runs_then_refuses(api_factory: ApiFactory) -> None:

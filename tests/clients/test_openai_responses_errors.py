@@ -104,7 +104,7 @@ async def test_a_spent_budget_is_402_and_starts_nothing(
 
 
 async def test_the_request_limit_applies(service: Running, fake: FakeProviderServer) -> None:
-    service.app.state.service.quotas.limiter.limit = 1
+    service.app.state.service.quotas.set_limits(1, None)
     async with client(service) as sdk:
         await sdk.responses.create(model="orchestratex/auto", input="first")
         with pytest.raises(openai.RateLimitError) as limited:

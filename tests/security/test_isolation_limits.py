@@ -90,7 +90,7 @@ async def test_users_cannot_reach_each_others_runs(served: Served) -> None:
 
 
 async def test_rate_limit_per_user_with_retry_after(served: Served) -> None:
-    served.service.quotas.limiter.limit = 2
+    served.service.quotas.set_limits(2, None)
     alice, bob = await served.new_key("alice"), await served.new_key("bob")
     async with _client(served, alice) as as_alice, _client(served, bob) as as_bob:
         for _ in range(2):

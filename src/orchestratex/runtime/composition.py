@@ -65,13 +65,15 @@ def build_parts(
     mode, catalog = mode_and_catalog(settings, env, catalog=catalog)
     replay = ReplayData(settings.routellm_data_dir) if mode == "replay" else None
     per_minute = requests_per_minute or settings.requests_per_minute
-    links = (
-        RedisLinks(settings.redis_url, requests_per_minute=per_minute)
-        if settings.redis_url
-        else None
-    )
+    links = RedisLinks(settings.redis_url) if settings.redis_url else None
     store = Store(settings.effective_database_url)
-    quotas = Quotas(store, links, requests_per_minute=per_minute, hold_s=settings.budget_hold_s)
+    quotas = Quotas(
+        store,
+        links,
+        requests_per_minute=per_minute,
+        passthrough_per_minute=settings.passthrough_requests_per_minute,
+        hold_s=settings.budget_hold_s,
+    )
     bus = links.bus if links is not None else EventBus()
     return Parts(settings, mode, replay, catalog, env, store, links, bus, quotas)
 

@@ -1,7 +1,8 @@
 """Quotas: how many requests a user may send, and what their budget lets each call spend.
 
-Two decisions live here and nowhere else: the per-user request rate (in this process, or shared
-through Redis), and the user's side of call admission — a `Ledger` per run that holds each call's
+Two decisions live here and nowhere else: the per-user request rates (orchestrations, and
+single-model passthroughs under their own optional limit; in this process, or shared through
+Redis), and the user's side of call admission — a `Ledger` per run that holds each call's
 worst-case cost on the user's budget (runtime/budgets.py) — plus the up-front refusal of a request
 that cannot afford even one short answer from any model it may use (nothing is stored then).
 """
@@ -24,7 +25,7 @@ from orchestratex.engine.admission import (
 from orchestratex.runtime.auth import Principal
 from orchestratex.runtime.budgets import BudgetLedger, LocalBudgets, RedisBudgets, SpentReader
 from orchestratex.runtime.ratelimit import RateLimiter, RequestRateLimitedError
-from orchestratex.runtime.scaleout import RedisLinks
+from orchestratex.runtime.scaleout import RedisLinks, RedisRateLimiter
 from orchestratex.store.facade import Store
 
 
@@ -62,31 +63,64 @@ def _probe(request: OrchestrationRequest) -> CompletionRequest:
     return CompletionRequest(messages=messages, max_tokens=MIN_OUTPUT_TOKENS)
 
 
+class _UserRate:
+    """One per-user request limit, in this process or shared through Redis."""
+
+    def __init__(self, links: RedisLinks | None, limit: int, prefix: str) -> None:
+        self._prefix = prefix
+        self._local = RateLimiter(limit) if links is None else None
+        self._shared = RedisRateLimiter(links.client, limit) if links is not None else None
+
+    async def hit(self, user: Principal) -> None:
+        key = self._prefix + user.rate_key
+        if self._local is not None:
+            self._local.hit(key)
+            return
+        assert self._shared is not None
+        wait = await self._shared.hit(key, uuid.uuid4().hex)
+        if wait is not None:
+            limit, window = self._shared.limit, self._shared.window_s
+            raise RequestRateLimitedError(
+                f"rate limit: at most {limit} requests per {window:g} s; retry in {wait:.0f} s",
+                retry_after_s=wait,
+            )
+
+
 class Quotas:
     def __init__(
-        self, store: Store, links: RedisLinks | None, *, requests_per_minute: int, hold_s: float
+        self,
+        store: Store,
+        links: RedisLinks | None,
+        *,
+        requests_per_minute: int,
+        hold_s: float,
+        passthrough_per_minute: int | None = None,
     ) -> None:
         self._store = store
         self._links = links
-        self.limiter = RateLimiter(requests_per_minute)
+        self.set_limits(requests_per_minute, passthrough_per_minute)
         self.budgets: BudgetLedger = (
             RedisBudgets(links.client, hold_s=hold_s)
             if links is not None
             else LocalBudgets(hold_s=hold_s)
         )
 
-    async def count_request(self, user: Principal) -> None:
-        """Count one request of `user`; RequestRateLimitedError when their window is full."""
-        if self._links is None:
-            self.limiter.hit(user.rate_key)
-            return
-        wait = await self._links.limiter.hit(user.rate_key, uuid.uuid4().hex)
-        if wait is not None:
-            limit, window = self._links.limiter.limit, self._links.limiter.window_s
-            raise RequestRateLimitedError(
-                f"rate limit: at most {limit} requests per {window:g} s; retry in {wait:.0f} s",
-                retry_after_s=wait,
-            )
+    def set_limits(self, requests_per_minute: int, passthrough_per_minute: int | None) -> None:
+        """Start counting against these per-user limits (counts so far are dropped)."""
+        self._requests = _UserRate(self._links, requests_per_minute, "")
+        self._passthroughs = (
+            _UserRate(self._links, passthrough_per_minute, "passthrough:")
+            if passthrough_per_minute is not None
+            else None
+        )
+
+    async def count_request(self, user: Principal, *, passthrough: bool = False) -> None:
+        """Count one request of `user`; RequestRateLimitedError when their window is full.
+        A passthrough (one named-model call) counts only against the passthrough limit, and is
+        not limited here when there is none (its provider's own limits pace it)."""
+        rate = self._passthroughs if passthrough else self._requests
+        if rate is not None:
+            await rate.hit(user)
 
     def _spent(self, user_id: str) -> SpentReader:
         async def read() -> float:

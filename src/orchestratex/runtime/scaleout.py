@@ -75,11 +75,10 @@ class RedisRateLimiter:
 class RedisLinks:
     """The Redis client, event bus, arq pool and cancel channel of one instance or worker."""
 
-    def __init__(self, url: str, *, requests_per_minute: int) -> None:
+    def __init__(self, url: str) -> None:
         self.url = url
         self.client: Redis = Redis.from_url(url)
         self.bus = RedisEventBus(self.client)
-        self.limiter = RedisRateLimiter(self.client, requests_per_minute)
         self._queue: ArqRedis | None = None
         self._cancel_listener: asyncio.Task[None] | None = None
 

@@ -198,8 +198,8 @@ class Service:
         """Admit a request and start it in the background; returns its thread id at once.
 
         `lane` (runtime/runs.py `Lane`) is the caller's. Refused before anything is stored:
-        unknown models, the rate limit (not for a passthrough), a budget short of a short
-        answer (402)."""
+        unknown models, the user's request rate (a passthrough against its own limit), a budget
+        short of a short answer (402)."""
         if self._stopping or self.runs.stopping:
             raise ServiceNotRunningError("the service is shutting down")
         self.runs.orchestrator  # noqa: B018 - raises when not started
@@ -207,8 +207,7 @@ class Service:
         check_named_models(request, self.catalog)
         if self.replay is not None:
             request = await replay_request(self.replay, request)
-        if lane != "passthrough":  # a passthrough is paced by its provider's limits
-            await self.quotas.count_request(user)
+        await self.quotas.count_request(user, passthrough=lane == "passthrough")
         models = answering_models(self.parts)
         await self.quotas.check_affordable(request, user, models, self.catalog.prices)
         thread_id = uuid.uuid4().hex

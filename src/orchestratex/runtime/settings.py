@@ -77,6 +77,12 @@ class Settings(BaseSettings):
         ge=1,
         description="orchestrations per user per minute (a /v1 passthrough is not counted)",
     )
+    passthrough_requests_per_minute: int | None = Field(
+        default=None,
+        ge=1,
+        description="single-model /v1 calls (passthroughs) per user per minute; unset: not "
+        "limited per user (each provider's own limits pace them)",
+    )
     # The circuit breakers' rule (`breaker`; docs/configuration.md#circuit-breaker).
     breaker_window: int = Field(
         default=20, ge=1, le=1000, description="calls telling of a provider's health kept"
