@@ -110,6 +110,7 @@ async def test_unsendable_text_is_a_4xx_on_api_and_v1(tmp_path: Path) -> None:
                     response = await http.post(PROMPT, content=ascii_json(api_body), headers=JSON)
                     assert api_error(response, 422) == "invalid_request", (field, text)
                     assert field in response.json()["error"]["message"]
+                    assert "Value error" not in response.text  # pydantic's label, not ours
                 conversations: list[list[dict[str, Any]]] = [
                     [{"role": "user", "content": text}],
                     [{"role": "system", "content": text}, {"role": "user", "content": "hi"}],
@@ -123,6 +124,7 @@ async def test_unsendable_text_is_a_4xx_on_api_and_v1(tmp_path: Path) -> None:
                         error = openai_error(response)
                         assert error["param"] == "messages", error
                         assert text not in error["message"]
+                        assert "Value error" not in error["message"]
             assert upstream_calls(served) == before
 
 

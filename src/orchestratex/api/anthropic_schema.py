@@ -23,6 +23,7 @@ from orchestratex.api.openai_schema import (
     ChatCompletionRequest,
     StreamFlag,
 )
+from orchestratex.core.invalid import described
 from orchestratex.core.types import MAX_TOOLS, TOOL_NAME_PATTERN
 
 StrictFloat = Annotated[float, Field(strict=True, allow_inf_nan=False)]
@@ -210,9 +211,7 @@ def to_chat_body(body: MessagesRequest) -> ChatCompletionRequest:
     try:
         return ChatCompletionRequest.model_validate(chat)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first.get("loc", ()))
-        raise bad_request(f"{where}: {first.get('msg', 'invalid')}") from None
+        raise bad_request(described(exc.errors()[0])) from None
 
 
 class Usage(BaseModel):

@@ -19,6 +19,7 @@ from orchestratex.api.error_status import FASTAPI_BODY_ERROR, UNREADABLE_BODY, s
 from orchestratex.core.errors import (
     OrchestrateXError,
 )
+from orchestratex.core.invalid import reason
 
 log = logging.getLogger(__name__)
 
@@ -89,10 +90,7 @@ async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
     errors = list(exc.errors())
     if any(e.get("type") == "json_invalid" for e in errors):
         return error_response(400, "malformed_json", "the request body is not valid JSON")
-    fields = [
-        {"field": _location(tuple(e.get("loc", ()))), "reason": str(e.get("msg", ""))}
-        for e in errors
-    ]
+    fields = [{"field": _location(tuple(e.get("loc", ()))), "reason": reason(e)} for e in errors]
     summary = "; ".join(f"{f['field']}: {f['reason']}" for f in fields[:5])
     return error_response(422, "invalid_request", summary or "invalid request", fields=fields)
 

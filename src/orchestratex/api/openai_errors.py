@@ -22,6 +22,7 @@ from orchestratex.core.errors import (
     OrchestrateXError,
     UnknownModelError,
 )
+from orchestratex.core.invalid import describe_all, location
 
 log = logging.getLogger(__name__)
 
@@ -104,13 +105,8 @@ def _invalid(exc: RequestValidationError | ValidationError) -> OpenAIError:
         errors = list(exc.errors())
     if any(e.get("type") == "json_invalid" for e in errors):
         return bad_request("the request body is not valid JSON")
-    reasons = []
-    for e in errors[:5]:
-        loc = [str(p) for p in e.get("loc", ()) if p != "body"]
-        reasons.append(f"{'.'.join(loc) or 'body'}: {e.get('msg', 'invalid')}")
-    first = [str(p) for p in (errors[0].get("loc", ()) if errors else ()) if p != "body"]
-    param = first[0] if first else None
-    return bad_request("; ".join(reasons) or "invalid request", param=param)
+    param = (location(errors[0]).split(".")[0] or None) if errors else None
+    return bad_request(describe_all(errors, whole="body") or "invalid request", param=param)
 
 
 def from_exception(exc: Exception) -> tuple[OpenAIError, dict[str, str] | None]:

@@ -34,6 +34,7 @@ from orchestratex.api.openai_schema import (
     NamedToolChoice,
     to_prompt,
 )
+from orchestratex.core.invalid import described, reason
 from orchestratex.core.orchestration import GenerationOptions, OrchestrationRequest
 from orchestratex.core.types import (
     ChatMessage,
@@ -165,8 +166,7 @@ def options(body: ChatCompletionRequest) -> GenerationOptions:
             parallel_tool_calls=body.parallel_tool_calls,
         )
     except ValidationError as exc:
-        first = exc.errors()[0]
-        raise bad_request(f"invalid option: {first.get('msg', 'invalid')}") from None
+        raise bad_request(f"invalid option: {reason(exc.errors()[0])}") from None
 
 
 def _probe(opts: GenerationOptions, messages: list[ChatMessage]) -> CompletionRequest:
@@ -253,6 +253,4 @@ def _validated(fields: dict[str, object]) -> OrchestrationRequest:
     try:
         return OrchestrationRequest.model_validate(fields)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first.get("loc", ())) or "body"
-        raise bad_request(f"{where}: {first.get('msg', 'invalid')}", param="messages") from None
+        raise bad_request(described(exc.errors()[0], whole="body"), param="messages") from None

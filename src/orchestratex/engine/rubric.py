@@ -13,6 +13,7 @@ import secrets
 
 from pydantic import ValidationError
 
+from orchestratex.core.invalid import describe_all
 from orchestratex.core.orchestration import RubricScore
 from orchestratex.core.types import ChatMessage, CompletionRequest
 
@@ -136,8 +137,6 @@ def parse_rubric(text: str) -> RubricScore:
     try:
         return RubricScore.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'object'}: {err['msg']}"
-            for err in exc.errors(include_input=False, include_url=False)[:6]
-        )
+        errors = exc.errors(include_input=False, include_url=False)
+        problems = describe_all(errors, limit=6, whole="object")
         raise RubricParseError(f"invalid fields ({problems})") from None

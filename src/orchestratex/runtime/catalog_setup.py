@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from orchestratex.core.catalog import ProviderSpec
 from orchestratex.core.errors import ConfigurationError
+from orchestratex.core.invalid import describe_all
 from orchestratex.providers.capabilities import refused_options, refuses_any
 from orchestratex.providers.catalog import Catalog, load_catalog
 from orchestratex.providers.replay_catalog import replay_catalog
@@ -31,12 +32,7 @@ __all__ = [
 def describe_validation_error(exc: ValidationError) -> str:
     """Field locations and reasons only: the values themselves are not echoed back (a check of
     the whole model has no location, and its own message needs no "Value error, " label)."""
-    parts = []
-    for err in exc.errors(include_input=False, include_url=False):
-        where = ".".join(str(part) for part in err["loc"])
-        message = err["msg"].removeprefix("Value error, ")
-        parts.append(f"{where}: {message}" if where else message)
-    return "; ".join(parts)
+    return describe_all(exc.errors(include_input=False, include_url=False), limit=50)
 
 
 def _provider_changes(settings: Settings) -> dict[str, dict[str, Any]]:
