@@ -53,6 +53,30 @@ async def test_what_cannot_be_honoured_is_a_400_naming_it(
     assert fake.stats.requests_total == 0
 
 
+BAD_SCHEMA = {"type": "object", "properties": {"a": {"type": "bogus"}}}
+IN_RESPONSES_TERMS: list[tuple[dict[str, Any], str]] = [
+    ({"input": []}, "input"),
+    (
+        {"text": {"format": {"type": "json_schema", "name": "x", "schema": BAD_SCHEMA}}},
+        "text.format",
+    ),
+    ({"input": [{"role": "user", "content": "hi"}] * 1000, "instructions": "be brief"}, "input"),
+]
+
+
+@pytest.mark.parametrize(("fields", "param"), IN_RESPONSES_TERMS)
+async def test_errors_name_the_responses_field_not_the_chat_field_it_became(
+    service: Running, fields: dict[str, Any], param: str
+) -> None:
+    async with sdk_http(service) as http:
+        body = {"model": "fake-gpt", "input": "hi", **fields}
+        refused = await http.post("/v1/responses", json=body)
+    assert refused.status_code == 400, refused.text
+    error = refused.json()["error"]
+    assert error["param"] == param
+    assert error["message"].startswith(param)
+
+
 async def test_sdk_errors_unknown_model_and_retrieval(
     service: Running, fake: FakeProviderServer
 ) -> None:

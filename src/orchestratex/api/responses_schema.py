@@ -25,7 +25,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from orchestratex.api.openai_errors import bad_request, not_supported
+from orchestratex.api.openai_errors import OpenAIError, bad_request, not_supported
 from orchestratex.api.openai_schema import (
     MAX_CONTENT_PARTS,
     MAX_MESSAGES,
@@ -45,6 +45,12 @@ from orchestratex.core.types import MAX_ARGUMENTS_CHARS, MAX_TOOLS, TOOL_NAME_PA
 Parts = Annotated[list[ContentPart], Field(max_length=MAX_CONTENT_PARTS)]
 TEXT_PARTS = ("input_text", "output_text")
 """Content part types read as text (`output_text`: an earlier answer sent back as input)."""
+CHAT_NAMES = {
+    "messages": "input",
+    "max_tokens": "max_output_tokens",
+    "response_format": "text.format",
+}
+"""Chat-completions fields and the Responses fields they came from, for error messages."""
 ItemId = Annotated[str, Field(min_length=1, max_length=200)]
 MetadataText = Annotated[SafeText, Field(max_length=512)]
 
@@ -280,3 +286,14 @@ def _function(tool: ToolIn) -> dict[str, Any]:
         if getattr(tool, name) is not None:
             function[name] = getattr(tool, name)
     return function
+
+
+def in_responses_terms(error: OpenAIError) -> OpenAIError:
+    """`error`, raised while planning the translated chat body, naming the Responses field the
+    caller sent instead of the chat field it became (`input`, not `messages`)."""
+    for chat, ours in CHAT_NAMES.items():
+        if error.param == chat:
+            error.param = ours
+        if error.message.startswith(chat):
+            error.message = ours + error.message.removeprefix(chat)
+    return error

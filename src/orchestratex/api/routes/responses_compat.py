@@ -17,6 +17,7 @@ import time
 from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, Response
+from pydantic import ValidationError
 
 from orchestratex.api.answer_parts import (
     Answer,
@@ -29,7 +30,7 @@ from orchestratex.api.answer_parts import (
     finished,
 )
 from orchestratex.api.deps import CurrentUser, ServiceDep
-from orchestratex.api.openai_errors import OpenAIError, OpenAIRoute
+from orchestratex.api.openai_errors import OpenAIError, OpenAIRoute, from_exception
 from orchestratex.api.openai_request import plan
 from orchestratex.api.openai_run import RunFeed
 from orchestratex.api.openai_schema import REFINE_MODEL
@@ -43,7 +44,7 @@ from orchestratex.api.responses_format import (
     response_object,
     text_delta,
 )
-from orchestratex.api.responses_schema import ResponsesRequest, to_chat_body
+from orchestratex.api.responses_schema import ResponsesRequest, in_responses_terms, to_chat_body
 from orchestratex.api.routes.openai_compat import extension, is_replay, replay_headers
 from orchestratex.core.types import ResponseFormat
 from orchestratex.runtime.service import Service
@@ -62,7 +63,10 @@ async def create_response(
     `max_output_tokens` (a cut answer is `incomplete`), `temperature` and `top_p` are honoured.
     State kept by OpenAI (`previous_response_id`, `conversation`, `background`), built-in tools
     and `reasoning` are refused with a 400 naming them."""
-    planned = plan(to_chat_body(body), service)
+    try:
+        planned = plan(to_chat_body(body), service)
+    except (OpenAIError, ValidationError) as exc:
+        raise in_responses_terms(from_exception(exc)[0]) from None
     fmt = None if planned.passthrough else planned.request.options.response_format
     feed = await RunFeed.start(service, planned, user, live=bool(body.stream))
     thread_id = feed.run.thread_id
