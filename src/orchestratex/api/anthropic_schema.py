@@ -45,11 +45,16 @@ class Block(BaseModel):
     is_error: bool | None = None
 
 
+MAX_BLOCKS = 1000
+Blocks = Annotated[list[Block], Field(max_length=MAX_BLOCKS)]
+"""At most this many blocks in one turn; a string turn is bounded by the body size alone."""
+
+
 class MessageParam(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     role: Literal["user", "assistant"]
-    content: str | list[Block] = Field(max_length=1000)
+    content: str | Blocks
 
 
 class ToolParam(BaseModel):
