@@ -137,10 +137,12 @@ async def count_tokens(
     `input_tokens` is an estimate, and an upper bound, not a tokenizer's count: it is what the
     budget gate holds for the answering call's input (`engine/admission.py`
     `input_tokens_bound`): one token per UTF-8 byte of the messages, tool calls, tool
-    definitions and output schema, plus 8 per message and 32 per tool. No tokenizer makes more
-    tokens than bytes; for English text a model's tokenizer makes about a quarter as many. The
-    body is checked as `/v1/messages` checks it (the same 400s, a 404 for an unknown model);
-    nothing is called upstream or stored, and the request rate limit does not count it.
+    definitions and output schema, plus 8, 8 per message and 32 per tool. It is the same for every
+    model. No byte-level BPE or byte-fallback tokenizer makes more tokens than bytes; measured
+    on English prose, tables and Python, the bound is 2.6-4.6x the cl100k_base and Mistral v1
+    counts (README, "count_tokens' N against real tokenizers"). The body is checked as
+    `/v1/messages` checks it (the same 400s, a 404 for an unknown model, the key); nothing is
+    called upstream or stored, and the request rate limit does not count it.
     """
     planned = plan(to_chat_body(body), service)
     request = planned.request
