@@ -216,3 +216,16 @@ async def test_errors_have_the_anthropic_shape(service: Running, fake: FakeProvi
     assert "x-api-key" in refused.json()["error"]["message"]
     assert unset.status_code == 200 and unset.json()["type"] == "message"  # null: not streamed
     assert fake.stats.requests_total == 1  # that one; nothing refused reached the upstream
+
+
+async def test_a_string_turn_longer_than_1000_characters_is_answered(
+    service: Running, fake: FakeProviderServer
+) -> None:
+    """The 1000 limit is on a turn's blocks; a string turn is bounded by the body size only."""
+    text = "ECHO: " + "long " * 2000
+    async with client(service) as sdk:
+        message = await sdk.messages.create(
+            model="fake-gpt", max_tokens=100, messages=[{"role": "user", "content": text}]
+        )
+    assert message.content[0].type == "text"
+    assert fake.last_body()["messages"][-1]["content"] == text

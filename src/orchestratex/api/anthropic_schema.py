@@ -6,7 +6,8 @@ the same options: `system` becomes a system message, `tool_use` blocks become as
 calls, `tool_result` blocks become tool messages, `stop_sequences` become `stop`,
 `output_config.format` becomes a JSON-schema `response_format`, tools and `tool_choice` map one
 to one (`any` is `required`, `disable_parallel_tool_use` is `parallel_tool_calls: false`).
-Options with no equivalent here (`top_k`, `thinking`, images, documents) are refused with a 400.
+Options with no equivalent here (`top_k`, `thinking`, images, documents, ...) are refused with a
+400 naming them, unless their value asks for nothing: see `OFF_VALUES`.
 """
 
 from __future__ import annotations
@@ -45,11 +46,16 @@ class Block(BaseModel):
     is_error: bool | None = None
 
 
+MAX_BLOCKS = 1000
+Blocks = Annotated[list[Block], Field(max_length=MAX_BLOCKS)]
+"""At most this many blocks in one turn; a string turn is bounded by the body size alone."""
+
+
 class MessageParam(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     role: Literal["user", "assistant"]
-    content: str | list[Block] = Field(max_length=1000)
+    content: str | Blocks
 
 
 class ToolParam(BaseModel):
@@ -83,17 +89,32 @@ class OutputConfig(BaseModel):
     effort: str | None = Field(default=None, max_length=20)
 
 
-class MessagesRequest(BaseModel):
-    """The body of POST /v1/messages."""
+OFF_VALUES: dict[str, tuple[object, ...]] = {
+    "top_k": (None,),
+    "thinking": (None, {"type": "disabled"}),
+    "container": (None,),
+    "mcp_servers": (None, []),
+    "context_management": (None,),
+    "inference_geo": (None,),
+    "speed": (None, "standard"),
+}
+"""Options this service cannot honour, each with the values that ask for nothing: absent, null,
+the API's default or an explicit "off" (`thinking: {"type": "disabled"}`, `mcp_servers: []`).
+Those are accepted; any other value is a 400 naming the option. (`service_tier` has only
+values that ask for nothing here, `"auto"` and `"standard_only"`: there is no priority tier.)"""
+EFFORT_DEFAULT = "high"
+"""The Messages API's `output_config.effort` when none is sent; only it is accepted."""
+
+
+class MessagesInput(BaseModel):
+    """What POST /v1/messages and /v1/messages/count_tokens both read: the model's input."""
 
     model_config = ConfigDict(extra="ignore")
 
     model: str = Field(min_length=1, max_length=200)
-    max_tokens: int = Field(ge=1, le=MAX_OUTPUT_TOKENS, strict=True)
     messages: list[MessageParam] = Field(min_length=1, max_length=1000)
     system: str | list[Block] | None = None
     stop_sequences: list[StopText] | None = Field(default=None, max_length=MAX_STOP)
-    stream: StreamFlag = False
     temperature: StrictFloat | None = Field(default=None, ge=0.0, le=1.0)
     top_p: StrictFloat | None = Field(default=None, ge=0.0, le=1.0)
     top_k: int | None = Field(default=None, ge=0)
@@ -102,12 +123,42 @@ class MessagesRequest(BaseModel):
     output_config: OutputConfig | None = None
     thinking: dict[str, Any] | None = None
     metadata: dict[str, Any] | None = None
+    service_tier: Literal["auto", "standard_only"] | None = None
+    container: str | dict[str, Any] | None = None
+    mcp_servers: list[dict[str, Any]] | None = Field(default=None, max_length=MAX_TOOLS)
+    context_management: dict[str, Any] | None = None
+    inference_geo: str | None = Field(default=None, max_length=100)
+    speed: Literal["standard", "fast"] | None = None
 
     def unsupported(self) -> list[str]:
-        found = [name for name in ("top_k", "thinking") if getattr(self, name) is not None]
-        if self.output_config is not None and self.output_config.effort is not None:
+        """The options this body really uses that the service cannot honour."""
+        found = [name for name, off in OFF_VALUES.items() if getattr(self, name) not in off]
+        effort = self.output_config.effort if self.output_config is not None else None
+        if effort not in (None, EFFORT_DEFAULT):
             found.append("output_config.effort")
         return found
+
+    def run_fields(self) -> dict[str, Any]:
+        """The chat-completions fields that only a call to the model has (none here)."""
+        return {}
+
+
+class MessagesRequest(MessagesInput):
+    """The body of POST /v1/messages."""
+
+    max_tokens: int = Field(ge=1, le=MAX_OUTPUT_TOKENS, strict=True)
+    stream: StreamFlag = False
+
+    def run_fields(self) -> dict[str, Any]:
+        return {"max_tokens": self.max_tokens, "stream": self.stream}
+
+
+class CountTokensRequest(MessagesInput):
+    """The body of POST /v1/messages/count_tokens: a Messages body without `max_tokens`."""
+
+
+class TokenCount(BaseModel):
+    input_tokens: int
 
 
 def _plain(blocks: str | list[Block] | None, where: str) -> str:
@@ -122,7 +173,7 @@ def _plain(blocks: str | list[Block] | None, where: str) -> str:
     return "\n".join(texts)
 
 
-def _messages(body: MessagesRequest) -> list[dict[str, Any]]:
+def _messages(body: MessagesInput) -> list[dict[str, Any]]:
     """The conversation as chat-completions messages."""
     out: list[dict[str, Any]] = []
     system = _plain(body.system, "system")
@@ -164,17 +215,12 @@ def _messages(body: MessagesRequest) -> list[dict[str, Any]]:
     return out
 
 
-def to_chat_body(body: MessagesRequest) -> ChatCompletionRequest:
+def to_chat_body(body: MessagesInput) -> ChatCompletionRequest:
     """The chat-completions body that asks for the same thing (see the module docstring)."""
     unsupported = body.unsupported()
     if unsupported:
         raise not_supported(unsupported)
-    chat: dict[str, Any] = {
-        "model": body.model,
-        "messages": _messages(body),
-        "max_tokens": body.max_tokens,
-        "stream": body.stream,
-    }
+    chat: dict[str, Any] = {"model": body.model, "messages": _messages(body), **body.run_fields()}
     for name in ("temperature", "top_p"):
         if getattr(body, name) is not None:
             chat[name] = getattr(body, name)

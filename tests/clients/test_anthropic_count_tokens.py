@@ -1,0 +1,176 @@
+"""`POST /v1/messages/count_tokens` through the official `anthropic` SDK's
+`messages.count_tokens`: the budget gate's bound of the input, checked like /v1/messages, with
+no upstream call, nothing stored and no request-rate charge."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import anthropic
+import httpx
+import pytest
+
+from orchestratex.testing.fake_provider import FakeProviderServer
+from tests.clients.conftest import Running
+from tests.clients.test_anthropic_sdk import WEATHER, client
+from tests.waiting import until
+
+SYSTEM = "Answer briefly."
+CONVERSATION: Any = [
+    {"role": "user", "content": "What is a monad?"},
+    {"role": "assistant", "content": "A design pattern."},
+    {"role": "user", "content": [{"type": "text", "text": "Say more"}]},
+]
+CONVERSATION_TOKENS = 8 + (15 + 8) + (16 + 8) + (17 + 8) + (8 + 8)
+"""8 for the call, then per message its UTF-8 bytes and 8 (engine/admission.py)."""
+
+
+async def _threads(service: Running) -> int:
+    async with httpx.AsyncClient(base_url=service.base_url) as http:
+        page = await http.get("/api/threads", headers={"Authorization": f"Bearer {service.key}"})
+    assert page.status_code == 200, page.text
+    total: int = page.json()["total"]
+    return total
+
+
+@pytest.mark.parametrize(
+    "model", ["fake-claude", "fake-gpt", "orchestratex/auto", "orchestratex/refine"]
+)
+async def test_the_count_is_the_budget_gate_s_bound_of_the_input(
+    service: Running, fake: FakeProviderServer, model: str
+) -> None:
+    async with client(service) as sdk:
+        counted = await sdk.messages.count_tokens(model=model, system=SYSTEM, messages=CONVERSATION)
+    assert counted.input_tokens == CONVERSATION_TOKENS
+    assert fake.stats.requests_total == 0
+
+
+async def test_the_count_follows_bytes_tools_and_tool_turns(
+    service: Running, fake: FakeProviderServer
+) -> None:
+    async with client(service) as sdk:
+        accented = await sdk.messages.count_tokens(
+            model="fake-claude", messages=[{"role": "user", "content": "héllo €"}]
+        )
+        with_tool = await sdk.messages.count_tokens(
+            model="fake-claude", messages=[{"role": "user", "content": "héllo €"}], tools=[WEATHER]
+        )
+        tool_turns = await sdk.messages.count_tokens(
+            model="fake-claude",
+            tools=[WEATHER],
+            messages=[
+                {"role": "user", "content": "héllo €"},
+                {
+                    "role": "assistant",
+                    "content": [
+                        {"type": "tool_use", "id": "t1", "name": "get_weather", "input": {}}
+                    ],
+                },
+                {
+                    "role": "user",
+                    "content": [{"type": "tool_result", "tool_use_id": "t1", "content": "sun"}],
+                },
+            ],
+        )
+    assert accented.input_tokens == 8 + 10 + 8  # "héllo €" is 10 bytes in UTF-8
+    schema_bytes = len(json.dumps(WEATHER["input_schema"], separators=(",", ":")))
+    assert with_tool.input_tokens >= accented.input_tokens + schema_bytes + 32
+    # The call turn (8 + its call's JSON) and the result turn (8 + "sun" + "t1").
+    assert tool_turns.input_tokens > with_tool.input_tokens + 8 + 8 + 3 + 2
+    assert fake.stats.requests_total == 0
+
+
+@pytest.mark.parametrize("settings_options", [{"requests_per_minute": 1}])
+async def test_counting_stores_nothing_and_spends_no_request(
+    service: Running, fake: FakeProviderServer
+) -> None:
+    hi: Any = [{"role": "user", "content": "Explain recursion"}]
+    async with client(service) as sdk:
+        for _ in range(3):
+            counted = await sdk.messages.count_tokens(model="orchestratex/auto", messages=hi)
+            assert counted.input_tokens == 8 + 17 + 8
+        assert fake.stats.requests_total == 0 and await _threads(service) == 0
+        # The one orchestration a minute is still there, and then spent.
+        await sdk.messages.create(model="orchestratex/auto", max_tokens=300, messages=hi)
+        with pytest.raises(anthropic.RateLimitError):
+            await sdk.messages.create(model="orchestratex/auto", max_tokens=300, messages=hi)
+        again = await sdk.messages.count_tokens(model="orchestratex/auto", messages=hi)
+    assert again.input_tokens == counted.input_tokens
+
+    async def stored() -> int:
+        return await _threads(service)
+
+    assert await until(stored, what="the orchestration stored") == 1
+
+
+REFUSED: list[tuple[str, dict[str, Any]]] = [
+    ("not_found_error", {"model": "no-such-model"}),
+    ("invalid_request_error", {"model": "orchestratex/auto", "tools": [WEATHER]}),
+    ("invalid_request_error", {"messages": []}),
+    ("invalid_request_error", {"messages": [{"role": "system", "content": "x"}]}),
+    (
+        "invalid_request_error",
+        {
+            "messages": [
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "image", "source": {"type": "url", "url": "https://x/y.png"}}
+                    ],
+                }
+            ]
+        },
+    ),
+    ("invalid_request_error", {"tools": [WEATHER], "tool_choice": {"type": "tool"}}),
+    ("invalid_request_error", {"thinking": {"type": "enabled", "budget_tokens": 1024}}),
+    ("invalid_request_error", {"temperature": 1.5}),
+]
+
+
+@pytest.mark.parametrize(("kind", "change"), REFUSED)
+async def test_a_body_messages_refuses_is_refused_the_same_way(
+    service: Running, fake: FakeProviderServer, kind: str, change: dict[str, Any]
+) -> None:
+    body: dict[str, Any] = {
+        "model": "fake-claude",
+        "messages": [{"role": "user", "content": "hi"}],
+        **change,
+    }
+    async with httpx.AsyncClient(
+        base_url=service.base_url, headers={"x-api-key": service.key}
+    ) as http:
+        created = await http.post("/v1/messages", json={**body, "max_tokens": 100})
+        counted = await http.post("/v1/messages/count_tokens", json=body)
+    assert created.status_code in (400, 404) and counted.status_code == created.status_code
+    assert counted.json() == created.json()
+    assert counted.json()["error"]["type"] == kind
+    assert fake.stats.requests_total == 0
+
+
+async def test_counting_needs_the_key_and_fits_the_body_limit(
+    service: Running, fake: FakeProviderServer
+) -> None:
+    hi: Any = [{"role": "user", "content": "hi"}]
+    async with anthropic.AsyncAnthropic(
+        base_url=service.base_url, api_key="not-a-key", max_retries=0
+    ) as stranger:
+        with pytest.raises(anthropic.AuthenticationError) as denied:
+            await stranger.messages.count_tokens(model="fake-gpt", messages=hi)
+    assert isinstance(denied.value.body, dict)
+    assert denied.value.body["error"]["type"] == "authentication_error"
+    async with httpx.AsyncClient(base_url=service.base_url) as http:
+        keyless = await http.post(
+            "/v1/messages/count_tokens", json={"model": "fake-gpt", "messages": hi}
+        )
+    assert keyless.status_code == 401 and keyless.json()["type"] == "error"
+    huge: Any = [{"role": "user", "content": "a" * 1_000_001}]
+    async with client(service) as sdk:
+        with pytest.raises(anthropic.RequestTooLargeError) as too_large:
+            await sdk.messages.count_tokens(model="fake-gpt", messages=huge)
+        # A long conversation within the limits is counted: 8 + bytes + 8.
+        fits: Any = [{"role": "user", "content": "a" * 90_000}]
+        counted = await sdk.messages.count_tokens(model="fake-gpt", messages=fits)
+    assert too_large.value.status_code == 413
+    assert counted.input_tokens == 8 + 90_000 + 8
+    assert fake.stats.requests_total == 0
