@@ -1,6 +1,6 @@
 """`POST /v1/messages/count_tokens` through the official `anthropic` SDK's
-`messages.count_tokens`: the budget gate's bound of the input, checked like /v1/messages, with
-no upstream call, nothing stored and no request-rate charge."""
+`messages.count_tokens`: the input counted with cl100k_base as OpenAI counts chat input, checked
+like /v1/messages, with no upstream call, nothing stored and no request-rate charge."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import anthropic
 import httpx
 import pytest
 
+from orchestratex.providers.replay_tokens import tokenizers
 from orchestratex.testing.fake_provider import FakeProviderServer
 from tests.clients.conftest import Running
 from tests.clients.test_anthropic_sdk import WEATHER, client
@@ -22,8 +23,23 @@ CONVERSATION: Any = [
     {"role": "assistant", "content": "A design pattern."},
     {"role": "user", "content": [{"type": "text", "text": "Say more"}]},
 ]
-CONVERSATION_TOKENS = 8 + (15 + 8) + (16 + 8) + (17 + 8) + (8 + 8)
-"""8 for the call, then per message its UTF-8 bytes and 8 (engine/admission.py)."""
+
+
+def tokens(text: str) -> int:
+    return tokenizers().gpt4_text(text)
+
+
+def chat_tokens(*turns: tuple[str, str]) -> int:
+    """OpenAI's count of chat input: 3 per message, its role and content, 3 for the reply."""
+    return 3 + sum(3 + tokens(role) + tokens(content) for role, content in turns)
+
+
+CONVERSATION_TOKENS = chat_tokens(
+    ("system", SYSTEM),
+    ("user", "What is a monad?"),
+    ("assistant", "A design pattern."),
+    ("user", "Say more"),
+)
 
 
 async def _threads(service: Running) -> int:
@@ -37,7 +53,7 @@ async def _threads(service: Running) -> int:
 @pytest.mark.parametrize(
     "model", ["fake-claude", "fake-gpt", "orchestratex/auto", "orchestratex/refine"]
 )
-async def test_the_count_is_the_budget_gate_s_bound_of_the_input(
+async def test_the_count_is_cl100k_s_count_of_the_chat_input(
     service: Running, fake: FakeProviderServer, model: str
 ) -> None:
     async with client(service) as sdk:
@@ -73,11 +89,11 @@ async def test_the_count_follows_bytes_tools_and_tool_turns(
                 },
             ],
         )
-    assert accented.input_tokens == 8 + 10 + 8  # "héllo €" is 10 bytes in UTF-8
-    schema_bytes = len(json.dumps(WEATHER["input_schema"], separators=(",", ":")))
-    assert with_tool.input_tokens >= accented.input_tokens + schema_bytes + 32
-    # The call turn (8 + its call's JSON) and the result turn (8 + "sun" + "t1").
-    assert tool_turns.input_tokens > with_tool.input_tokens + 8 + 8 + 3 + 2
+    assert accented.input_tokens == chat_tokens(("user", "héllo €"))
+    schema = tokens(json.dumps(WEATHER["input_schema"]))
+    assert with_tool.input_tokens >= accented.input_tokens + schema
+    # The call turn (its call's name and JSON) and the result turn ("sun").
+    assert tool_turns.input_tokens >= with_tool.input_tokens + 2 * 3 + tokens("get_weather") + 1
     assert fake.stats.requests_total == 0
 
 
@@ -89,7 +105,7 @@ async def test_counting_stores_nothing_and_spends_no_request(
     async with client(service) as sdk:
         for _ in range(3):
             counted = await sdk.messages.count_tokens(model="orchestratex/auto", messages=hi)
-            assert counted.input_tokens == 8 + 17 + 8
+            assert counted.input_tokens == chat_tokens(("user", "Explain recursion"))
         assert fake.stats.requests_total == 0 and await _threads(service) == 0
         # The one orchestration a minute is still there, and then spent.
         await sdk.messages.create(model="orchestratex/auto", max_tokens=300, messages=hi)
@@ -168,9 +184,10 @@ async def test_counting_needs_the_key_and_fits_the_body_limit(
     async with client(service) as sdk:
         with pytest.raises(anthropic.RequestTooLargeError) as too_large:
             await sdk.messages.count_tokens(model="fake-gpt", messages=huge)
-        # A long conversation within the limits is counted: 8 + bytes + 8.
-        fits: Any = [{"role": "user", "content": "a" * 90_000}]
+        # A long conversation within the limits is counted.
+        long_text = "The quick brown fox jumps over the lazy dog. " * 2_000
+        fits: Any = [{"role": "user", "content": long_text}]
         counted = await sdk.messages.count_tokens(model="fake-gpt", messages=fits)
     assert too_large.value.status_code == 413
-    assert counted.input_tokens == 8 + 90_000 + 8
+    assert counted.input_tokens == chat_tokens(("user", long_text)) > 20_000
     assert fake.stats.requests_total == 0

@@ -55,10 +55,10 @@ from orchestratex.api.openai_run import RunFeed
 from orchestratex.api.openai_schema import REFINE_MODEL
 from orchestratex.api.routes.openai_compat import extension, is_replay, replay_headers
 from orchestratex.core.types import ResponseFormat, ToolCall
-from orchestratex.engine.admission import input_tokens_bound
 from orchestratex.engine.generation import completion_request, initial_messages
 from orchestratex.runtime.auth import Principal
 from orchestratex.runtime.service import Service
+from orchestratex.runtime.token_estimate import estimate_input_tokens
 
 router = APIRouter(prefix="/v1", tags=["anthropic"], route_class=AnthropicRoute)
 TEXT_BLOCK: dict[str, Any] = {"type": "text", "text": ""}
@@ -134,20 +134,18 @@ async def count_tokens(
 ) -> TokenCount:
     """Count the input tokens of a Messages body (without `max_tokens`) for its model.
 
-    `input_tokens` is an estimate, and an upper bound, not a tokenizer's count: it is what the
-    budget gate holds for the answering call's input (`engine/admission.py`
-    `input_tokens_bound`): one token per UTF-8 byte of the messages, tool calls, tool
-    definitions and output schema, plus 8, 8 per message and 32 per tool. It is the same for every
-    model. No byte-level BPE or byte-fallback tokenizer makes more tokens than bytes; measured
-    on English prose, tables and Python, the bound is 2.6-4.6x the cl100k_base and Mistral v1
-    counts (README, "count_tokens' N against real tokenizers"). The body is checked as
-    `/v1/messages` checks it (the same 400s, a 404 for an unknown model, the key); nothing is
-    called upstream or stored, and the request rate limit does not count it.
+    `input_tokens` is an estimate: the answering call's input (system, turns, tool calls, tool
+    definitions, output schema) counted with OpenAI's cl100k_base tokenizer as OpenAI counts
+    chat input (`runtime/token_estimate.py`); no provider's own tokenizer is available offline,
+    so it is the same for every model (Mistral v1 counts 1.1-1.3x as many on English prose and
+    code). The body is checked as `/v1/messages` checks it (the same 400s, a 404 for an
+    unknown model, the key); nothing is called upstream or stored, and the request rate limit
+    does not count it.
     """
     planned = plan(to_chat_body(body), service)
     request = planned.request
     call = completion_request(request, initial_messages(request), "generate")
-    return TokenCount(input_tokens=input_tokens_bound(call))
+    return TokenCount(input_tokens=await estimate_input_tokens(call))
 
 
 def _sse(name: str, payload: dict[str, Any]) -> str:
