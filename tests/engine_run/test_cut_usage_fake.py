@@ -81,3 +81,34 @@ async def test_a_run_suspended_mid_call_records_the_call_before_its_events_close
     assert len(calls) == 1, calls
     assert not calls[0].success and not calls[0].cost_known
     assert calls[0].cost_usd > 0, "unbudgeted, the prompt the provider read is still estimated"
+
+
+@pytest.mark.parametrize("budgeted", [True, False])
+async def test_a_budgeted_call_is_not_retried_after_a_timeout(
+    fake_provider: FakeProviderServer, budgeted: bool
+) -> None:
+    """A timed-out attempt was sent and may be billed, and a budget's hold pays for one
+    attempt: so a budgeted call ends at its first timeout (counted at the estimate), where an
+    unbudgeted one is retried as the provider's `max_retries` says."""
+    fake_provider.options.faults = ["timeout"]
+    fake_provider.options.fail_rate = 1.0
+    fake_provider.options.hang_s = 5.0
+    catalog = fake_catalog(
+        fake_provider.openai_base_url, models=["fake-gpt"], timeout_s=0.2, max_retries=2
+    )
+    gateway = Gateway(catalog)
+    ledger = _Ledger(left=100.0) if budgeted else None
+    orchestrator = Orchestrator(gateway, catalog.enabled(), catalog.prices)
+    try:
+        request = OrchestrationRequest(prompt="Hello there.", model="fake-gpt", max_rounds=1)
+        run = orchestrator.start(request, ledger=ledger)
+        result = await run.result()
+    finally:
+        await gateway.aclose()
+    calls = [e for e in run.emitted() if isinstance(e, ModelCallEvent)]
+    assert result.status == "failed"
+    assert fake_provider.stats.by_model == {"fake-gpt-large": 1 if budgeted else 3}
+    assert calls and not calls[0].success and not calls[0].cost_known
+    if ledger is not None:
+        assert calls[0].cost_usd == pytest.approx(ledger.spent) and ledger.spent > 0
+        assert ledger.holds == {}

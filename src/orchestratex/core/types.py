@@ -148,6 +148,11 @@ class CompletionRequest(BaseModel):
     parallel_tool_calls: bool | None = None
     stop: list[str] | None = None
     timeout_s: float | None = Field(default=None, gt=0)
+    retry_timeouts: bool = Field(
+        default=True,
+        description="whether the gateway may try again after a timeout; off for a budgeted "
+        "call, whose budget hold covers one attempt (a timed-out one may have been billed)",
+    )
     purpose: Literal["generate", "judge", "revise", "other"] = "generate"
     logprobs: bool = Field(
         default=False,

@@ -162,8 +162,10 @@ class CallGate:
                     f"${call_cost_bound(price, tokens_in, MIN_OUTPUT_TOKENS):.6f} and "
                     f"${max(granted, 0.0):.6f} is left"
                 )
-            if output < request.max_tokens:
-                request = request.model_copy(update={"max_tokens": output})
+            # The hold pays for one attempt: a timed-out one may be billed, so not retried.
+            request = request.model_copy(
+                update={"max_tokens": min(output, request.max_tokens), "retry_timeouts": False}
+            )
             held = call_cost_bound(price, tokens_in, request.max_tokens)
             self._held += held
         ledger_held = granted if self._ledger is not None else 0.0

@@ -215,6 +215,8 @@ class CallPolicy:
                 attempt.failed(err)
                 if streamed or not parts.retry.should_retry(err, number - 1):
                     raise
+                if isinstance(err, ProviderTimeoutError) and not request.retry_timeouts:
+                    raise
                 delay = parts.retry.delay_s(err, number - 1, self._random)
                 log.info("retrying %s in %.2fs after %s: %s", parts.key, delay, err.code, err)
             except BaseException:
