@@ -8,7 +8,7 @@ from collections.abc import AsyncGenerator, AsyncIterator
 import pytest
 
 from orchestratex.core.catalog import Price
-from orchestratex.core.errors import BudgetExceededError, ModelNotAllowedError
+from orchestratex.core.errors import BudgetExceededError, ModelNotAllowedError, ProviderTimeoutError
 from orchestratex.core.events import ModelCallEvent
 from orchestratex.core.orchestration import OrchestrationRequest, Preferences
 from orchestratex.core.types import (
@@ -21,6 +21,7 @@ from orchestratex.core.types import (
 )
 from orchestratex.engine import Orchestrator
 from orchestratex.engine.admission import CallGate, GatedClient, input_tokens_bound
+from orchestratex.engine.evaluation import CallRecord
 from orchestratex.testing.scripted_client import ScriptedClient
 from tests.engine_run.helpers import MODELS, PRICES
 from tests.waiting import until
@@ -221,3 +222,23 @@ async def test_a_whole_reply_stopped_waiting_for_is_counted_at_its_hold() -> Non
     with pytest.raises(asyncio.CancelledError):
         await call
     assert ledger.spent == input_tokens_bound(request) + 1000
+
+
+@pytest.mark.parametrize(
+    ("price", "known"), [(PRICE, False), (Price(input_per_mtok=0.0, output_per_mtok=0.0), True)]
+)
+async def test_a_cut_call_of_a_free_model_has_a_known_cost_of_zero(
+    price: Price, known: bool
+) -> None:
+    """A cut call of a priced model is an estimate; a free model's (a local Ollama) costs 0
+    whatever was billed, so its record is not counted among the unknown costs."""
+    client = GatedClient(_Endless(), CallGate({"m": price}, run_id="r"))
+    parts = client.stream("m", _request(max_tokens=1000))
+    assert isinstance(parts, AsyncGenerator)
+    await anext(parts)
+    cut = ProviderTimeoutError("no answer", provider="p", model="m")
+    with pytest.raises(ProviderTimeoutError) as raised:
+        await parts.athrow(cut)
+    record = CallRecord.failure("m", raised.value, 1.0, output_seen=True)
+    assert record.cost_known is known
+    assert (record.cost_usd == 0.0) is known

@@ -196,6 +196,11 @@ class CallGate:
         )
         return min(ticket.held_usd, bound) if self.limited else bound
 
+    def free(self, model: str) -> bool:
+        """Whether calls of `model` cost nothing whatever they read and write (price 0)."""
+        price = self._prices.get(model)
+        return price is not None and price.input_per_mtok == 0 and price.output_per_mtok == 0
+
     def affordable(self, model: str, request: CompletionRequest) -> bool:
         """Whether a call of `model` could be admitted now (without holding anything)."""
         if self._allowed is not None and model not in self._allowed:
@@ -210,10 +215,18 @@ class CallGate:
 
 
 _BILLED = "orchestratex_billed_usd"
+_FREE = "orchestratex_billed_free"
 
 
-def _note_billed(exc: BaseException, usd: float) -> None:
+def _note_billed(exc: BaseException, usd: float, *, free: bool) -> None:
     setattr(exc, _BILLED, usd)
+    setattr(exc, _FREE, free)
+
+
+def billed_is_known(exc: BaseException) -> bool:
+    """Whether `billed_estimate(exc)` is exact rather than an estimate: a free model's call
+    costs 0 however much of it was billed."""
+    return getattr(exc, _FREE, False) is True
 
 
 def billed_estimate(exc: BaseException) -> float | None:
@@ -246,7 +259,7 @@ class GatedClient:
         except (asyncio.CancelledError, ProviderTimeoutError) as exc:
             # Sent, and maybe answered and billed after we stopped waiting: count the worst.
             cost = self.gate.cut_short_cost(ticket, None)
-            _note_billed(exc, cost)
+            _note_billed(exc, cost, free=self.gate.free(ticket.model))
             raise
         finally:
             await self.gate.settle(ticket, cost)
@@ -270,7 +283,7 @@ class GatedClient:
             cut = isinstance(exc, asyncio.CancelledError | GeneratorExit | ProviderTimeoutError)
             if not finished and (sent_bytes or cut):
                 cost = self.gate.cut_short_cost(ticket, sent_bytes)
-                _note_billed(exc, cost)
+                _note_billed(exc, cost, free=self.gate.free(ticket.model))
             raise
         finally:
             await self.gate.settle(ticket, cost)

@@ -12,7 +12,7 @@ from orchestratex.core.errors import OrchestrateXError
 from orchestratex.core.orchestration import JudgeVerdict
 from orchestratex.core.protocols import ModelClient
 from orchestratex.core.types import Completion, CompletionRequest, TokenUsage
-from orchestratex.engine.admission import billed_estimate
+from orchestratex.engine.admission import billed_estimate, billed_is_known
 from orchestratex.engine.rubric import (
     JUDGE_MAX_TOKENS,
     RubricParseError,
@@ -53,14 +53,15 @@ class CallRecord:
         """A call that failed. Before it was sent, or failing before any output, it cost
         nothing. One that may have been billed without a usage report (a stream cut short, a
         timeout, a cancellation) costs what the admission gate counted for it, as an estimate
-        (`cost_known` False); after output with no such figure, unknown (0, not known)."""
+        (`cost_known` False; known 0 for a free model); after output with no such figure,
+        unknown (0, not known)."""
         billed = billed_estimate(exc)
         return cls(
             model=model,
             provider=getattr(exc, "provider", "") or "",
             usage=TokenUsage(),
             cost_usd=billed or 0.0,
-            cost_known=billed is None and not output_seen,
+            cost_known=(billed is None and not output_seen) or billed_is_known(exc),
             latency_ms=latency_ms,
             success=False,
             error=describe_error(exc),
