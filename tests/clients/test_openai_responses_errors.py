@@ -75,6 +75,7 @@ async def test_errors_name_the_responses_field_not_the_chat_field_it_became(
     error = refused.json()["error"]
     assert error["param"] == param
     assert error["message"].startswith(param)
+    assert "1001" not in error["message"]
 
 
 async def test_sdk_errors_unknown_model_and_retrieval(

@@ -261,7 +261,12 @@ def to_chat_body(body: ResponsesRequest) -> ChatCompletionRequest:
     unsupported = body.unsupported()
     if unsupported:
         raise not_supported(unsupported)
-    chat: dict[str, Any] = {"model": body.model, "messages": _messages(body), "stream": body.stream}
+    messages = _messages(body)
+    if len(messages) > MAX_MESSAGES:
+        raise bad_request(
+            f"input: at most {MAX_MESSAGES} messages, `instructions` counted as one", "input"
+        )
+    chat: dict[str, Any] = {"model": body.model, "messages": messages, "stream": body.stream}
     if body.max_output_tokens is not None:
         chat["max_tokens"] = body.max_output_tokens
     for name in ("temperature", "top_p", "parallel_tool_calls"):
