@@ -144,3 +144,25 @@ async def test_a_broken_revision_keeps_the_first_answer(
     assert len(revise) == 4 and not any(u.success for u in revise)
     _assert_no_orphans(stored, thread_id)
     assert [r.round for r in stored.responses] == [1]
+
+
+async def test_judges_that_time_out_leave_estimated_usage_and_the_answer_stands(
+    tapped: TappedProvider, open_service: ServiceFactory
+) -> None:
+    """Every judge call (a whole reply) hangs past the call's timeout: each was sent and may be
+    billed, so each leaves a failed usage row at the gate's estimate (not a known 0); the answer
+    stands, unjudged."""
+    tapped.options.hang_s = 5.0
+    tapped.plan = lambda exchange: None if exchange.stream else "timeout"
+    async with open_service(max_retries=0, timeout_s=0.3) as service:
+        request = OrchestrationRequest(prompt="Describe a lighthouse.", max_rounds=2, judge_count=2)
+        [thread_id] = await run_all(service, [request], 1)
+        stored = await read_store(service)
+    thread = stored.threads[thread_id]
+    assert thread.status == "completed", thread.error
+    judges = [u for u in stored.usage_of(thread_id) if u.purpose == "judge"]
+    assert judges and not any(u.success for u in judges)
+    assert all(u.input_tokens == u.output_tokens == 0 for u in judges), "no usage report"
+    assert all(u.cost_usd > 0 and not u.cost_known for u in judges)
+    assert "timeout" in (judges[0].error or "")
+    assert [r.model for r in stored.responses if r.thread_id == thread_id]
