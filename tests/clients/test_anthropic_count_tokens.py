@@ -62,7 +62,7 @@ async def test_the_count_is_cl100k_s_count_of_the_chat_input(
     assert fake.stats.requests_total == 0
 
 
-async def test_the_count_follows_bytes_tools_and_tool_turns(
+async def test_the_count_follows_text_tools_and_tool_turns(
     service: Running, fake: FakeProviderServer
 ) -> None:
     async with client(service) as sdk:

@@ -249,6 +249,12 @@ class GatedClient:
         self._client = client
         self.gate = gate
 
+    def _cut_short(self, exc: BaseException, ticket: Ticket, output_bytes: int | None) -> float:
+        """The cost of a call that ended in `exc` without its usage report, noted on `exc`."""
+        cost = self.gate.cut_short_cost(ticket, output_bytes)
+        _note_billed(exc, cost, free=self.gate.free(ticket.model))
+        return cost
+
     async def complete(self, model: str, request: CompletionRequest) -> Completion:
         ticket = await self.gate.admit(model, request)
         cost = 0.0
@@ -258,8 +264,7 @@ class GatedClient:
             return completion
         except (asyncio.CancelledError, ProviderTimeoutError) as exc:
             # Sent, and maybe answered and billed after we stopped waiting: count the worst.
-            cost = self.gate.cut_short_cost(ticket, None)
-            _note_billed(exc, cost, free=self.gate.free(ticket.model))
+            cost = self._cut_short(exc, ticket, None)
             raise
         finally:
             await self.gate.settle(ticket, cost)
@@ -282,8 +287,7 @@ class GatedClient:
         except BaseException as exc:
             cut = isinstance(exc, asyncio.CancelledError | GeneratorExit | ProviderTimeoutError)
             if not finished and (sent_bytes or cut):
-                cost = self.gate.cut_short_cost(ticket, sent_bytes)
-                _note_billed(exc, cost, free=self.gate.free(ticket.model))
+                cost = self._cut_short(exc, ticket, sent_bytes)
             raise
         finally:
             await self.gate.settle(ticket, cost)

@@ -24,7 +24,7 @@ from orchestratex.engine.admission import (
 )
 from orchestratex.runtime.auth import Principal
 from orchestratex.runtime.budgets import BudgetLedger, LocalBudgets, RedisBudgets, SpentReader
-from orchestratex.runtime.ratelimit import RateLimiter, RequestRateLimitedError
+from orchestratex.runtime.ratelimit import RateLimiter, rate_limited
 from orchestratex.runtime.scaleout import RedisLinks, RedisRateLimiter
 from orchestratex.store.facade import Store
 
@@ -68,22 +68,18 @@ class _UserRate:
 
     def __init__(self, links: RedisLinks | None, limit: int, prefix: str) -> None:
         self._prefix = prefix
-        self._local = RateLimiter(limit) if links is None else None
-        self._shared = RedisRateLimiter(links.client, limit) if links is not None else None
+        self._limiter: RateLimiter | RedisRateLimiter = (
+            RateLimiter(limit) if links is None else RedisRateLimiter(links.client, limit)
+        )
 
     async def hit(self, user: Principal) -> None:
-        key = self._prefix + user.rate_key
-        if self._local is not None:
-            self._local.hit(key)
+        key, limiter = self._prefix + user.rate_key, self._limiter
+        if isinstance(limiter, RateLimiter):
+            limiter.hit(key)
             return
-        assert self._shared is not None
-        wait = await self._shared.hit(key, uuid.uuid4().hex)
+        wait = await limiter.hit(key, uuid.uuid4().hex)
         if wait is not None:
-            limit, window = self._shared.limit, self._shared.window_s
-            raise RequestRateLimitedError(
-                f"rate limit: at most {limit} requests per {window:g} s; retry in {wait:.0f} s",
-                retry_after_s=wait,
-            )
+            raise rate_limited(limiter.limit, limiter.window_s, wait)
 
 
 class Quotas:

@@ -19,6 +19,14 @@ class RequestRateLimitedError(OrchestrateXError):
         self.retry_after_s = retry_after_s
 
 
+def rate_limited(limit: int, window_s: float, wait_s: float) -> RequestRateLimitedError:
+    """The refusal of a request over `limit` per `window_s`, retryable after `wait_s`."""
+    return RequestRateLimitedError(
+        f"rate limit: at most {limit} requests per {window_s:g} s; retry in {wait_s:.0f} s",
+        retry_after_s=wait_s,
+    )
+
+
 class RateLimiter:
     """At most `limit` requests per key in any sliding `window_s` seconds (in memory)."""
 
@@ -37,10 +45,5 @@ class RateLimiter:
         while hits and hits[0] <= now - self.window_s:
             hits.popleft()
         if len(hits) >= self.limit:
-            wait = hits[0] + self.window_s - now
-            raise RequestRateLimitedError(
-                f"rate limit: at most {self.limit} requests per {self.window_s:g} s; "
-                f"retry in {wait:.0f} s",
-                retry_after_s=wait,
-            )
+            raise rate_limited(self.limit, self.window_s, hits[0] + self.window_s - now)
         hits.append(now)

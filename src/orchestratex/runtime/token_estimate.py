@@ -18,7 +18,9 @@ from __future__ import annotations
 import asyncio
 import json
 
+from orchestratex.core.orchestration import OrchestrationRequest
 from orchestratex.core.types import CompletionRequest
+from orchestratex.engine.generation import completion_request, initial_messages
 from orchestratex.providers.replay_tokens import tokenizers
 
 
@@ -39,6 +41,8 @@ def _count(call: CompletionRequest) -> int:
     return total + sum(counts.gpt4_text(text) for text in extra)
 
 
-async def estimate_input_tokens(call: CompletionRequest) -> int:
-    """The call's input tokens as cl100k_base counts them (see the module docstring)."""
+async def estimate_input_tokens(request: OrchestrationRequest) -> int:
+    """The input tokens of the request's first answering call, as cl100k_base counts them (see
+    the module docstring)."""
+    call = completion_request(request, initial_messages(request), "generate")
     return await asyncio.to_thread(_count, call)

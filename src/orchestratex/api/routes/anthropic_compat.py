@@ -55,7 +55,6 @@ from orchestratex.api.openai_run import RunFeed
 from orchestratex.api.openai_schema import REFINE_MODEL
 from orchestratex.api.routes.openai_compat import extension, is_replay, replay_headers
 from orchestratex.core.types import ResponseFormat, ToolCall
-from orchestratex.engine.generation import completion_request, initial_messages
 from orchestratex.runtime.auth import Principal
 from orchestratex.runtime.service import Service
 from orchestratex.runtime.token_estimate import estimate_input_tokens
@@ -143,9 +142,7 @@ async def count_tokens(
     does not count it.
     """
     planned = plan(to_chat_body(body), service)
-    request = planned.request
-    call = completion_request(request, initial_messages(request), "generate")
-    return TokenCount(input_tokens=await estimate_input_tokens(call))
+    return TokenCount(input_tokens=await estimate_input_tokens(planned.request))
 
 
 def _sse(name: str, payload: dict[str, Any]) -> str:
