@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 
 import pytest
 from pydantic import ValidationError
@@ -220,3 +221,42 @@ def test_service_settings_check_the_rule_and_name_the_removed_threshold() -> Non
 
 def test_a_permit_says_whether_it_is_a_probe() -> None:
     assert not Permit(probe=False).probe and Permit(probe=True).probe
+
+
+def test_a_peer_opens_it_for_the_rest_of_its_cooldown_without_telling_anyone() -> None:
+    clock = ManualClock()
+    told: list[tuple[str, float]] = []
+    breaker = CircuitBreaker(
+        "m", settings=BreakerSettings(cooldown_s=30.0), clock=clock, on_open=_tell(told)
+    )
+    breaker.open_from_peer(12.0)
+    assert breaker.view() == BreakerView("open", 0, 0, 12.0)
+    with pytest.raises(CircuitOpenError):
+        breaker.allow()
+    breaker.open_from_peer(5.0)  # a shorter refusal does not cut the one in place
+    assert breaker.view().retry_in_s == 12.0
+    breaker.open_from_peer(300.0)  # never longer than this instance's own cooldown
+    assert breaker.view().retry_in_s == 30.0
+    clock.now += 30.0
+    assert breaker.state == "half_open"  # then it probes for itself
+    assert told == []
+
+
+def test_it_tells_of_an_open_on_its_own_calls_and_of_a_failed_probe() -> None:
+    clock = ManualClock()
+    told: list[tuple[str, float]] = []
+    settings = BreakerSettings(window=4, min_calls=2, failure_rate=1.0, cooldown_s=10.0)
+    breaker = CircuitBreaker("m", settings=settings, clock=clock, on_open=_tell(told))
+    for _ in range(2):
+        breaker.record_failure(breaker.allow())
+    assert told == [("m", 10.0)]
+    clock.now += 10.0
+    breaker.record_failure(breaker.allow())  # a failed probe: a new cooldown, told again
+    assert told == [("m", 10.0), ("m", 10.0)]
+
+
+def _tell(told: list[tuple[str, float]]) -> Callable[[str, float], None]:
+    def on_open(name: str, cooldown_s: float) -> None:
+        told.append((name, cooldown_s))
+
+    return on_open

@@ -10,6 +10,10 @@ A call's outcome counts only in the state that let it out: an answer that arrive
 circuit opened (it was under way already) neither closes it nor extends its cooldown, and a late
 failure of a call let out before the last close does not count against the new window. `allow`
 hands out a `Permit` naming that state; the outcome is recorded with it.
+
+Several instances of the service: when a circuit opens on this instance's own calls, `on_open`
+is told (name, cooldown), so that its peers can be told; `open_from_peer` opens the circuit
+here for the rest of a peer's cooldown, as if it had opened here, without telling anyone again.
 """
 
 from __future__ import annotations
@@ -93,8 +97,10 @@ class CircuitBreaker:
         *,
         settings: BreakerSettings | None = None,
         clock: Callable[[], float],
+        on_open: Callable[[str, float], None] | None = None,
     ) -> None:
         self.name = name
+        self._on_open = on_open
         self._settings = settings = settings or BreakerSettings()
         self._need = [
             failures_to_open(n, settings.failure_rate) for n in range(settings.window + 1)
@@ -178,10 +184,25 @@ class CircuitBreaker:
         self._next = (self._next + 1) % window
         return self._calls >= self._settings.min_calls and self._failures >= self._need[self._calls]
 
-    def _open(self) -> None:
-        self._opened_at = self._clock()
+    def open_from_peer(self, remaining_s: float) -> None:
+        """Refuse calls for `remaining_s` more seconds (capped at the cooldown), then probe: a
+        peer's circuit for this name opened. A longer refusal already in place is kept."""
+        cooldown = self._settings.cooldown_s
+        remaining = min(max(0.0, remaining_s), cooldown)
+        now = self._clock()
+        opened_at = now - (cooldown - remaining)
+        if self.state == "open":
+            assert self._opened_at is not None
+            if self._opened_at >= opened_at:
+                return
+        self._open(at=opened_at, tell=False)
+
+    def _open(self, *, at: float | None = None, tell: bool = True) -> None:
+        self._opened_at = self._clock() if at is None else at
         self._permit = Permit(probe=True)  # the coming half-open period's
         self._probes_out = self._probes_passed = 0
+        if tell and self._on_open is not None:
+            self._on_open(self.name, self._settings.cooldown_s)
 
     def _close(self) -> None:
         self._opened_at = None

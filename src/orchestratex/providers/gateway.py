@@ -37,7 +37,9 @@ class Gateway:
     Retry-After honoured up to a cap), the provider's rate limits (in this process, or shared
     through `limiter_factory`; a call that gets no slot within its timeout fails with a
     retryable RateLimitedError) and a circuit breaker (per model by default, or per provider)
-    that opens on the failure rate of its latest calls (`BreakerSettings`).
+    that opens on the failure rate of its latest calls (`BreakerSettings`). `on_breaker_open`
+    hears of each circuit this gateway opens, and `peer_opened` opens one that another instance
+    opened (runtime/shared_breakers.py carries both through Redis).
     `complete` and `stream` share that one attempt loop (`providers.attempts`); a stream is
     retried only before its first delta. When retries are spent the error propagates: the
     `Completion` returned always names the model asked for. `latency_ms` is the time of the
@@ -58,6 +60,7 @@ class Gateway:
         health_window: int = 50,
         adapter_factories: Mapping[str, AdapterFactory] | None = None,
         limiter_factory: LimiterFactory | None = None,
+        on_breaker_open: Callable[[str, float], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         random: Callable[[], float] = _random.random,
@@ -71,7 +74,9 @@ class Gateway:
             scope=breaker_scope,
             settings=breaker or BreakerSettings(),
             clock=clock,
+            on_open=on_breaker_open,
         )
+        self._breaker_scope = breaker_scope
         self._parts = ModelPartsCache(
             catalog,
             env=env,
@@ -126,6 +131,16 @@ class Gateway:
 
     def _protocol(self, parts: ModelParts) -> str:
         return self.catalog.providers[parts.provider].protocol
+
+    def peer_opened(self, name: str, remaining_s: float) -> bool:
+        """Another instance's circuit `name` (a model key, or a provider name when breakers are
+        per provider) opened: refuse its calls here too for `remaining_s`. False when the name
+        means nothing here (another catalog)."""
+        known = self.catalog.models if self._breaker_scope == "model" else self.catalog.providers
+        if name not in known:
+            return False
+        self._breakers.named(name).open_from_peer(remaining_s)
+        return True
 
     def health(self) -> dict[str, ModelHealth]:
         """Live health of every catalog model (circuit and its window, recent success rate,

@@ -68,17 +68,24 @@ class Breakers:
         scope: Literal["model", "provider"],
         settings: BreakerSettings,
         clock: Callable[[], float],
+        on_open: Callable[[str, float], None] | None = None,
     ) -> None:
         self._scope = scope
         self._settings = settings
         self._clock = clock
+        self._on_open = on_open
         self._by_name: dict[str, CircuitBreaker] = {}
 
     def of(self, spec: ModelSpec) -> CircuitBreaker:
-        name = spec.key if self._scope == "model" else spec.provider
+        return self.named(spec.key if self._scope == "model" else spec.provider)
+
+    def named(self, name: str) -> CircuitBreaker:
+        """The breaker of a model key (scope "model") or provider name (scope "provider")."""
         breaker = self._by_name.get(name)
         if breaker is None:
-            breaker = CircuitBreaker(name, settings=self._settings, clock=self._clock)
+            breaker = CircuitBreaker(
+                name, settings=self._settings, clock=self._clock, on_open=self._on_open
+            )
             self._by_name[name] = breaker
         return breaker
 

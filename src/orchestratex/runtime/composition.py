@@ -102,7 +102,10 @@ async def start_gateway(parts: Parts) -> Gateway:
             if parts.links is not None
             else None
         ),
+        on_breaker_open=parts.links.breakers.opened if parts.links is not None else None,
     )
+    if parts.links is not None:
+        await parts.links.breakers.follow(gateway.peer_opened)
     await gateway.warm_up()
     return gateway
 

@@ -1,4 +1,5 @@
-"""What instances share through Redis: the event bus, the job queue, cancel requests, limits.
+"""What instances share through Redis: the event bus, the job queue, cancel requests, limits,
+open circuits (runtime/shared_breakers.py).
 
 `RedisLinks` owns one Redis client and one arq pool. The job queue is arq's: `enqueue` puts a
 run on it under a job id derived from the thread, so a thread is queued at most once. arq keeps
@@ -23,6 +24,7 @@ from arq.constants import in_progress_key_prefix
 from redis.asyncio import Redis
 
 from orchestratex.runtime.redis_bus import RedisEventBus, listen
+from orchestratex.runtime.shared_breakers import RedisBreakerPeers
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +81,7 @@ class RedisLinks:
         self.url = url
         self.client: Redis = Redis.from_url(url)
         self.bus = RedisEventBus(self.client)
+        self.breakers = RedisBreakerPeers(self.client)
         self._queue: ArqRedis | None = None
         self._cancel_listener: asyncio.Task[None] | None = None
 
@@ -98,6 +101,7 @@ class RedisLinks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await self.breakers.aclose()
         await self.bus.aclose()
         if self._queue is not None:
             await self._queue.aclose()
