@@ -229,3 +229,40 @@ async def test_a_string_turn_longer_than_1000_characters_is_answered(
         )
     assert message.content[0].type == "text"
     assert fake.last_body()["messages"][-1]["content"] == text
+
+
+@pytest.mark.parametrize("model", ["fake-claude", "fake-gpt"])
+async def test_an_assistant_prefill_reaches_a_named_model_as_the_last_turn(
+    service: Running, fake: FakeProviderServer, model: str
+) -> None:
+    async with client(service) as sdk:
+        message = await sdk.messages.create(
+            model=model,
+            max_tokens=200,
+            messages=[
+                {"role": "user", "content": "List three primes as JSON."},
+                {"role": "assistant", "content": '{"primes": ['},
+            ],
+        )
+    assert message.stop_reason == "end_turn" and message.content
+    assert fake.stats.requests_total == 1
+    turns = fake.last_body()["messages"]
+    assert turns[-1] == {"role": "assistant", "content": '{"primes": ['}
+    assert [t["role"] for t in turns] == ["user", "assistant"]
+
+
+async def test_an_orchestrating_model_refuses_a_prefill_before_any_call(
+    service: Running, fake: FakeProviderServer
+) -> None:
+    async with client(service) as sdk:
+        with pytest.raises(anthropic.BadRequestError) as caught:
+            await sdk.messages.create(
+                model="orchestratex/auto",
+                max_tokens=200,
+                messages=[
+                    {"role": "user", "content": "List three primes."},
+                    {"role": "assistant", "content": "2, 3,"},
+                ],
+            )
+    assert "prefill" in caught.value.message and "named catalog model" in caught.value.message
+    assert fake.stats.requests_total == 0

@@ -39,6 +39,15 @@ def test_earlier_turns_form_a_transcript_before_the_current_message() -> None:
     )
 
 
+def test_an_assistant_turn_may_end_it_when_allowed_and_is_labelled_as_begun() -> None:
+    pairs = (("user", "Name a prime."), ("assistant", "The first prime is"))
+    prompt, _ = to_prompt(_messages(*pairs), last_roles=("user", "tool", "assistant"))
+    assert prompt == (
+        "Earlier conversation:\n\n[user]\nName a prime.\n\n"
+        "Answer begun, to continue:\n\nThe first prime is"
+    )
+
+
 @pytest.mark.parametrize(
     "pairs",
     [

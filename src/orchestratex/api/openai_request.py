@@ -199,7 +199,15 @@ def plan(body: ChatCompletionRequest, service: Service) -> Plan:
             "revised); name a catalog model to use tools",
             param="tools",
         )
-    last_roles = ("user", "tool") if not orchestrating else ("user",)
+    if orchestrating and body.messages and body.messages[-1].role == "assistant":
+        raise bad_request(
+            f"{body.model} answers a user message: a conversation that ends with an assistant "
+            "turn (a prefill to continue) needs a named catalog model",
+            param="messages",
+        )
+    # A named model takes a conversation ending with an assistant turn as its API does:
+    # Anthropic's models continue it (prefill), OpenAI-protocol models answer after it.
+    last_roles = ("user", "tool", "assistant") if not orchestrating else ("user",)
     prompt, system = to_prompt(body.messages, last_roles=last_roles)
     common: dict[str, object] = {"prompt": prompt, "system": system, "options": opts}
     # A reply sent whole needs no token-by-token stream from the model (far less parsing).

@@ -264,7 +264,7 @@ def to_prompt(
     """(prompt, system) for a conversation, as described in the module docstring.
 
     The last message must have one of `last_roles` (a tool result may end a conversation with
-    a named model: the model answers it).
+    a named model: the model answers it; so may an assistant turn, a prefill to continue).
     """
     if not messages:
         raise bad_request("messages must not be empty", param="messages")
@@ -289,12 +289,11 @@ def to_prompt(
         raise bad_request(f"the last {messages[-1].role} message is empty", param="messages")
     prompt = current
     if transcript:
-        prompt = (
-            "Earlier conversation:\n\n"
-            + "\n\n".join(transcript)
-            + "\n\nCurrent message:\n\n"
-            + current
+        heading = (
+            "Answer begun, to continue" if messages[-1].role == "assistant" else "Current message"
         )
+        earlier = "\n\n".join(transcript)
+        prompt = f"Earlier conversation:\n\n{earlier}\n\n{heading}:\n\n{current}"
     system_text = "\n\n".join(system) or None
     if len(prompt) > MAX_PROMPT_CHARS or len(system_text or "") > MAX_PROMPT_CHARS:
         raise bad_request(
