@@ -71,6 +71,16 @@ async def test_replay_service_lists_prompts_and_completes_a_run(
         assert refused.status_code == 422
         assert refused.json()["error"]["code"] == "not_recorded"
 
+        prefill = [
+            {"role": "user", "content": detail["text"]},
+            {"role": "assistant", "content": "The answer is"},
+        ]
+        begun = await client.post(
+            "/v1/messages", json={"model": STRONG_MODEL, "max_tokens": 50, "messages": prefill}
+        )
+        assert begun.status_code == 422
+        assert "cannot continue an answer begun" in begun.json()["error"]["message"]
+
         submitted = await client.post(
             "/api/orchestrate/prompt", json={"prompt": detail["text"], "max_rounds": 2}
         )

@@ -98,6 +98,11 @@ async def replay_request(data: ReplayData, request: OrchestrationRequest) -> Orc
         ) from None
     if request.model == RECORDED_JUDGE:
         raise PromptNotRecordedError(f"{RECORDED_JUDGE} only judges; it does not answer prompts")
+    if request.messages and request.messages[-1].role == "assistant":
+        raise PromptNotRecordedError(
+            "not recorded: a recorded answer cannot continue an answer begun by the caller (a "
+            "conversation ending with an assistant turn); end it with the recorded prompt"
+        )
     if index.find(request.prompt) is None:
         raise PromptNotRecordedError(
             f"not recorded: the replay provider only serves the {len(index)} recorded prompts; "
