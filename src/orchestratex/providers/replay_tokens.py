@@ -6,7 +6,8 @@
 - Mixtral 8x7B Instruct (`mixtral-8x7b-instruct-v0.1`): Mistral's v1 SentencePiece tokenizer
   shipped in `mistral-common`; chat input is the whole `[INST] ... [/INST]` prompt it encodes.
 
-Loading takes a fraction of a second: call `Tokenizers.load` from a worker thread.
+Loading takes a fraction of a second (Mistral's on its first use): call `Tokenizers.load`, and
+the first Mixtral count, from a worker thread.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import threading
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from orchestratex.core.types import ChatMessage, TokenUsage
@@ -26,24 +27,33 @@ _MIXTRAL_INST_TOKENS = 7
 """`▁[INST]` and `▁[/INST]` in the v1 vocabulary: 3 + 4 tokens."""
 
 
-@dataclass(frozen=True)
+@dataclass
 class Tokenizers:
     gpt4: Any
     """A `bpe_openai` Encoding for cl100k_base."""
-    mistral: Any
-    """A `mistral_common` MistralTokenizer, v1."""
+    _mistral: Any = None
+    _mistral_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
     def load(cls) -> Tokenizers:
+        """cl100k_base now; Mistral's tokenizer on its first use (count_tokens never needs it)."""
         with warnings.catch_warnings():
             # bpe-openai 0.1.4 reads its bundled ranks with a deprecated importlib call.
             warnings.simplefilter("ignore", DeprecationWarning)
             import bpe_openai
 
             gpt4 = bpe_openai.get_encoding(GPT4_ENCODING)
-        from mistral_common.tokens.tokenizers.mistral import MistralTokenizer
+        return cls(gpt4=gpt4)
 
-        return cls(gpt4=gpt4, mistral=MistralTokenizer.v1())
+    @property
+    def mistral(self) -> Any:
+        """A `mistral_common` MistralTokenizer, v1 (loaded on first use; blocking)."""
+        with self._mistral_lock:
+            if self._mistral is None:
+                from mistral_common.tokens.tokenizers.mistral import MistralTokenizer
+
+                self._mistral = MistralTokenizer.v1()
+            return self._mistral
 
     # --- GPT-4 (cl100k_base) -------------------------------------------------------------------
 
