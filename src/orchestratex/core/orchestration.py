@@ -23,6 +23,7 @@ from orchestratex.core.types import (
     ResponseFormat,
     TokenConfidence,
     TokenUsage,
+    ToolCall,
     ToolChoice,
     ToolSpec,
 )
@@ -243,6 +244,9 @@ class RoundResult(BaseModel):
     latency_ms: float = 0.0
     confidence: TokenConfidence | None = Field(
         default=None, description="the answering model's own token confidence, when known"
+    )
+    tool_calls: list[ToolCall] = Field(
+        default_factory=list, description="the functions the answer calls (named models only)"
     )
 
 
