@@ -82,6 +82,20 @@ async def test_named_model_is_one_upstream_call_with_every_option(
     assert "fake provider" in (completion.choices[0].message.content or "")
 
 
+async def test_without_a_length_a_named_model_is_asked_for_what_it_can_give(
+    service: Running, fake: FakeProviderServer
+) -> None:
+    async with client(service) as sdk:
+        for model, sent in (("fake-claude", 8192), ("fake-gpt", 4096), ("orchestratex/auto", 1024)):
+            await sdk.chat.completions.create(
+                model=model, messages=[{"role": "user", "content": "Write a long essay"}]
+            )
+            # The model's catalog limit; else 4096; orchestrations: the documented 1024.
+            answers = [r["body"] for r in fake.requests if "max_tokens" in r["body"]]
+            assert answers[0]["max_tokens"] == sent, model
+            fake.reset_stats()
+
+
 async def test_streamed_named_model_is_one_call_too(
     service: Running, fake: FakeProviderServer
 ) -> None:

@@ -3,7 +3,8 @@
 - A named catalog model gets every option and the whole conversation, tools included, in one
   round that is not judged (one upstream call), except for the `passthrough_judge_rate` share
   of requests, which one judge scores. Options the model's wire protocol cannot carry are
-  refused with a 400 before any call.
+  refused with a 400 before any call. Without a length it is asked for as many tokens as it
+  can give (its catalog `max_output_tokens`), as its provider's API would.
 - `orchestratex/auto` and `orchestratex/refine` honour sampling, stop, output length and
   `response_format` (every generation and revision gets them; only models whose protocol can
   carry them are candidates; the answer returned must satisfy the format, see
@@ -46,6 +47,10 @@ from orchestratex.core.types import (
 )
 from orchestratex.runtime.catalog_setup import refused_options, refuses_any
 from orchestratex.runtime.service import Service
+
+NAMED_DEFAULT_TOKENS = 4096
+"""Output tokens a named model is asked for when the body gives no length and the catalog does
+not know the model's limit (a model whose limit it knows is asked for that limit)."""
 
 
 @dataclass(frozen=True)
@@ -215,6 +220,8 @@ def plan(body: ChatCompletionRequest, service: Service) -> Plan:
     common["messages"] = turns
     if body.output_tokens is not None:
         common["max_tokens"] = body.output_tokens
+    elif not orchestrating:  # as the provider's own API: as long as the model can answer
+        common["max_tokens"] = available[body.model].max_output_tokens or NAMED_DEFAULT_TOKENS
     if not orchestrating:
         spec = available[body.model]
         protocol = service.catalog.providers[spec.provider].protocol

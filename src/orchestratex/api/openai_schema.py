@@ -42,7 +42,8 @@ from orchestratex.core.types import (
 
 AUTO_MODEL = "orchestratex/auto"
 REFINE_MODEL = "orchestratex/refine"
-MAX_OUTPUT_TOKENS = 32_000
+MAX_OUTPUT_TOKENS = 200_000
+"""The most output tokens a request may ask for; a model with a lower limit is asked for its own."""
 MAX_MESSAGE_CHARS = 1_000_000
 """One message's text; the whole conversation must fit MAX_PROMPT_CHARS (checked in to_prompt)."""
 MAX_MESSAGES = 1000
