@@ -17,8 +17,6 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
 from pydantic import ValidationError
 
 from orchestratex.api.openai_errors import (
@@ -35,6 +33,7 @@ from orchestratex.api.openai_schema import (
     NamedToolChoice,
     to_prompt,
 )
+from orchestratex.api.schema_check import schema_problem
 from orchestratex.core.invalid import described, reason
 from orchestratex.core.orchestration import GenerationOptions, OrchestrationRequest
 from orchestratex.core.types import (
@@ -120,13 +119,9 @@ def _response_format(body: ChatCompletionRequest) -> ResponseFormat | None:
     schema = spec.schema_ if spec is not None else None
     if spec is None or schema is None:
         raise bad_request("response_format json_schema needs a schema", param="response_format")
-    try:
-        Draft202012Validator.check_schema(schema)
-    except SchemaError as exc:
-        raise bad_request(
-            f"response_format json_schema is not a valid JSON schema: {exc.message}",
-            param="response_format",
-        ) from None
+    problem = schema_problem(schema)
+    if problem is not None:
+        raise bad_request(f"response_format json_schema {problem}", param="response_format")
     return ResponseFormat(
         type="json_schema", name=spec.name, json_schema=schema, strict=spec.strict
     )

@@ -108,7 +108,7 @@ async def create_message(
         events = _events(feed, body.model, message_id, live=live, fmt=fmt, service=service)
         return event_stream(events, headers)
     run = await finished(feed)
-    result, chosen = answer_round(run, fmt)
+    result, chosen = await answer_round(run, fmt)
     calls = run.calls_of(chosen)
     content: list[dict[str, Any]] = []
     if chosen.answer or not calls:

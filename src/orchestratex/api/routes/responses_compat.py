@@ -83,7 +83,7 @@ async def create_response(
         events = _events(feed, pending, live=live, fmt=fmt, service=service)
         return event_stream(events, headers)
     run = await finished(feed)
-    result, chosen = answer_round(run, fmt)
+    result, chosen = await answer_round(run, fmt)
     answer = Answer(result, chosen, run.calls_of(chosen), run.finish_reason(chosen))
     ext = extension(run, result, chosen, replay=is_replay(service))
     final = finish(pending, thread_id, answer, ext)
