@@ -78,7 +78,8 @@ async def anthropic_user(
             token = None
         if token is None:
             raise ApiError(401, "unauthorized", "malformed x-api-key header")
-        return await user_for(service, token, request.headers, how="`x-api-key: <key>`")
+        peer = request.client.host if request.client is not None else None
+        return await user_for(service, token, request.headers, peer, how="`x-api-key: <key>`")
     return await current_user(service, request, None)
 
 

@@ -139,7 +139,8 @@ class Connection:
         except MalformedAuthorization:
             return await self._accept_principal(None)
         try:
-            principal = await principal_for(self.service, token, self.ws.headers)
+            peer = self.ws.client.host if self.ws.client is not None else None
+            principal = await principal_for(self.service, token, self.ws.headers, peer)
         except OpenModeRefused as exc:
             await self.error("forbidden", str(exc))
             self.finish(CLOSE_POLICY)
