@@ -294,6 +294,25 @@ async def test_errors_reach_the_sdk_as_its_exceptions(service: Running) -> None:
             )
 
 
+async def test_an_upstream_refusal_is_the_clients_400_and_a_lasting_rate_limit_a_429(
+    service: Running, fake: FakeProviderServer
+) -> None:
+    fake.options.fail_rate = 1.0
+    fake.options.retry_after_s = 0.0
+    ask = {"model": "fake-gpt", "messages": [{"role": "user", "content": "hi"}]}
+    async with client(service) as sdk:
+        fake.options.faults = ["bad_request"]
+        with pytest.raises(openai.BadRequestError) as refused:  # not a 502 the SDK would retry
+            await sdk.chat.completions.create(**ask)
+        assert refused.value.code == "bad_request"
+        assert "injected invalid request" in refused.value.message
+        assert fake.stats.requests_total == 1, "the request's own fault is not retried"
+        fake.options.faults = ["rate_limit"]
+        with pytest.raises(openai.RateLimitError) as limited:
+            await sdk.chat.completions.create(**ask)
+        assert limited.value.code == "rate_limited"
+
+
 async def test_models_list_and_retrieve_and_unknown_routes(service: Running) -> None:
     async with client(service) as sdk:
         listed = [m.id async for m in sdk.models.list()]

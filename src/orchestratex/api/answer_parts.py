@@ -22,6 +22,14 @@ from orchestratex.core.events import ResponseChunkEvent
 from orchestratex.core.orchestration import OrchestrationResult, RoundResult
 from orchestratex.core.types import ResponseFormat, ToolCall
 
+FAILED_STATUS = {
+    "budget_exceeded": 402,
+    "bad_request": 400,
+    "rate_limited": 429,
+}
+"""The status of a run that gave no answer, by the code of its last error: the provider said the
+request itself is at fault (400: a client retrying it gets the same), or still rate-limits after
+the retries (429, which clients back off from); any other failure is the upstream's (502)."""
 KEEPALIVE_S = 10.0
 """Seconds of silence after which a stream gets a keep-alive."""
 
@@ -84,7 +92,7 @@ def outcome(run: FollowedRun) -> OrchestrationResult:
         raise OpenAIError(503, "the run was cancelled", type_="server_error", code="cancelled")
     message = (result.error if result is not None else None) or "the run failed"
     code = getattr(run.terminal, "code", "failed")
-    status = 402 if code == "budget_exceeded" else 502
+    status = FAILED_STATUS.get(code, 502)
     raise OpenAIError(status, message, type_=error_type(status), code=code)
 
 
