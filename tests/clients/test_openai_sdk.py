@@ -299,17 +299,22 @@ async def test_an_upstream_refusal_is_the_clients_400_and_a_lasting_rate_limit_a
 ) -> None:
     fake.options.fail_rate = 1.0
     fake.options.retry_after_s = 0.0
-    ask = {"model": "fake-gpt", "messages": [{"role": "user", "content": "hi"}]}
     async with client(service) as sdk:
+
+        async def ask() -> None:
+            await sdk.chat.completions.create(
+                model="fake-gpt", messages=[{"role": "user", "content": "hi"}]
+            )
+
         fake.options.faults = ["bad_request"]
         with pytest.raises(openai.BadRequestError) as refused:  # not a 502 the SDK would retry
-            await sdk.chat.completions.create(**ask)
+            await ask()
         assert refused.value.code == "bad_request"
         assert "injected invalid request" in refused.value.message
         assert fake.stats.requests_total == 1, "the request's own fault is not retried"
         fake.options.faults = ["rate_limit"]
         with pytest.raises(openai.RateLimitError) as limited:
-            await sdk.chat.completions.create(**ask)
+            await ask()
         assert limited.value.code == "rate_limited"
 
 
