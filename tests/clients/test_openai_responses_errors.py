@@ -34,7 +34,7 @@ REFUSED: list[tuple[dict[str, Any], str]] = [
     ({"input": [{"type": "reasoning", "summary": []}]}, "items of type 'reasoning'"),
     ({"input": [{"type": "function_call", "name": "f"}]}, "needs call_id, arguments"),
     ({"input": [{"type": "item_reference", "id": "msg_1"}]}, "items of type 'item_reference'"),
-    ({"input": ""}, "empty"),
+    ({"model": "orchestratex/auto", "input": ""}, "empty"),
 ]
 
 

@@ -96,6 +96,23 @@ async def test_without_a_length_a_named_model_is_asked_for_what_it_can_give(
             fake.reset_stats()
 
 
+async def test_a_named_model_takes_any_conversation_its_api_takes(
+    service: Running, fake: FakeProviderServer
+) -> None:
+    conversations: list[Any] = [
+        [{"role": "system", "content": "Greet the user."}],  # a LangChain system-only prompt
+        [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "Hello! How"}],
+        [{"role": "user", "content": ""}],
+    ]
+    async with client(service) as sdk:
+        for messages in conversations:
+            reply = await sdk.chat.completions.create(model="fake-gpt", messages=messages)
+            assert reply.choices[0].message.content
+            assert fake.last_body()["messages"] == messages
+        with pytest.raises(openai.BadRequestError, match="must have the role 'user'"):
+            await sdk.chat.completions.create(model="orchestratex/auto", messages=conversations[0])
+
+
 async def test_streamed_named_model_is_one_call_too(
     service: Running, fake: FakeProviderServer
 ) -> None:

@@ -205,10 +205,9 @@ def plan(body: ChatCompletionRequest, service: Service) -> Plan:
             "turn (a prefill to continue) needs a named catalog model",
             param="messages",
         )
-    # A named model takes a conversation ending with an assistant turn as its API does:
-    # Anthropic's models continue it (prefill), OpenAI-protocol models answer after it.
-    last_roles = ("user", "tool", "assistant") if not orchestrating else ("user",)
-    prompt, system = to_prompt(body.messages, last_roles=last_roles)
+    # A named model takes any conversation its API takes; one ending with an assistant turn
+    # Anthropic's models continue (prefill), OpenAI-protocol models answer after it.
+    prompt, system = to_prompt(body.messages, any_ending=not orchestrating)
     common: dict[str, object] = {"prompt": prompt, "system": system, "options": opts}
     # A reply sent whole needs no token-by-token stream from the model (far less parsing).
     common["stream_answers"] = body.stream

@@ -259,19 +259,22 @@ def _text(message: MessageIn, index: int) -> str:
     return "\n".join(parts)
 
 
-def to_prompt(
-    messages: list[MessageIn], *, last_roles: tuple[str, ...] = ("user",)
-) -> tuple[str, str | None]:
+EMPTY_MESSAGE = "[an empty message]"
+"""The stored prompt's text for a named model's conversation that ends with an empty message."""
+
+
+def to_prompt(messages: list[MessageIn], *, any_ending: bool = False) -> tuple[str, str | None]:
     """(prompt, system) for a conversation, as described in the module docstring.
 
-    The last message must have one of `last_roles` (a tool result may end a conversation with
-    a named model: the model answers it; so may an assistant turn, a prefill to continue).
+    An orchestration answers a user message: the last message must be a user message with
+    text. With `any_ending` (a named model, which takes whatever its API takes) it may end
+    with a tool result, an assistant turn (a prefill to continue), a system message or an empty
+    message (the stored prompt then says `EMPTY_MESSAGE`).
     """
     if not messages:
         raise bad_request("messages must not be empty", param="messages")
-    if messages[-1].role not in last_roles:
-        roles = " or ".join(repr(r) for r in last_roles)
-        raise bad_request(f"the last message must have the role {roles}", param="messages")
+    if not any_ending and messages[-1].role != "user":
+        raise bad_request("the last message must have the role 'user'", param="messages")
     system: list[str] = []
     transcript: list[str] = []
     for index, message in enumerate(messages[:-1]):
@@ -287,7 +290,9 @@ def to_prompt(
             )
     current = _text(messages[-1], len(messages) - 1)
     if not current.strip():
-        raise bad_request(f"the last {messages[-1].role} message is empty", param="messages")
+        if not any_ending:
+            raise bad_request(f"the last {messages[-1].role} message is empty", param="messages")
+        current = EMPTY_MESSAGE
     prompt = current
     if transcript:
         heading = (
