@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from orchestratex.api.chat_prompt import to_prompt
 from orchestratex.api.openai_errors import OpenAIError
-from orchestratex.api.openai_schema import ChatCompletionRequest, MessageIn, to_prompt
+from orchestratex.api.openai_schema import ChatCompletionRequest, MessageIn
 
 
 def _messages(*pairs: tuple[str, object]) -> list[MessageIn]:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
+from orchestratex.api.chat_prompt import to_prompt
 from orchestratex.api.openai_errors import (
     OpenAIError,
     bad_request,
@@ -31,7 +32,6 @@ from orchestratex.api.openai_schema import (
     ChatCompletionRequest,
     MessageIn,
     NamedToolChoice,
-    to_prompt,
 )
 from orchestratex.api.schema_check import schema_problem
 from orchestratex.core.invalid import described, reason
