@@ -113,6 +113,40 @@ async def test_a_named_model_takes_any_conversation_its_api_takes(
             await sdk.chat.completions.create(model="orchestratex/auto", messages=conversations[0])
 
 
+async def test_options_that_ask_for_nothing_are_accepted_and_allowed_tools_honoured(
+    service: Running, fake: FakeProviderServer
+) -> None:
+    other: Any = {"type": "function", "function": {"name": "get_time", "parameters": {}}}
+    async with client(service) as sdk:
+        await sdk.chat.completions.create(
+            model="fake-gpt",
+            messages=[{"role": "user", "content": "hi"}],
+            extra_body={
+                "functions": [],
+                "function_call": "none",
+                "top_logprobs": 0,
+                "verbosity": "medium",
+                "safety_identifier": "user-1",
+                "prompt_cache_key": "k",
+            },
+        )
+        await sdk.chat.completions.create(
+            model="fake-gpt",
+            messages=[{"role": "user", "content": "Weather in Rome?"}],
+            tools=[WEATHER, other],
+            tool_choice={
+                "type": "allowed_tools",
+                "allowed_tools": {
+                    "mode": "required",
+                    "tools": [{"type": "function", "function": {"name": "get_weather"}}],
+                },
+            },
+        )
+    sent = fake.last_body()
+    assert [t["function"]["name"] for t in sent["tools"]] == ["get_weather"]
+    assert sent["tool_choice"] == "required"
+
+
 async def test_streamed_named_model_is_one_call_too(
     service: Running, fake: FakeProviderServer
 ) -> None:
@@ -252,6 +286,23 @@ async def test_json_object_through_auto_streams_the_checked_answer(
         ("orchestratex/auto", {"tools": [WEATHER]}, "tools"),
         ("orchestratex/refine", {"tools": [WEATHER]}, "tools"),
         ("fake-gpt", {"logprobs": True}, "logprobs"),
+        ("fake-gpt", {"top_logprobs": 2}, "top_logprobs"),
+        ("fake-gpt", {"functions": [{"name": "f"}]}, "functions"),
+        ("fake-gpt", {"verbosity": "low"}, "verbosity"),
+        (
+            "fake-gpt",
+            {
+                "tools": [WEATHER],
+                "tool_choice": {
+                    "type": "allowed_tools",
+                    "allowed_tools": {
+                        "mode": "auto",
+                        "tools": [{"type": "function", "function": {"name": "other"}}],
+                    },
+                },
+            },
+            "tool_choice",
+        ),
         ("fake-gpt", {"n": 2}, "n"),
         ("fake-claude", {"seed": 3}, "seed"),
         ("fake-claude", {"temperature": 0.5}, "temperature"),

@@ -29,6 +29,7 @@ from orchestratex.api.openai_errors import (
 from orchestratex.api.openai_schema import (
     AUTO_MODEL,
     REFINE_MODEL,
+    AllowedToolsChoice,
     ChatCompletionRequest,
     MessageIn,
     NamedToolChoice,
@@ -131,16 +132,30 @@ def _tool_choice(body: ChatCompletionRequest) -> ToolChoice | None:
     choice = body.tool_choice
     if choice is None:
         return None
+    names = {t.function.name for t in body.tools or []}
     if isinstance(choice, NamedToolChoice):
-        names = {t.function.name for t in body.tools or []}
         if choice.function.name not in names:
             raise bad_request("tool_choice names a function not in tools", param="tool_choice")
         return ToolChoice(mode="function", name=choice.function.name)
+    if isinstance(choice, AllowedToolsChoice):
+        if not {t.function.name for t in choice.allowed_tools.tools} <= names:
+            raise bad_request("tool_choice allows a function not in tools", param="tool_choice")
+        return ToolChoice(mode=choice.allowed_tools.mode)
     return ToolChoice(mode=choice)
 
 
+def _allowed(body: ChatCompletionRequest) -> set[str] | None:
+    """The functions `tool_choice: allowed_tools` lets the model call (None: all of `tools`)."""
+    choice = body.tool_choice
+    if not isinstance(choice, AllowedToolsChoice):
+        return None
+    return {t.function.name for t in choice.allowed_tools.tools}
+
+
 def options(body: ChatCompletionRequest) -> GenerationOptions:
-    """Every generation option of the body, checked."""
+    """Every generation option of the body, checked. `allowed_tools` is carried by sending
+    only the allowed functions, with its mode as the choice."""
+    allowed = _allowed(body)
     tools = [
         ToolSpec(
             name=t.function.name,
@@ -149,6 +164,7 @@ def options(body: ChatCompletionRequest) -> GenerationOptions:
             strict=t.function.strict,
         )
         for t in body.tools or []
+        if allowed is None or t.function.name in allowed
     ]
     if body.tool_choice is not None and not tools and body.tool_choice != "none":
         raise bad_request("tool_choice needs tools", param="tool_choice")

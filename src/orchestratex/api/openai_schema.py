@@ -1,8 +1,9 @@
 """The OpenAI chat-completions wire shapes (how a conversation becomes a prompt: `chat_prompt`).
 
 Options OpenAI defines but this service cannot honour (logprobs, logit_bias, n > 1, audio...)
-are refused with a 400; other unknown body fields are ignored. `user`, `metadata`, `store` and
-`service_tier` are accepted and not used.
+are refused with a 400; other unknown body fields are ignored. `user`, `metadata`, `store`,
+`service_tier`, `safety_identifier`, `prompt_cache_key` and `prompt_cache_retention` are
+accepted and not used.
 
 The fields read here are typed as strictly as the OpenAI API types them (`"stream": "yes"` is a
 400, not true), every list and string has a bound, and message text that cannot be stored or sent
@@ -144,6 +145,22 @@ class NamedToolChoice(BaseModel):
     function: NamedFunction
 
 
+class AllowedTools(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    mode: Literal["auto", "required"]
+    tools: list[NamedToolChoice] = Field(min_length=1, max_length=MAX_TOOLS)
+
+
+class AllowedToolsChoice(BaseModel):
+    """`tool_choice: {"type": "allowed_tools", ...}`: only these of `tools` may be called."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["allowed_tools"]
+    allowed_tools: AllowedTools
+
+
 class JsonSchemaIn(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
@@ -187,7 +204,9 @@ class ChatCompletionRequest(BaseModel):
     stop: StopText | Annotated[list[StopText], Field(max_length=MAX_STOP)] | None = None
     response_format: ResponseFormatIn | None = None
     tools: list[ToolIn] | None = Field(default=None, max_length=MAX_TOOLS)
-    tool_choice: Literal["none", "auto", "required"] | NamedToolChoice | None = None
+    tool_choice: (
+        Literal["none", "auto", "required"] | NamedToolChoice | AllowedToolsChoice | None
+    ) = None
     parallel_tool_calls: StrictBool | None = None
     # Defined by OpenAI, not supported here: refused when set to anything but their default.
     logprobs: StrictBool | None = None
@@ -200,15 +219,14 @@ class ChatCompletionRequest(BaseModel):
     prediction: dict[str, Any] | None = None
     web_search_options: dict[str, Any] | None = None
     reasoning_effort: str | None = Field(default=None, max_length=20)
+    verbosity: str | None = Field(default=None, max_length=20)
 
     def unsupported(self) -> list[str]:
-        """The OpenAI options set here that this service cannot honour."""
+        """The OpenAI options set here that this service cannot honour (an option set to what
+        asks for nothing, such as `functions: []` or `verbosity: "medium"`, is accepted)."""
         found = [
             name
             for name in (
-                "top_logprobs",
-                "functions",
-                "function_call",
                 "audio",
                 "prediction",
                 "web_search_options",
@@ -218,6 +236,14 @@ class ChatCompletionRequest(BaseModel):
         ]
         if self.logprobs:
             found.append("logprobs")
+        if self.top_logprobs:
+            found.append("top_logprobs")
+        if self.functions:
+            found.append("functions")
+        if self.function_call is not None and (self.functions or self.function_call != "none"):
+            found.append("function_call")
+        if self.verbosity not in (None, "medium"):
+            found.append("verbosity")
         if self.logit_bias:
             found.append("logit_bias")
         if self.modalities is not None and self.modalities != ["text"]:
