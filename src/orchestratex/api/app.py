@@ -16,6 +16,7 @@ from orchestratex.api.log_redaction import install_log_redaction
 from orchestratex.api.routes import (
     analytics,
     anthropic_compat,
+    completions_compat,
     demo,
     health,
     metrics,
@@ -86,6 +87,7 @@ def create_app(
 
     # The client-compatible routes first: the hot path, matched before the others are tried.
     app.include_router(openai_compat.router)
+    app.include_router(completions_compat.router)
     app.include_router(anthropic_compat.router)
     app.include_router(responses_compat.router)
     app.include_router(health.router)

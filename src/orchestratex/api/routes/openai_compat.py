@@ -77,7 +77,7 @@ def replay_headers(service: Service) -> dict[str, str]:
     return {REPLAY_HEADER: "true"} if is_replay(service) else {}
 
 
-def _usage(result: OrchestrationResult) -> Usage:
+def usage_of(result: OrchestrationResult) -> Usage:
     return Usage(
         prompt_tokens=result.usage.input_tokens,
         completion_tokens=result.usage.output_tokens,
@@ -153,7 +153,7 @@ async def chat_completions(
         model=body.model,
         system_fingerprint=REPLAY_FINGERPRINT if is_replay(service) else None,
         choices=[Choice(message=message, finish_reason=run.finish_reason(chosen))],
-        usage=_usage(result),
+        usage=usage_of(result),
         orchestratex=extension(run, result, chosen, replay=is_replay(service)),
     )
     return Response(
@@ -246,7 +246,7 @@ async def _stream(
                         model=body.model,
                         system_fingerprint=fingerprint,
                         choices=[],
-                        usage=_usage(part.result),
+                        usage=usage_of(part.result),
                     )
                     yield _sse(usage_chunk)
     yield "data: [DONE]\n\n"
