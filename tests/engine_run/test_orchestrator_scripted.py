@@ -132,9 +132,14 @@ async def test_budget_stops_with_the_best_answer_so_far() -> None:
     request = OrchestrationRequest(
         prompt=PROMPT, model="alpha", max_rounds=10, preferences=Preferences(budget_usd=budget)
     )
-    result = await make().run(request)
+    run = make().start(request)
+    result = await run.result()
     assert result.stop_reason == "budget" and result.status == "completed"
     assert result.total_cost_usd <= budget
+    # The judge calls the budget refused were never made: no usage records, so they do not
+    # count as that judge's failures in the analytics.
+    calls = [e for e in await collect(run) if isinstance(e, ModelCallEvent)]
+    assert all(e.success for e in calls)
     # The third answer fitted; judging it did not, so the run stops there (not on a plateau of
     # unjudged rounds) with the best judged answer.
     assert [r.score for r in result.rounds] == [3.0, 4.0, None]

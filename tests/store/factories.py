@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Literal, cast
 
+from orchestratex.core.errors import CANCELLED_CALL
 from orchestratex.core.events import (
     AnalysisEvent,
     CompletedEvent,
@@ -62,6 +63,7 @@ def run_events(
     answer_model: str = "gpt-x",
     judge: str = "claude-y",
     failing_judge: str | None = None,
+    cancelled_judge: str | None = None,
     escalate_to: str | None = None,
     domain: Domain = Domain.CODING,
     threshold: float = 8.0,
@@ -70,7 +72,8 @@ def run_events(
 ) -> list[Event]:
     """Events of one finished run: one round per score, each judged by `judge`.
 
-    Round 1 is also judged by `failing_judge` (a failed call) when given; round 2 escalates to
+    Round 1 is also judged by `failing_judge` (a failed call) and `cancelled_judge` (a call its
+    caller stopped) when given; round 2 escalates to
     `escalate_to` when given. Event i is stamped `start + i seconds`.
     """
     events: list[Event] = []
@@ -190,6 +193,11 @@ def run_events(
             )
             events.append(timed_out)
             verdicts.append(JudgeVerdict(judge=failing_judge, error="timeout"))
+        if cancelled_judge is not None and number == 1:
+            stopped = call(
+                number, cancelled_judge, "judge", TokenUsage(), 0.0, error=CANCELLED_CALL
+            )
+            events.append(stopped)
         events.append(
             EvaluationEvent(
                 thread_id=thread_id,

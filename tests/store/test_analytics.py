@@ -150,3 +150,18 @@ async def test_models_and_dashboard(sessions: SessionFactory) -> None:
     }
     assert board.usage.threads == 2 and board.selection.decisions == 2
     assert board.costs.total_cost_usd == pytest.approx(0.02)
+
+
+async def test_calls_their_caller_stopped_count_for_no_model(sessions: SessionFactory) -> None:
+    await feed(
+        sessions,
+        run_events("D", start=MON, scores=[7.0], failing_judge="slow-j", cancelled_judge="gpt-x"),
+    )
+    async with sessions() as session:
+        rows = {(r.model, r.domain): r for r in await analytics.models(session=session)}
+        report = await analytics.usage(session=session)
+    gpt = rows[("gpt-x", "coding")]
+    assert gpt.calls == 2 and gpt.success_rate == 1.0  # its answer, and a judge call stopped
+    assert rows[("slow-j", "coding")].success_rate == 0.0
+    assert (report.calls, report.successful_calls) == (4, 2)
+    assert report.success_rate == pytest.approx(2 / 3)  # the stopped call is left out

@@ -117,3 +117,8 @@ class ModelNotAllowedError(OrchestrateXError):
     """The run may not use this model (not among its allowed models)."""
 
     code = "model_not_allowed"
+
+
+CANCELLED_CALL = "cancelled: the call was stopped before it ended"
+"""The error of a call its caller stopped (a client that hung up, a run cancelled): it says
+nothing of the model, so success rates leave it out."""

@@ -8,7 +8,12 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from orchestratex.core.errors import OrchestrateXError
+from orchestratex.core.errors import (
+    CANCELLED_CALL,
+    BudgetExceededError,
+    ModelNotAllowedError,
+    OrchestrateXError,
+)
 from orchestratex.core.orchestration import JudgeVerdict
 from orchestratex.core.protocols import ModelClient
 from orchestratex.core.types import Completion, CompletionRequest, TokenUsage
@@ -72,8 +77,11 @@ CallSink = Callable[[CallRecord], Awaitable[None]]
 
 
 def has_usage(exc: BaseException) -> bool:
-    """Whether a call that ended in `exc` leaves a usage record: every failure does, and a
-    cancellation does once the call was sent (it may have been billed, engine/admission.py)."""
+    """Whether a call that ended in `exc` leaves a usage record: every failure of a call that
+    was made does, and a cancellation does once the call was sent (it may have been billed,
+    engine/admission.py). A call the gate refused (budget, allowed models) was never made."""
+    if isinstance(exc, BudgetExceededError | ModelNotAllowedError):
+        return False
     return isinstance(exc, Exception) or billed_estimate(exc) is not None
 
 
@@ -82,7 +90,7 @@ def describe_error(exc: BaseException) -> str:
     if isinstance(exc, OrchestrateXError):
         return f"{exc.code}: {exc.message}"
     if isinstance(exc, asyncio.CancelledError):
-        return "cancelled: the call was stopped before it ended"
+        return CANCELLED_CALL
     return f"unexpected {type(exc).__name__}"
 
 

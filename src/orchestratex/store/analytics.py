@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Float, case, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from orchestratex.core.errors import CANCELLED_CALL
 from orchestratex.store.tables import Response, SelectionRecord, Thread, UsageRecord
 from orchestratex.store.views import (
     Bucket,
@@ -69,7 +70,15 @@ def _estimated(known: Any, cost: Any) -> ColumnElement[float]:
 
 
 def _success_ratio() -> ColumnElement[float]:
-    return func.avg(case((UsageRecord.success, 1.0), else_=0.0))
+    """Succeeded calls among those that say something of the model: a call its caller stopped
+    (CANCELLED_CALL) counts neither way."""
+    return func.avg(
+        case(
+            (UsageRecord.success, 1.0),
+            (UsageRecord.error == CANCELLED_CALL, None),
+            else_=0.0,
+        )
+    )
 
 
 async def models(
@@ -252,11 +261,12 @@ async def usage(
     )
     by_status = {status: int(n) for status, n in statuses.all()}
     conditions = _usage_filter(user_id, since, until)
-    calls, ok, tin, tout, mean_latency = (
+    calls, ok, stopped, tin, tout, mean_latency = (
         await session.execute(
             select(
                 func.count(),
                 func.coalesce(func.sum(case((UsageRecord.success, 1), else_=0)), 0),
+                func.coalesce(func.sum(case((UsageRecord.error == CANCELLED_CALL, 1), else_=0)), 0),
                 func.coalesce(func.sum(UsageRecord.input_tokens), 0),
                 func.coalesce(func.sum(UsageRecord.output_tokens), 0),
                 func.avg(cast(UsageRecord.latency_ms, Float)),
@@ -277,7 +287,7 @@ async def usage(
         threads_by_status=by_status,
         calls=int(calls),
         successful_calls=int(ok),
-        success_rate=int(ok) / int(calls) if calls else None,
+        success_rate=int(ok) / (int(calls) - int(stopped)) if int(calls) > int(stopped) else None,
         input_tokens=int(tin),
         output_tokens=int(tout),
         mean_latency_ms=None if mean_latency is None else float(mean_latency),
