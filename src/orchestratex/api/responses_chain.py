@@ -42,18 +42,19 @@ async def earlier_turns(
     thread_id = response_id.removeprefix(RESPONSE_PREFIX)
     if thread_id == response_id or not thread_id:
         raise _not_found(response_id)
-    outcome = await service.thread_outcome(thread_id, user=user)
-    if outcome is None:
+    detail = await service.thread_detail(thread_id, user=user)
+    if detail is None:
         raise _not_found(response_id)
-    if outcome.status != "completed" or outcome.request is None or outcome.result is None:
+    status = detail.thread.status
+    if status != "completed" or detail.request is None or detail.result is None:
         raise bad_request(
             f"previous response {response_id!r} has no answer to continue from "
-            f"(its run is {outcome.status})",
+            f"(its run is {status})",
             param=PARAM,
         )
     try:
-        request = OrchestrationRequest.model_validate(outcome.request)
-        result = OrchestrationResult.model_validate(outcome.result)
+        request = OrchestrationRequest.model_validate(detail.request)
+        result = OrchestrationResult.model_validate(detail.result)
     except ValidationError:
         raise bad_request(
             f"previous response {response_id!r} was stored in a form this version cannot read",

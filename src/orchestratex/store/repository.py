@@ -32,7 +32,6 @@ from orchestratex.store.views import (
     EvaluationDetail,
     RoundDetail,
     ThreadDetail,
-    ThreadOutcome,
     ThreadPage,
     ThreadSummary,
     UserRecord,
@@ -151,18 +150,6 @@ async def get_thread(
     return ThreadSummary.model_validate(thread) if thread else None
 
 
-async def get_thread_outcome(
-    *, session: AsyncSession, thread_id: str, user_id: str | None, is_admin: bool
-) -> ThreadOutcome | None:
-    """The thread's status, request and result, if it exists and the caller may see it."""
-    thread = await session.scalar(
-        select(Thread).where(Thread.id == thread_id, _visible(user_id, is_admin))
-    )
-    if thread is None:
-        return None
-    return ThreadOutcome(status=thread.status, request=thread.request, result=thread.result)
-
-
 async def list_threads(
     *,
     session: AsyncSession,
@@ -265,6 +252,7 @@ async def get_thread_detail(
         system=prompt.system if prompt else None,
         analysis=prompt.analysis if prompt else None,
         request=thread.request,
+        result=thread.result,
         rounds=rounds,
         decisions=[DecisionDetail.model_validate(d) for d in decisions],
         improvements=[dict(p) for p in improvements],

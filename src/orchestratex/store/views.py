@@ -46,14 +46,6 @@ class ThreadSummary(_FromRow):
     last_seq: int
 
 
-class ThreadOutcome(BaseModel):
-    """A thread's status with its request and result as stored (None until written)."""
-
-    status: ThreadStatus
-    request: dict[str, Any] | None
-    result: dict[str, Any] | None
-
-
 class ThreadPage(BaseModel):
     items: list[ThreadSummary]
     total: int
@@ -114,6 +106,9 @@ class ThreadDetail(BaseModel):
     system: str | None
     analysis: dict[str, Any] | None
     request: dict[str, Any] | None
+    result: dict[str, Any] | None = Field(
+        default=None, description="the run's result as stored (its rounds' tool calls included)"
+    )
     rounds: list[RoundDetail]
     decisions: list[DecisionDetail]
     improvements: list[dict[str, Any]]
