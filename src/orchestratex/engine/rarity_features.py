@@ -36,10 +36,19 @@ _NO_WORDS: tuple[float, ...] = (5.0, 3.0, 4.0, 5.0, 0.0, 0.0, 0.0, 0.0, 0.0)
 
 @cache
 def zipf_table() -> dict[str, float]:
-    """Zipf frequency of each word of wordfreq's English table (about 320,000 words)."""
-    from wordfreq import get_frequency_dict
+    """Zipf frequency of each word of wordfreq's English table (about 320,000 words).
 
-    return {word: math.log10(freq) + 9.0 for word, freq in get_frequency_dict("en").items()}
+    wordfreq stores the table as buckets of words one centibel apart (bucket i: Zipf 9 - i/100);
+    it is read once as such, one float per bucket, and wordfreq's own cached copy is dropped
+    (the table adds about 40 MB to the process, not twice that)."""
+    import wordfreq
+
+    table: dict[str, float] = {}
+    for index, bucket in enumerate(wordfreq.get_frequency_list("en")):
+        zipf = 9.0 - index / 100.0
+        table.update(dict.fromkeys(bucket, zipf))
+    wordfreq.get_frequency_list.cache_clear()
+    return table
 
 
 def split_options(text: str) -> tuple[str, str]:

@@ -33,7 +33,7 @@ import numpy as np
 import numpy.typing as npt
 
 from orchestratex.engine.analysis import SCAN_CHARS, analyze
-from orchestratex.engine.rarity_features import RARITY_FEATURES, rarity_features
+from orchestratex.engine.rarity_features import RARITY_FEATURES, rarity_features, zipf_table
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -193,5 +193,9 @@ _RARITY_NAMES = frozenset(RARITY_FEATURES)
 
 
 def check_names(names: Sequence[str]) -> list[str]:
-    """`names` as a list; ValueError (naming it) when one is not an analysis feature."""
-    return analysis_matrix([""], names)[0]
+    """`names` as a list; ValueError (naming it) when one is not an analysis feature. A model
+    loaded with rarity figures loads the word table here, not on its first prompt."""
+    checked = analysis_matrix([""], names)[0]
+    if _RARITY_NAMES.intersection(checked):
+        zipf_table()
+    return checked
