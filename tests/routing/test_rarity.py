@@ -24,6 +24,7 @@ from orchestratex.engine.router_features import (
     ROUTER_FEATURES,
     SEMANTIC_FEATURES,
     analysis_matrix,
+    check_names,
 )
 from orchestratex.engine.semantic_model import RouterConfig
 from orchestratex.engine.semantic_router import SemanticRouter
@@ -138,3 +139,12 @@ def test_the_bank_holds_the_rarity_figures_only_without_embeddings(tmp_path: Pat
     embedded = build_bank(items, _LengthEmbedder(), tmp_path)
     assert embedded.names == [*ROUTER_FEATURES, *NUMBER_FEATURES]
     assert embedded.emb is not None and embedded.emb.shape == (2, 2)
+
+
+def test_loading_a_model_that_reads_rarity_figures_loads_the_word_table_then() -> None:
+    zipf_table.cache_clear()
+    check_names(ROUTER_FEATURES)
+    assert zipf_table.cache_info().currsize == 0  # a model without them never loads it
+    check_names(SEMANTIC_FEATURES)
+    assert zipf_table.cache_info().currsize == 1
+    assert len(zipf_table()) > 300_000 and zipf_table()["the"] > 7.5

@@ -110,6 +110,9 @@ def semantic_features(embeddings: bool) -> tuple[str, ...]:
     return ROUTER_FEATURES if embeddings else SEMANTIC_FEATURES
 
 
+_RARITY_NAMES = frozenset(RARITY_FEATURES)
+
+
 NUMBER_FEATURES: tuple[str, ...] = (
     "n:numbers",
     "n:distinct_numbers",
@@ -187,9 +190,6 @@ def analysis_matrix(
             raise ValueError(f"analysis computes no feature named {missing}") from None
     out: FloatArray = np.where(unscaled, raw, np.log1p(np.maximum(raw, 0.0)))
     return cols, out
-
-
-_RARITY_NAMES = frozenset(RARITY_FEATURES)
 
 
 def check_names(names: Sequence[str]) -> list[str]:
