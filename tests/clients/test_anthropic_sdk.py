@@ -266,3 +266,31 @@ async def test_an_orchestrating_model_refuses_a_prefill_before_any_call(
             )
     assert "prefill" in caught.value.message and "named catalog model" in caught.value.message
     assert fake.stats.requests_total == 0
+
+
+async def test_a_length_over_the_models_limit_asks_for_the_limit(
+    service: Running, fake: FakeProviderServer
+) -> None:
+    headers = {"x-api-key": service.key, "anthropic-version": "2023-06-01"}
+    async with httpx.AsyncClient(base_url=service.base_url, headers=headers) as http:
+        # LiteLLM's anthropic route sends 128,000 when the caller gives no length (the SDK
+        # itself refuses that much without streaming, so the body is posted as LiteLLM does).
+        for model, sent in (("fake-claude", 8192), ("fake-gpt", 128_000)):
+            reply = await http.post(
+                "/v1/messages",
+                json={
+                    "model": model,
+                    "max_tokens": 128_000,
+                    "messages": [{"role": "user", "content": "Hi"}],
+                },
+            )
+            assert reply.status_code == 200, reply.text
+            # fake-claude's catalog limit; fake-gpt's is not known: sent as asked.
+            assert fake.last_body()["max_tokens"] == sent
+        too_many = {
+            "model": "fake-claude",
+            "max_tokens": 200_001,
+            "messages": [{"role": "user", "content": "Hi"}],
+        }
+        refused = await http.post("/v1/messages", json=too_many)
+    assert refused.status_code == 400 and "max_tokens" in refused.json()["error"]["message"]

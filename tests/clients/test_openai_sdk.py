@@ -82,6 +82,37 @@ async def test_named_model_is_one_upstream_call_with_every_option(
     assert "fake provider" in (completion.choices[0].message.content or "")
 
 
+async def test_without_a_length_a_named_model_is_asked_for_what_it_can_give(
+    service: Running, fake: FakeProviderServer
+) -> None:
+    async with client(service) as sdk:
+        for model, sent in (("fake-claude", 8192), ("fake-gpt", 4096), ("orchestratex/auto", 1024)):
+            await sdk.chat.completions.create(
+                model=model, messages=[{"role": "user", "content": "Write a long essay"}]
+            )
+            # The model's catalog limit; else 4096; orchestrations: the documented 1024.
+            answers = [r["body"] for r in fake.requests if "max_tokens" in r["body"]]
+            assert answers[0]["max_tokens"] == sent, model
+            fake.reset_stats()
+
+
+async def test_a_named_model_takes_any_conversation_its_api_takes(
+    service: Running, fake: FakeProviderServer
+) -> None:
+    conversations: list[Any] = [
+        [{"role": "system", "content": "Greet the user."}],  # a LangChain system-only prompt
+        [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "Hello! How"}],
+        [{"role": "user", "content": ""}],
+    ]
+    async with client(service) as sdk:
+        for messages in conversations:
+            reply = await sdk.chat.completions.create(model="fake-gpt", messages=messages)
+            assert reply.choices[0].message.content
+            assert fake.last_body()["messages"] == messages
+        with pytest.raises(openai.BadRequestError, match="must have the role 'user'"):
+            await sdk.chat.completions.create(model="orchestratex/auto", messages=conversations[0])
+
+
 async def test_streamed_named_model_is_one_call_too(
     service: Running, fake: FakeProviderServer
 ) -> None:
@@ -278,6 +309,30 @@ async def test_errors_reach_the_sdk_as_its_exceptions(service: Running) -> None:
             await stranger.chat.completions.create(
                 model="fake-gpt", messages=[{"role": "user", "content": "hi"}]
             )
+
+
+async def test_an_upstream_refusal_is_the_clients_400_and_a_lasting_rate_limit_a_429(
+    service: Running, fake: FakeProviderServer
+) -> None:
+    fake.options.fail_rate = 1.0
+    fake.options.retry_after_s = 0.0
+    async with client(service) as sdk:
+
+        async def ask() -> None:
+            await sdk.chat.completions.create(
+                model="fake-gpt", messages=[{"role": "user", "content": "hi"}]
+            )
+
+        fake.options.faults = ["bad_request"]
+        with pytest.raises(openai.BadRequestError) as refused:  # not a 502 the SDK would retry
+            await ask()
+        assert refused.value.code == "bad_request"
+        assert "injected invalid request" in refused.value.message
+        assert fake.stats.requests_total == 1, "the request's own fault is not retried"
+        fake.options.faults = ["rate_limit"]
+        with pytest.raises(openai.RateLimitError) as limited:
+            await ask()
+        assert limited.value.code == "rate_limited"
 
 
 async def test_models_list_and_retrieve_and_unknown_routes(service: Running) -> None:

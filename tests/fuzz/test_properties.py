@@ -12,11 +12,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from orchestratex.api.chat_prompt import to_prompt
 from orchestratex.api.deps import MAX_AUTHORIZATION_CHARS, MalformedAuthorization, bearer_token
 from orchestratex.api.errors import ApiError
 from orchestratex.api.log_redaction import REDACTED, RedactCredentials, redact_text
 from orchestratex.api.openai_errors import OpenAIError
-from orchestratex.api.openai_schema import ChatCompletionRequest, to_prompt
+from orchestratex.api.openai_schema import ChatCompletionRequest
 from orchestratex.api.routes.sse import _after_seq
 from orchestratex.core.orchestration import MAX_JUDGES, OrchestrationRequest
 from orchestratex.core.text import is_safe_text

@@ -128,7 +128,7 @@ OUT_OF_RANGE: list[dict[str, Any]] = [
     {"deadline_s": 0},
     {"deadline_s": -5},
     {"max_tokens": 0},
-    {"max_tokens": 32_001},
+    {"max_tokens": 200_001},
     {"preferences": {"quality_weight": -0.5}},
     {"preferences": {"cost_weight": 1.5}},
     {"preferences": {"latency_weight": 2}},

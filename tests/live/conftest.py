@@ -122,7 +122,7 @@ class Live:
 
 class LocalTestClient(TestClient):
     """A TestClient addressed to localhost, its WebSockets too (TestClient's own are addressed
-    to `testserver`, which open mode refuses: api/local_guard.py)."""
+    to `testserver` from `testclient`, which open mode refuses: api/local_guard.py)."""
 
     def websocket_connect(
         self, url: str, subprotocols: Any = None, **kwargs: Any
@@ -136,7 +136,7 @@ def live(
 ) -> Iterator[Live]:
     settings = Settings(data_dir=tmp_path, database_url=database_url)
     app = create_app(settings, catalog=fake_catalog(fake_server.openai_base_url))
-    with LocalTestClient(app, base_url="http://localhost") as client:
+    with LocalTestClient(app, base_url="http://localhost", client=("127.0.0.1", 50000)) as client:
         assert_backend(app.state.service, database_url)
         yield Live(app, client, fake_server)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from orchestratex.runtime.auth import revoke_key
 from tests.live.conftest import Live, bearer, receive_until_close
 
 
@@ -90,3 +91,24 @@ def test_stats_need_an_admin(live: Live, keys: dict[str, str]) -> None:
         "messages_received",
         "connections_total",
     }
+
+
+def test_a_revoked_key_cannot_subscribe_on_a_socket_opened_before(
+    live: Live, keys: dict[str, str]
+) -> None:
+    thread = live.submit("alice's prompt", headers=bearer(keys["alice"]))
+
+    async def revoke() -> int:
+        async with live.service.sessions() as session:
+            return await revoke_key(session, keys["alice"][:12])
+
+    with live.client.websocket_connect("/ws/alice", headers=bearer(keys["alice"])) as ws:
+        assert ws.receive_json()["type"] == "ready"
+        assert live.client.portal is not None and live.client.portal.call(revoke) == 1
+        ws.send_json({"type": "subscribe", "thread_id": thread})
+        _refused(*receive_until_close(ws))
+    with live.client.websocket_connect("/ws/overflow", headers=bearer(keys["bob"])) as ws:
+        ws.receive_json()
+        ws.send_json({"type": "subscribe", "thread_id": thread, "after_seq": 2**63})
+        error = ws.receive_json()
+        assert error["type"] == "error" and error["code"] == "invalid_message"

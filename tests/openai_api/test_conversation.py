@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from orchestratex.api.chat_prompt import to_prompt
 from orchestratex.api.openai_errors import OpenAIError
-from orchestratex.api.openai_schema import ChatCompletionRequest, MessageIn, to_prompt
+from orchestratex.api.openai_schema import ChatCompletionRequest, MessageIn
 
 
 def _messages(*pairs: tuple[str, object]) -> list[MessageIn]:
@@ -41,11 +42,21 @@ def test_earlier_turns_form_a_transcript_before_the_current_message() -> None:
 
 def test_an_assistant_turn_may_end_it_when_allowed_and_is_labelled_as_begun() -> None:
     pairs = (("user", "Name a prime."), ("assistant", "The first prime is"))
-    prompt, _ = to_prompt(_messages(*pairs), last_roles=("user", "tool", "assistant"))
+    prompt, _ = to_prompt(_messages(*pairs), any_ending=True)
     assert prompt == (
         "Earlier conversation:\n\n[user]\nName a prime.\n\n"
         "Answer begun, to continue:\n\nThe first prime is"
     )
+
+
+def test_a_named_model_takes_a_system_only_or_empty_ending_conversation() -> None:
+    assert to_prompt(_messages(("system", "Greet the user.")), any_ending=True) == (
+        "Greet the user.",
+        None,
+    )
+    prompt, _ = to_prompt(_messages(("user", "hi"), ("user", "")), any_ending=True)
+    assert prompt.endswith("Current message:\n\n[an empty message]")
+    assert to_prompt(_messages(("user", "")), any_ending=True)[0] == "[an empty message]"
 
 
 @pytest.mark.parametrize(

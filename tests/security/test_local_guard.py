@@ -56,6 +56,17 @@ def test_headers_open_mode_serves() -> None:
             check_open_mode(headers)
 
 
+def test_open_mode_serves_a_loopback_peer_that_no_proxy_relayed() -> None:
+    check_open_mode({"host": "localhost"}, peer="127.0.0.1")
+    check_open_mode({}, peer="::1")
+    # A service on 0.0.0.0 whose last key was revoked: a remote caller naming localhost.
+    with pytest.raises(OpenModeRefused, match="only its own machine, not 192.0.2.2"):
+        check_open_mode({"host": "localhost"}, peer="192.0.2.2")
+    for header in ("x-forwarded-for", "forwarded", "x-real-ip"):
+        with pytest.raises(OpenModeRefused, match=f"proxy relayed \\({header} header"):
+            check_open_mode({"host": "127.0.0.1:8000", header: "8.8.8.8"}, peer="127.0.0.1")
+
+
 def test_http_in_open_mode(tmp_path: Path) -> None:
     with serve(tmp_path) as served, httpx.Client(base_url=served.base_url, trust_env=False) as http:
         assert http.post("/api/orchestrate/prompt", json=PROMPT).status_code == 202
@@ -76,6 +87,11 @@ def test_http_in_open_mode(tmp_path: Path) -> None:
         assert chat.status_code == 403 and chat.json()["error"]["type"] == "permission_error"
         local_page = http.get("/api/threads", headers={"origin": served.base_url})
         assert local_page.status_code == 200, local_page.text
+        # uvicorn itself takes a loopback peer's X-Forwarded-For as the client: either way, 403.
+        relayed = http.get("/api/threads", headers={"x-forwarded-for": "8.8.8.8"})
+        assert relayed.status_code == 403 and "8.8.8.8" in relayed.json()["error"]["message"]
+        relayed = http.get("/api/threads", headers={"forwarded": "for=8.8.8.8;host=evil.example"})
+        assert relayed.status_code == 403 and "proxy relayed" in relayed.json()["error"]["message"]
 
         key = served.new_key_sync("owner", admin=True)
         keyed = http.get(

@@ -9,6 +9,7 @@ them as chat.completion.chunk events, `routes/anthropic_compat.py` as Messages e
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 
@@ -21,6 +22,14 @@ from orchestratex.core.events import ResponseChunkEvent
 from orchestratex.core.orchestration import OrchestrationResult, RoundResult
 from orchestratex.core.types import ResponseFormat, ToolCall
 
+FAILED_STATUS = {
+    "budget_exceeded": 402,
+    "bad_request": 400,
+    "rate_limited": 429,
+}
+"""The status of a run that gave no answer, by the code of its last error: the provider said the
+request itself is at fault (400: a client retrying it gets the same), or still rate-limits after
+the retries (429, which clients back off from); any other failure is the upstream's (502)."""
 KEEPALIVE_S = 10.0
 """Seconds of silence after which a stream gets a keep-alive."""
 
@@ -83,20 +92,23 @@ def outcome(run: FollowedRun) -> OrchestrationResult:
         raise OpenAIError(503, "the run was cancelled", type_="server_error", code="cancelled")
     message = (result.error if result is not None else None) or "the run failed"
     code = getattr(run.terminal, "code", "failed")
-    status = 402 if code == "budget_exceeded" else 502
+    status = FAILED_STATUS.get(code, 502)
     raise OpenAIError(status, message, type_=error_type(status), code=code)
 
 
-def answer_round(
+async def answer_round(
     run: FollowedRun, fmt: ResponseFormat | None
 ) -> tuple[OrchestrationResult, RoundResult]:
     """The result and the round whose answer is returned: the best round, or with `fmt` the
-    best round that satisfies it; raises the OpenAI-shaped error when there is none."""
+    best round that satisfies it (checked in a worker thread); raises the OpenAI-shaped error
+    when there is none."""
     result = outcome(run)
-    best = run.best_round()
-    chosen = best_conforming(result, fmt) if fmt is not None else best
+    if fmt is None:
+        chosen = run.best_round()
+        problem = None
+    else:
+        chosen, problem = await asyncio.to_thread(_conforming, result, fmt)
     if chosen is None:
-        problem = format_problem(fmt, result.answer or "") if fmt is not None else None
         raise OpenAIError(
             502,
             f"no round's answer satisfied the response_format ({problem or 'no answer'})",
@@ -104,6 +116,14 @@ def answer_round(
             code="response_format_unmet",
         )
     return result, chosen
+
+
+def _conforming(
+    result: OrchestrationResult, fmt: ResponseFormat
+) -> tuple[RoundResult | None, str | None]:
+    """The best conforming round, or None and why the run's answer does not conform."""
+    chosen = best_conforming(result, fmt)
+    return chosen, None if chosen is not None else format_problem(fmt, result.answer or "")
 
 
 def broken_stream(model: str) -> OpenAIError:
@@ -143,7 +163,7 @@ async def answer_parts(
                 yield Failed(broken_stream(streamed))
                 return
         try:
-            result, chosen = answer_round(run, fmt)
+            result, chosen = await answer_round(run, fmt)
         except OpenAIError as error:
             yield Failed(error)
             return

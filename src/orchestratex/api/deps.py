@@ -61,18 +61,18 @@ ServiceDep = Annotated[Service, Depends(get_service)]
 
 
 async def principal_for(
-    service: Service, token: str | None, headers: Mapping[str, str]
+    service: Service, token: str | None, headers: Mapping[str, str], peer: str | None
 ) -> Principal | None:
     """Who holds `token`: the key's holder; the anonymous admin while no key exists (open mode,
     any token accepted, for requests from this machine only: OpenModeRefused otherwise); None
-    for an unknown or missing key once keys exist."""
+    for an unknown or missing key once keys exist. `peer`: the connection's address."""
     if token is not None:
         principal = await service.authenticate(token)
         if principal is not None:
             return principal
     if await service.auth_enabled():
         return None
-    check_open_mode(headers, service.settings.cors_origins)
+    check_open_mode(headers, service.settings.cors_origins, peer)
     return ANONYMOUS
 
 
@@ -86,20 +86,22 @@ async def current_user(
         raise _unauthorized(
             "malformed Authorization header: send `Authorization: Bearer <key>`"
         ) from None
-    return await user_for(service, token, request.headers)
+    peer = request.client.host if request.client is not None else None
+    return await user_for(service, token, request.headers, peer)
 
 
 async def user_for(
     service: Service,
     token: str | None,
     headers: Mapping[str, str],
+    peer: str | None,
     *,
     how: str = "`Authorization: Bearer <key>`",
 ) -> Principal:
     """`principal_for`, or a 401 (saying to send the key `how`) when there is none, or a 403
     for a request open mode does not serve."""
     try:
-        principal = await principal_for(service, token, headers)
+        principal = await principal_for(service, token, headers, peer)
     except OpenModeRefused as exc:
         raise ApiError(403, "forbidden", str(exc)) from None
     if principal is None:

@@ -1,12 +1,13 @@
-"""Whether an answer satisfies the response format asked for, and the best round that does."""
+"""Whether an answer satisfies the response format asked for, and the best round that does.
+
+Blocking (a schema check may take up to `schema_check.CHECK_S`): call from a worker thread.
+"""
 
 from __future__ import annotations
 
 import json
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
-
+from orchestratex.api.schema_check import answer_problem
 from orchestratex.core.orchestration import OrchestrationResult, RoundResult
 from orchestratex.core.types import ResponseFormat
 
@@ -22,11 +23,7 @@ def format_problem(fmt: ResponseFormat, text: str) -> str | None:
     if fmt.type == "json_object":
         return None if isinstance(value, dict) else "the answer is not a JSON object"
     assert fmt.json_schema is not None
-    try:
-        error = next(iter(Draft202012Validator(fmt.json_schema).iter_errors(value)), None)
-    except SchemaError as exc:
-        return f"the schema is not valid: {exc.message}"
-    return None if error is None else f"the answer does not match the schema: {error.message}"
+    return answer_problem(fmt.json_schema, value)
 
 
 def best_conforming(result: OrchestrationResult, fmt: ResponseFormat) -> RoundResult | None:

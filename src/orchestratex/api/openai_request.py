@@ -3,7 +3,8 @@
 - A named catalog model gets every option and the whole conversation, tools included, in one
   round that is not judged (one upstream call), except for the `passthrough_judge_rate` share
   of requests, which one judge scores. Options the model's wire protocol cannot carry are
-  refused with a 400 before any call.
+  refused with a 400 before any call. Without a length it is asked for as many tokens as it
+  can give (its catalog `max_output_tokens`), as its provider's API would.
 - `orchestratex/auto` and `orchestratex/refine` honour sampling, stop, output length and
   `response_format` (every generation and revision gets them; only models whose protocol can
   carry them are candidates; the answer returned must satisfy the format, see
@@ -16,10 +17,9 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
 from pydantic import ValidationError
 
+from orchestratex.api.chat_prompt import to_prompt
 from orchestratex.api.openai_errors import (
     OpenAIError,
     bad_request,
@@ -32,8 +32,8 @@ from orchestratex.api.openai_schema import (
     ChatCompletionRequest,
     MessageIn,
     NamedToolChoice,
-    to_prompt,
 )
+from orchestratex.api.schema_check import schema_problem
 from orchestratex.core.invalid import described, reason
 from orchestratex.core.orchestration import GenerationOptions, OrchestrationRequest
 from orchestratex.core.types import (
@@ -46,6 +46,10 @@ from orchestratex.core.types import (
 )
 from orchestratex.runtime.catalog_setup import refused_options, refuses_any
 from orchestratex.runtime.service import Service
+
+NAMED_DEFAULT_TOKENS = 4096
+"""Output tokens a named model is asked for when the body gives no length and the catalog does
+not know the model's limit (a model whose limit it knows is asked for that limit)."""
 
 
 @dataclass(frozen=True)
@@ -115,13 +119,9 @@ def _response_format(body: ChatCompletionRequest) -> ResponseFormat | None:
     schema = spec.schema_ if spec is not None else None
     if spec is None or schema is None:
         raise bad_request("response_format json_schema needs a schema", param="response_format")
-    try:
-        Draft202012Validator.check_schema(schema)
-    except SchemaError as exc:
-        raise bad_request(
-            f"response_format json_schema is not a valid JSON schema: {exc.message}",
-            param="response_format",
-        ) from None
+    problem = schema_problem(schema)
+    if problem is not None:
+        raise bad_request(f"response_format json_schema {problem}", param="response_format")
     return ResponseFormat(
         type="json_schema", name=spec.name, json_schema=schema, strict=spec.strict
     )
@@ -205,16 +205,17 @@ def plan(body: ChatCompletionRequest, service: Service) -> Plan:
             "turn (a prefill to continue) needs a named catalog model",
             param="messages",
         )
-    # A named model takes a conversation ending with an assistant turn as its API does:
-    # Anthropic's models continue it (prefill), OpenAI-protocol models answer after it.
-    last_roles = ("user", "tool", "assistant") if not orchestrating else ("user",)
-    prompt, system = to_prompt(body.messages, last_roles=last_roles)
+    # A named model takes any conversation its API takes; one ending with an assistant turn
+    # Anthropic's models continue (prefill), OpenAI-protocol models answer after it.
+    prompt, system = to_prompt(body.messages, any_ending=not orchestrating)
     common: dict[str, object] = {"prompt": prompt, "system": system, "options": opts}
     # A reply sent whole needs no token-by-token stream from the model (far less parsing).
     common["stream_answers"] = body.stream
     common["messages"] = turns
     if body.output_tokens is not None:
         common["max_tokens"] = body.output_tokens
+    elif not orchestrating:  # as the provider's own API: as long as the model can answer
+        common["max_tokens"] = available[body.model].max_output_tokens or NAMED_DEFAULT_TOKENS
     if not orchestrating:
         spec = available[body.model]
         protocol = service.catalog.providers[spec.provider].protocol

@@ -1,11 +1,5 @@
-"""The OpenAI chat-completions wire shapes, and how a conversation becomes one run.
+"""The OpenAI chat-completions wire shapes (how a conversation becomes a prompt: `chat_prompt`).
 
-How a conversation becomes one orchestration request (kept simple on purpose):
-- the answering model gets the whole conversation as sent (`OrchestrationRequest.messages`),
-  tool calls and tool results included, with every generation option of the body;
-- for analysis, the judges and the stored thread, `system` and `developer` messages, joined by
-  blank lines, become the request's `system`, and the last message's text is the prompt, with
-  earlier turns, if any, put before it as a labelled transcript.
 Options OpenAI defines but this service cannot honour (logprobs, logit_bias, n > 1, audio...)
 are refused with a 400; other unknown body fields are ignored. `user`, `metadata`, `store` and
 `service_tier` are accepted and not used.
@@ -30,8 +24,7 @@ from pydantic import (
     Tag,
 )
 
-from orchestratex.api.openai_errors import bad_request
-from orchestratex.core.orchestration import MAX_MODEL_KEY_CHARS, MAX_PROMPT_CHARS
+from orchestratex.core.orchestration import MAX_MODEL_KEY_CHARS
 from orchestratex.core.text import SafeText, check_text
 from orchestratex.core.types import (
     MAX_ARGUMENTS_CHARS,
@@ -42,9 +35,10 @@ from orchestratex.core.types import (
 
 AUTO_MODEL = "orchestratex/auto"
 REFINE_MODEL = "orchestratex/refine"
-MAX_OUTPUT_TOKENS = 32_000
+MAX_OUTPUT_TOKENS = 200_000
+"""The most output tokens a request may ask for; a model with a lower limit is asked for its own."""
 MAX_MESSAGE_CHARS = 1_000_000
-"""One message's text; the whole conversation must fit MAX_PROMPT_CHARS (checked in to_prompt)."""
+"""One message's text; the whole conversation must fit MAX_PROMPT_CHARS (chat_prompt.to_prompt)."""
 MAX_MESSAGES = 1000
 MAX_CONTENT_PARTS = 100
 MAX_PART_TYPE_CHARS = 64
@@ -241,65 +235,6 @@ class ChatCompletionRequest(BaseModel):
     @property
     def include_usage(self) -> bool:
         return self.stream_options is not None and self.stream_options.include_usage
-
-
-def _text(message: MessageIn, index: int) -> str:
-    if message.content is None:
-        return ""
-    if isinstance(message.content, str):
-        return message.content
-    parts: list[str] = []
-    for part in message.content:
-        if part.type != "text" or part.text is None:
-            raise bad_request(
-                f"messages[{index}]: only text content is supported", param="messages"
-            )
-        parts.append(part.text)
-    return "\n".join(parts)
-
-
-def to_prompt(
-    messages: list[MessageIn], *, last_roles: tuple[str, ...] = ("user",)
-) -> tuple[str, str | None]:
-    """(prompt, system) for a conversation, as described in the module docstring.
-
-    The last message must have one of `last_roles` (a tool result may end a conversation with
-    a named model: the model answers it; so may an assistant turn, a prefill to continue).
-    """
-    if not messages:
-        raise bad_request("messages must not be empty", param="messages")
-    if messages[-1].role not in last_roles:
-        roles = " or ".join(repr(r) for r in last_roles)
-        raise bad_request(f"the last message must have the role {roles}", param="messages")
-    system: list[str] = []
-    transcript: list[str] = []
-    for index, message in enumerate(messages[:-1]):
-        text = _text(message, index)
-        if message.role in ("system", "developer"):
-            if text:
-                system.append(text)
-        elif text:
-            transcript.append(f"[{message.role}]\n{text}")
-        for call in message.tool_calls or []:
-            transcript.append(
-                f"[assistant tool call {call.id}]\n{call.function.name}({call.function.arguments})"
-            )
-    current = _text(messages[-1], len(messages) - 1)
-    if not current.strip():
-        raise bad_request(f"the last {messages[-1].role} message is empty", param="messages")
-    prompt = current
-    if transcript:
-        heading = (
-            "Answer begun, to continue" if messages[-1].role == "assistant" else "Current message"
-        )
-        earlier = "\n\n".join(transcript)
-        prompt = f"Earlier conversation:\n\n{earlier}\n\n{heading}:\n\n{current}"
-    system_text = "\n\n".join(system) or None
-    if len(prompt) > MAX_PROMPT_CHARS or len(system_text or "") > MAX_PROMPT_CHARS:
-        raise bad_request(
-            f"the conversation is longer than {MAX_PROMPT_CHARS} characters", param="messages"
-        )
-    return prompt, system_text
 
 
 class FunctionCallOut(BaseModel):

@@ -13,8 +13,9 @@ models with the same options and gates:
   chat `response_format`.
 `metadata`, `user`, `store`, `safety_identifier`, `prompt_cache_key`, `prompt_cache_retention`,
 `service_tier`, `stream_options` and `max_tool_calls` are accepted and not used (every run is
-stored as a thread of the caller whatever `store` says). What needs state or tools this service
-does not have (`previous_response_id`, `conversation`, `background`, `prompt`, `include`,
+stored as a thread of the caller whatever `store` says). `previous_response_id` names an
+earlier response of the caller to continue from (`responses_chain`). What needs state or tools
+this service does not have (`conversation`, `background`, `prompt`, `include`,
 `reasoning`, built-in tools, non-text content, `truncation: "auto"`...) is a 400 naming it.
 Other unknown fields are ignored, as on /v1/chat/completions.
 """
@@ -133,8 +134,9 @@ class ResponsesRequest(BaseModel):
     service_tier: str | None = Field(default=None, max_length=20)
     stream_options: dict[str, Any] | None = None
     max_tool_calls: int | None = Field(default=None, ge=1)
-    # Defined by OpenAI, not supported here: refused when set to anything but their default.
     previous_response_id: str | None = Field(default=None, max_length=200)
+    """Continue from an earlier response of the caller (`responses_chain`)."""
+    # Defined by OpenAI, not supported here: refused when set to anything but their default.
     conversation: str | dict[str, Any] | None = None
     background: StrictBool | None = None
     prompt: dict[str, Any] | None = None
@@ -150,7 +152,6 @@ class ResponsesRequest(BaseModel):
         found = [
             name
             for name in (
-                "previous_response_id",
                 "conversation",
                 "prompt",
                 "top_logprobs",
@@ -198,11 +199,12 @@ def _needs(item: InputItem, where: str, *names: str) -> None:
         raise bad_request(f"{where}: a {item.type} item needs {', '.join(missing)}", "input")
 
 
-def _messages(body: ResponsesRequest) -> list[dict[str, Any]]:
-    """The conversation as chat-completions messages."""
+def _messages(body: ResponsesRequest, earlier: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The conversation as chat-completions messages, `earlier` turns after the instructions."""
     out: list[dict[str, Any]] = []
     if body.instructions:
         out.append({"role": "system", "content": body.instructions})
+    out += earlier
     if isinstance(body.input, str):
         out.append({"role": "user", "content": body.input})
         return out
@@ -256,16 +258,20 @@ def _tool_choice(choice: str | ToolChoiceIn | None) -> str | dict[str, Any] | No
     return {"type": "function", "function": {"name": choice.name}}
 
 
-def to_chat_body(body: ResponsesRequest) -> ChatCompletionRequest:
-    """The chat-completions body that asks for the same thing (see the module docstring)."""
+def to_chat_body(
+    body: ResponsesRequest, earlier: list[dict[str, Any]] | None = None
+) -> ChatCompletionRequest:
+    """The chat-completions body that asks for the same thing (see the module docstring);
+    `earlier`: the turns `previous_response_id` brings, before `input`."""
     unsupported = body.unsupported()
     if unsupported:
         raise not_supported(unsupported)
-    messages = _messages(body)
+    messages = _messages(body, earlier or [])
     if len(messages) > MAX_MESSAGES:
-        raise bad_request(
-            f"input: at most {MAX_MESSAGES} messages, `instructions` counted as one", "input"
+        counted = (
+            "`instructions` and the previous response's turns" if earlier else "`instructions`"
         )
+        raise bad_request(f"input: at most {MAX_MESSAGES} messages, {counted} counted", "input")
     chat: dict[str, Any] = {"model": body.model, "messages": messages, "stream": body.stream}
     if body.max_output_tokens is not None:
         chat["max_tokens"] = body.max_output_tokens

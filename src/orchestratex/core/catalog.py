@@ -57,6 +57,12 @@ class ModelSpec(BaseModel):
     provider: str
     model_id: str = Field(description="the id the provider's API expects")
     context_window: int = Field(ge=1)
+    max_output_tokens: int | None = Field(
+        default=None,
+        ge=1,
+        description="the most output tokens the provider lets one call ask for (None: not "
+        "known); calls asking for more are sent asking for this many",
+    )
     specialties: dict[Domain, float] = Field(
         default_factory=dict, description="prior expected quality per domain, 0..1"
     )

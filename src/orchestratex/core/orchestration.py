@@ -23,6 +23,7 @@ from orchestratex.core.types import (
     ResponseFormat,
     TokenConfidence,
     TokenUsage,
+    ToolCall,
     ToolChoice,
     ToolSpec,
 )
@@ -120,7 +121,7 @@ class OrchestrationRequest(BaseModel):
         default=2, ge=0, le=MAX_JUDGES, description="judges per round; 0: answers are not judged"
     )
     deadline_s: float | None = Field(default=None, gt=0.0, le=MAX_DEADLINE_S)
-    max_tokens: int = Field(default=1024, ge=1, le=32_000)
+    max_tokens: int = Field(default=1024, ge=1, le=200_000)
     messages: list[ChatMessage] | None = Field(
         default=None,
         max_length=MAX_MESSAGES,
@@ -243,6 +244,9 @@ class RoundResult(BaseModel):
     latency_ms: float = 0.0
     confidence: TokenConfidence | None = Field(
         default=None, description="the answering model's own token confidence, when known"
+    )
+    tool_calls: list[ToolCall] = Field(
+        default_factory=list, description="the functions the answer calls (named models only)"
     )
 
 

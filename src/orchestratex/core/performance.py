@@ -86,7 +86,10 @@ class ModelHealth(BaseModel):
     recent_calls: int = Field(default=0, ge=0)
     latency_p50_ms: float | None = None
     configured: bool = Field(default=True, description="its provider has the key it needs")
-    last_error: str | None = None
+    last_error: str | None = Field(
+        default=None,
+        description="the code of the latest failure (never its text: it may quote a request)",
+    )
 
     @property
     def score(self) -> float:

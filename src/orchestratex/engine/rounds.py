@@ -85,6 +85,7 @@ class RoundPlayer:
             usage=completion.usage,
             latency_ms=(time.perf_counter() - started) * 1000.0,
             confidence=completion.confidence,
+            tool_calls=list(completion.tool_calls),
         )
         judges = self.judges(st, completion.model)
         verdicts: list[JudgeVerdict] = []

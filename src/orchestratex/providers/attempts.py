@@ -162,7 +162,9 @@ class Attempt:
         else:
             self.parts.breaker.record_neutral(self._permit)
         if not isinstance(err, BadRequestError):
-            self._policy.health.record_failure(self.parts.key, f"{err.code}: {err.message}")
+            # Its code only: a provider's message may quote the request, and every key sees
+            # model health.
+            self._policy.health.record_failure(self.parts.key, err.code)
 
     def abandoned(self) -> None:
         """The attempt ended without telling anything of the provider (cancelled, closed)."""

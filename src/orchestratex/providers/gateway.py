@@ -114,7 +114,7 @@ class Gateway:
         """The answer of `model` (a catalog key); raises ProviderError when it has none."""
         final: StreamPart | None = None
         parts = self._parts.get(model)
-        request = fitted(self._protocol(parts), request)
+        request = self._fit(parts, request)
         async for part in self._policy.run(parts, request, complete_body):
             final = part
         assert isinstance(final, Completion)
@@ -123,14 +123,21 @@ class Gateway:
     async def stream(self, model: str, request: CompletionRequest) -> AsyncIterator[StreamPart]:
         """Text deltas, then one Completion. Retries happen only before the first delta."""
         model_parts = self._parts.get(model)
-        request = fitted(self._protocol(model_parts), request)
+        request = self._fit(model_parts, request)
         parts = self._policy.run(model_parts, request, stream_body)
         async with aclosing(parts):
             async for part in parts:
                 yield part
 
-    def _protocol(self, parts: ModelParts) -> str:
-        return self.catalog.providers[parts.provider].protocol
+    def _fit(self, parts: ModelParts, request: CompletionRequest) -> CompletionRequest:
+        """The request as this model takes it: a judge's sampling options its protocol lacks
+        left out (`fitted`), and `max_tokens` no more than the model's own output limit (a
+        provider refuses more outright; asking for the most it gives is what the caller meant)."""
+        request = fitted(self.catalog.providers[parts.provider].protocol, request)
+        limit = parts.max_output_tokens
+        if limit is not None and request.max_tokens > limit:
+            return request.model_copy(update={"max_tokens": limit})
+        return request
 
     def peer_opened(self, name: str, remaining_s: float) -> bool:
         """Another instance's circuit `name` (a model key, or a provider name when breakers are

@@ -40,6 +40,8 @@ class ModelParts:
     """The provider's timeout, used when a request sets none."""
     open_calls: asyncio.Semaphore | None = None
     """The provider's `max_concurrent` cap in this process (None: no cap), shared by its models."""
+    max_output_tokens: int | None = None
+    """The model's own output limit, when the catalog knows it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +142,7 @@ class ModelPartsCache:
             price=self._catalog.price(spec.key),
             timeout_s=provider.timeout_s,
             open_calls=self._cap(provider),
+            max_output_tokens=spec.max_output_tokens,
         )
 
     def _cap(self, provider: ProviderSpec) -> asyncio.Semaphore | None:

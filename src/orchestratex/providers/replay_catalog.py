@@ -46,6 +46,7 @@ def replay_catalog() -> Catalog:
         provider=REPLAY_PROVIDER,
         model_id=STRONG_MODEL,
         context_window=128_000,
+        max_output_tokens=4096,  # gpt-4-1106-preview's own limit
         tier="large",
         typical_latency_ms=6000,
         specialties=_priors(0.86, 0.83),

@@ -40,7 +40,7 @@ from orchestratex.runtime.runs import Lane, RunManager, ServiceNotRunningError
 from orchestratex.runtime.settings import Settings
 from orchestratex.runtime.visibility import ThreadStatus, thread_status, visible
 from orchestratex.store.db import SessionFactory
-from orchestratex.store.views import ThreadDetail, ThreadPage
+from orchestratex.store.views import ThreadDetail, ThreadOutcome, ThreadPage
 from orchestratex.store.writer import EventWriter
 
 __all__ = ["Service", "ServiceNotRunningError", "ThreadDetail", "ThreadPage", "ThreadStatus"]
@@ -250,6 +250,14 @@ class Service:
         """One thread in full (its events emitted so far stored first), or None."""
         await self.flush(thread_id)
         return await self.store.thread_detail(
+            thread_id, user_id=user.user_id, is_admin=user.is_admin
+        )
+
+    async def thread_outcome(self, thread_id: str, *, user: Principal) -> ThreadOutcome | None:
+        """The thread's status, request and result as stored (its events stored first), or
+        None when it does not exist or `user` may not see it."""
+        await self.flush(thread_id)
+        return await self.store.thread_outcome(
             thread_id, user_id=user.user_id, is_admin=user.is_admin
         )
 

@@ -26,7 +26,7 @@ from orchestratex.store.db import (
     init_db,
 )
 from orchestratex.store.tables import ACTIVE_STATUSES, Thread, UsageRecord, User, utc_now
-from orchestratex.store.views import ThreadDetail, ThreadPage
+from orchestratex.store.views import ThreadDetail, ThreadOutcome, ThreadPage
 from orchestratex.store.writes import Work, Writes, writes_for
 
 T = TypeVar("T")
@@ -130,6 +130,14 @@ class Store:
     ) -> ThreadDetail | None:
         async with self.sessions() as session:
             return await repository.get_thread_detail(
+                session=session, thread_id=thread_id, user_id=user_id, is_admin=is_admin
+            )
+
+    async def thread_outcome(
+        self, thread_id: str, *, user_id: str | None, is_admin: bool
+    ) -> ThreadOutcome | None:
+        async with self.sessions() as session:
+            return await repository.get_thread_outcome(
                 session=session, thread_id=thread_id, user_id=user_id, is_admin=is_admin
             )
 

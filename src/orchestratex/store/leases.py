@@ -149,6 +149,7 @@ def _rebuild(response: ResponseEvent, evaluation: EvaluationEvent) -> RoundResul
         cost_usd=response.cost_usd + sum(v.cost_usd for v in verdicts),
         usage=sum((v.usage for v in verdicts), response.usage),
         latency_ms=response.latency_ms + max((v.latency_ms for v in verdicts), default=0.0),
+        tool_calls=list(response.tool_calls),
     )
 
 

@@ -32,6 +32,7 @@ from orchestratex.store.views import (
     EvaluationDetail,
     RoundDetail,
     ThreadDetail,
+    ThreadOutcome,
     ThreadPage,
     ThreadSummary,
     UserRecord,
@@ -148,6 +149,18 @@ async def get_thread(
         select(Thread).where(Thread.id == thread_id, _visible(user_id, is_admin))
     )
     return ThreadSummary.model_validate(thread) if thread else None
+
+
+async def get_thread_outcome(
+    *, session: AsyncSession, thread_id: str, user_id: str | None, is_admin: bool
+) -> ThreadOutcome | None:
+    """The thread's status, request and result, if it exists and the caller may see it."""
+    thread = await session.scalar(
+        select(Thread).where(Thread.id == thread_id, _visible(user_id, is_admin))
+    )
+    if thread is None:
+        return None
+    return ThreadOutcome(status=thread.status, request=thread.request, result=thread.result)
 
 
 async def list_threads(

@@ -46,6 +46,14 @@ class ThreadSummary(_FromRow):
     last_seq: int
 
 
+class ThreadOutcome(BaseModel):
+    """A thread's status with its request and result as stored (None until written)."""
+
+    status: ThreadStatus
+    request: dict[str, Any] | None
+    result: dict[str, Any] | None
+
+
 class ThreadPage(BaseModel):
     items: list[ThreadSummary]
     total: int

@@ -35,6 +35,7 @@ FAKE_MODELS: tuple[ModelSpec, ...] = (
         provider=FAKE_ANTHROPIC,
         model_id="fake-claude-large",
         context_window=200_000,
+        max_output_tokens=8192,
         specialties={_C: 0.9, _R: 0.86, _M: 0.78, _A: 0.9, _G: 0.84},
         typical_latency_ms=2200,
         tier="large",

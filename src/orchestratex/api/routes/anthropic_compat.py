@@ -78,7 +78,8 @@ async def anthropic_user(
             token = None
         if token is None:
             raise ApiError(401, "unauthorized", "malformed x-api-key header")
-        return await user_for(service, token, request.headers, how="`x-api-key: <key>`")
+        peer = request.client.host if request.client is not None else None
+        return await user_for(service, token, request.headers, peer, how="`x-api-key: <key>`")
     return await current_user(service, request, None)
 
 
@@ -108,7 +109,7 @@ async def create_message(
         events = _events(feed, body.model, message_id, live=live, fmt=fmt, service=service)
         return event_stream(events, headers)
     run = await finished(feed)
-    result, chosen = answer_round(run, fmt)
+    result, chosen = await answer_round(run, fmt)
     calls = run.calls_of(chosen)
     content: list[dict[str, Any]] = []
     if chosen.answer or not calls:

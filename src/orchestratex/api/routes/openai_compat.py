@@ -141,7 +141,7 @@ async def chat_completions(
         stream = _stream(feed, body, completion_id, created, live=live, fmt=fmt, service=service)
         return event_stream(stream, headers)
     run = await finished(feed)
-    result, chosen = answer_round(run, fmt)
+    result, chosen = await answer_round(run, fmt)
     calls = run.calls_of(chosen)
     message = ResponseMessage(
         content=chosen.answer if chosen.answer or not calls else None,

@@ -5,9 +5,10 @@ The body is translated to the equivalent chat-completions body (`responses_schem
 and run exactly as /v1/chat/completions runs it: the same catalog models and `orchestratex/*`
 names, the same options, gates (key, rate limit, budget, body size) and lanes, one upstream call
 for a named model, and a client that hangs up cancels the run. Streams send the Responses events
-(`responses_format`); keep-alive comments while a run goes on. Responses are not stored for
-retrieval: every run is a thread of the caller (`resp_<thread id>` is thread `<thread id>`,
-readable at `GET /api/threads/{thread_id}`), and `GET /v1/responses/{id}` says so with a 404.
+(`responses_format`); keep-alive comments while a run goes on. Every run is a thread of the
+caller (`resp_<thread id>` is thread `<thread id>`, readable at `GET /api/threads/{thread_id}`),
+which `previous_response_id` continues from (`responses_chain`); `GET /v1/responses/{id}` is a
+404 that says where to read it.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from orchestratex.api.openai_errors import OpenAIError, OpenAIRoute, from_except
 from orchestratex.api.openai_request import plan
 from orchestratex.api.openai_run import RunFeed
 from orchestratex.api.openai_schema import REFINE_MODEL
+from orchestratex.api.responses_chain import earlier_turns
 from orchestratex.api.responses_format import (
     EventWriter,
     ResponseObject,
@@ -61,10 +63,14 @@ async def create_response(
     response.completed). `model` is a catalog key (one passthrough call) or
     `orchestratex/auto` / `orchestratex/refine`; function tools, `text.format` JSON,
     `max_output_tokens` (a cut answer is `incomplete`), `temperature` and `top_p` are honoured.
-    State kept by OpenAI (`previous_response_id`, `conversation`, `background`), built-in tools
-    and `reasoning` are refused with a 400 naming them."""
+    `previous_response_id` continues from an earlier response of the caller (its conversation
+    and answer come before `input`; its instructions do not). `conversation`, `background`,
+    built-in tools and `reasoning` are refused with a 400 naming them."""
+    earlier = None
+    if body.previous_response_id is not None:
+        earlier = await earlier_turns(service, user, body.previous_response_id)
     try:
-        planned = plan(to_chat_body(body), service)
+        planned = plan(to_chat_body(body, earlier), service)
     except (OpenAIError, ValidationError) as exc:
         raise in_responses_terms(from_exception(exc)[0]) from None
     fmt = None if planned.passthrough else planned.request.options.response_format
@@ -77,7 +83,7 @@ async def create_response(
         events = _events(feed, pending, live=live, fmt=fmt, service=service)
         return event_stream(events, headers)
     run = await finished(feed)
-    result, chosen = answer_round(run, fmt)
+    result, chosen = await answer_round(run, fmt)
     answer = Answer(result, chosen, run.calls_of(chosen), run.finish_reason(chosen))
     ext = extension(run, result, chosen, replay=is_replay(service))
     final = finish(pending, thread_id, answer, ext)

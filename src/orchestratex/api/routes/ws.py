@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 router = APIRouter(tags=["live"])
 
 SESSION_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+MAX_SEQ = 2**63 - 1
+"""The largest `after_seq` a subscription may give (a database integer)."""
 MAX_THREAD_ID_CHARS = 128
 CLOSE_NORMAL = 1000
 CLOSE_POLICY = 1008
@@ -73,6 +75,8 @@ class Connection:
         self.hub = hub
         self.session_id = session_id
         self.user: Principal = ANONYMOUS
+        self._key: str | None = None
+        """The API key the connection authenticated with (None in open mode)."""
         self.close_code = CLOSE_NORMAL
         self._conn_id = hub.connect()
         self._lock = asyncio.Lock()
@@ -139,7 +143,8 @@ class Connection:
         except MalformedAuthorization:
             return await self._accept_principal(None)
         try:
-            principal = await principal_for(self.service, token, self.ws.headers)
+            peer = self.ws.client.host if self.ws.client is not None else None
+            principal = await principal_for(self.service, token, self.ws.headers, peer)
         except OpenModeRefused as exc:
             await self.error("forbidden", str(exc))
             self.finish(CLOSE_POLICY)
@@ -147,6 +152,7 @@ class Connection:
         if principal is ANONYMOUS:
             return "disabled"
         if principal is not None or header is not None:
+            self._key = token
             return await self._accept_principal(principal)
         try:
             async with asyncio.timeout(self.hub.auth_timeout_s):
@@ -158,6 +164,7 @@ class Connection:
             given = message.get("api_key")
             usable = isinstance(given, str) and len(given) <= 512 and is_safe_text(given)
             principal = await self._principal(given) if usable and isinstance(given, str) else None
+            self._key = given if principal is not None and isinstance(given, str) else None
         return await self._accept_principal(principal)
 
     async def _principal(self, key: str) -> Principal | None:
@@ -229,7 +236,7 @@ class Connection:
             # NUL or a lone surrogate: no thread has such an id (and it cannot be looked up).
             await self.error("thread_not_found", "no such thread")
             return
-        if type(after_seq) is not int or after_seq < 0:
+        if type(after_seq) is not int or not 0 <= after_seq <= MAX_SEQ:
             after_seq = None
         if kind == "subscribe" and thread_id is not None and after_seq is not None:
             await self.subscribe(thread_id, after_seq=after_seq)
@@ -238,8 +245,23 @@ class Connection:
         else:
             await self.error("invalid_message", "unknown message type or malformed fields")
 
+    async def _still_allowed(self) -> bool:
+        """Whether the connection's key still holds (revoked since it connected: no), or, in
+        open mode, whether no key exists yet; tells the client and closes it when not."""
+        if self._key is not None:
+            allowed = await self.service.authenticate(self._key) is not None
+        else:
+            allowed = self.user is not ANONYMOUS or not await self.service.auth_enabled()
+        if not allowed:
+            await self.error("unauthorized", "the API key is no longer valid; connect again")
+            self.finish(CLOSE_UNAUTHORIZED)
+        return allowed
+
     async def subscribe(self, thread_id: str, *, after_seq: int = 0, primary: bool = False) -> bool:
-        """Check the thread, then replay and follow it in its own task; False on an error."""
+        """Check the key and the thread, then replay and follow it in its own task; False on an
+        error."""
+        if not await self._still_allowed():
+            return False
         found = None
         if _valid_thread_id(thread_id):
             found = await self.service.status(thread_id, user=self.user)

@@ -25,6 +25,7 @@ _ERRORS: dict[str, tuple[int, str, str]] = {
     "timeout": (504, "timeout_error", "[fake provider] injected timeout"),
     "down": (500, "api_error", "[fake provider] model is down (test directive)"),
     "overloaded": (529, "overloaded_error", "[fake provider] injected overload"),
+    "bad_request": (400, "invalid_request_error", "[fake provider] injected invalid request"),
 }
 
 

@@ -19,6 +19,7 @@ ERROR_STATUS: dict[str, int] = {
     "timeout": 504,
     "down": 500,
     "overloaded": 529,
+    "bad_request": 400,
 }
 """HTTP status of each fault that is answered with an error body."""
 

@@ -71,7 +71,7 @@ async def handle_completion(request: Request, state: FakeState, wire: Wire) -> R
     fault = state.choose_fault(parsed.model)
     if fault == "timeout":
         await hang(request, options.hang_s, state.closing)
-    if fault in ("rate_limit", "server_error", "timeout", "down") or (
+    if fault in ("rate_limit", "server_error", "timeout", "down", "bad_request") or (
         fault == "overloaded" and not parsed.stream
     ):
         return wire.error(fault, options.retry_after_s)

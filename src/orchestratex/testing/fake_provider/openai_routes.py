@@ -33,6 +33,7 @@ _ERRORS: dict[str, tuple[int, str, str]] = {
     "timeout": (504, "timeout", "[fake provider] injected timeout"),
     "down": (500, "server_error", "[fake provider] model is down (test directive)"),
     "overloaded": (503, "server_error", "[fake provider] injected overload"),
+    "bad_request": (400, "invalid_request_error", "[fake provider] injected invalid request"),
 }
 
 

@@ -6,20 +6,22 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-FaultKind = Literal["rate_limit", "server_error", "timeout", "malformed", "cut", "overloaded"]
+FaultKind = Literal[
+    "rate_limit", "server_error", "timeout", "malformed", "cut", "overloaded", "bad_request"
+]
 """A fault the server can inject instead of a normal answer. "overloaded" answers a whole
 reply with an overload status (529 on Messages, 503 on chat completions) and ends a stream,
 after a few events, with the dialect's error event (Anthropic's `event: error`, OpenAI's
-`{"error": ...}` object)."""
+`{"error": ...}` object). "bad_request" is a 400 saying the request is invalid."""
 
 InjectedFault = Literal[
-    "rate_limit", "server_error", "timeout", "malformed", "cut", "overloaded", "down"
+    "rate_limit", "server_error", "timeout", "malformed", "cut", "overloaded", "bad_request", "down"
 ]
 """A FaultKind, or "down": the always-500 answer of a model whose id contains "down"."""
 
 ALL_FAULTS: tuple[FaultKind, ...] = ("rate_limit", "server_error", "timeout", "malformed", "cut")
-"""The faults drawn by default ("overloaded" only when asked for, so that seeded fault
-sequences stay what they were)."""
+"""The faults drawn by default ("overloaded" and "bad_request" only when asked for, so that
+seeded fault sequences stay what they were)."""
 
 
 class FakeProviderOptions(BaseModel):
