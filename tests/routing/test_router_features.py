@@ -14,6 +14,7 @@ from orchestratex.engine.router import LearnedRouter
 from orchestratex.engine.router_features import (
     NUMBER_FEATURES,
     ROUTER_FEATURES,
+    SEMANTIC_FEATURES,
     analysis_features,
     analysis_matrix,
 )
@@ -52,7 +53,7 @@ def test_fitted_routers_store_the_list_and_read_it_back() -> None:
     bank = build_bank(items, None, None)
     semantic, _ = train_semantic(bank, bank.index(items))
     loaded = SemanticRouter.from_dict(json.loads(json.dumps(semantic.to_dict())), None)
-    assert semantic.names == loaded.names == ROUTER_FEATURES
+    assert semantic.names == loaded.names == SEMANTIC_FEATURES
     assert loaded.strong_scores(prompts) == semantic.strong_scores(prompts)
 
 
@@ -109,13 +110,13 @@ def _two_kinds() -> list[RoutingItem]:
 def test_an_expert_may_read_the_number_counts_the_pooled_model_never_does() -> None:
     items = _two_kinds()
     bank = build_bank(items, None, None)
-    assert bank.names == [*ROUTER_FEATURES, *NUMBER_FEATURES]
+    assert bank.names == [*SEMANTIC_FEATURES, *NUMBER_FEATURES]
     pooled = RouterConfig("ridge", alpha=1.0, embeddings=False)
     expert = RouterConfig("ridge", alpha=1.0, embeddings=False, numbers=True)
     router = fit_rows(bank, bank.index(items), pooled, experts={"gsm8k": expert})
-    assert router.names == ROUTER_FEATURES
-    assert router.experts["gsm8k"].names == ROUTER_FEATURES + NUMBER_FEATURES
-    assert router.read_names == ROUTER_FEATURES + NUMBER_FEATURES
+    assert router.names == SEMANTIC_FEATURES
+    assert router.experts["gsm8k"].names == SEMANTIC_FEATURES + NUMBER_FEATURES
+    assert router.read_names == SEMANTIC_FEATURES + NUMBER_FEATURES
     data = json.loads(json.dumps(router.to_dict()))
     loaded = SemanticRouter.from_dict(data, None)
     assert loaded.experts["gsm8k"].names == router.experts["gsm8k"].names

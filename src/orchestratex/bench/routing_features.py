@@ -1,7 +1,7 @@
 """Features of every benchmark prompt, computed once per bench run (embeddings from the cache).
 
 `FeatureBank` holds, per routing item, its embedding row (when the embeddings extra is installed)
-and its raw analysis features (BANK_FEATURES), plus the training
+and its raw analysis features (`bank_features`), plus the training
 target: the chance the strong model is needed (`RoutingItem.target`: 1 when only the strong
 model is right; MT-Bench's judge-point margin over MT_BENCH_TARGET_SPAN, clipped to 0..1). The
 router regresses on it and calibrates to it. The signed strong-minus-weak gain was the
@@ -21,7 +21,11 @@ import numpy.typing as npt
 from orchestratex.bench.routing_data import RoutingItem
 from orchestratex.bench.routing_embed_cache import cached_embeddings
 from orchestratex.engine.embeddings import Embedder, FloatArray
-from orchestratex.engine.router_features import NUMBER_FEATURES, ROUTER_FEATURES, analysis_matrix
+from orchestratex.engine.router_features import (
+    NUMBER_FEATURES,
+    analysis_matrix,
+    semantic_features,
+)
 from orchestratex.engine.semantic_train import StopCheck
 
 IntArray = npt.NDArray[np.int64]
@@ -57,9 +61,13 @@ class FeatureBank:
 
 
 STOP_EVERY = 256
-BANK_FEATURES = ROUTER_FEATURES + NUMBER_FEATURES
-"""Every feature a setting may read: the routers' list, then the number-and-step counts that a
-kind's expert may read (engine/router_features.py)."""
+
+
+def bank_features(embeddings: bool) -> tuple[str, ...]:
+    """Every feature a setting may read: the semantic router's list (with the rarity figures
+    when there are no embeddings), then the number-and-step counts that a kind's expert may
+    read (engine/router_features.py)."""
+    return semantic_features(embeddings) + NUMBER_FEATURES
 
 
 def build_bank(
@@ -70,12 +78,12 @@ def build_bank(
 ) -> FeatureBank:
     """Features of `items`; `stop` is asked every STOP_EVERY prompts (InterruptedError)."""
     prompts = [it.prompt for it in items]
+    names = list(bank_features(embedder is not None))
     blocks = []
     for start in range(0, len(prompts), STOP_EVERY):
         if stop is not None and stop():
             raise InterruptedError("training stopped")
-        blocks.append(analysis_matrix(prompts[start : start + STOP_EVERY], BANK_FEATURES)[1])
-    names = list(BANK_FEATURES)
+        blocks.append(analysis_matrix(prompts[start : start + STOP_EVERY], names)[1])
     ana = np.vstack(blocks) if blocks else np.zeros((0, len(names)), dtype=np.float64)
     emb = None
     if embedder is not None:

@@ -7,11 +7,17 @@ reads exactly those back, so a feature that analysis gains later (as the unambig
 of main's f0fa652 were) changes no trained or stored model, and a new feature reaches the models
 only by being named here (and then measured: docs/benchmarks.md, Routing).
 
+`SEMANTIC_FEATURES` is what the semantic router of the plain install (no embeddings) reads: that
+list, then the vocabulary-rarity figures (`r:`, engine/rarity_features.py). The router on
+embeddings and the other models read `ROUTER_FEATURES` alone (`semantic_features`).
+
 `NUMBER_FEATURES` are counts of a word problem's numbers and steps, which a kind's expert may
 read as well when its inner folds choose them (`RouterConfig.numbers`).
 
 Names: `f:<feature>` for a raw count or measure of `Analysis.features`, `d:<domain>` for a
-domain score, `complexity` for the complexity, `n:<count>` for a number-and-step count.
+domain score, `complexity` for the complexity, `n:<count>` for a number-and-step count, `r:<part
+and figure>` for a rarity figure. Every column is log-scaled (log1p) but the rarity figures,
+which are on Zipf's log scale already or are shares and one length.
 `f:complexity` and `complexity` are the same number twice; both were read when the list was
 written down, and dropping one changes the ridge penalty on it, so the list keeps both (the
 routers' figures are those of this exact list).
@@ -27,6 +33,7 @@ import numpy as np
 import numpy.typing as npt
 
 from orchestratex.engine.analysis import SCAN_CHARS, analyze
+from orchestratex.engine.rarity_features import RARITY_FEATURES, rarity_features, zipf_table
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -91,6 +98,21 @@ them, the analysis-only router's out-of-fold calibration on its training half ca
 backwards and it gave every prompt its prior (docs/benchmarks.md, Routing)."""
 
 
+SEMANTIC_FEATURES: tuple[str, ...] = ROUTER_FEATURES + RARITY_FEATURES
+"""The analysis-only semantic router's features: with the rarity figures it gained on MMLU
+subjects it never saw (docs/benchmarks.md, Routing). A stored router fitted before them keeps
+its own names and reads exactly those."""
+
+
+def semantic_features(embeddings: bool) -> tuple[str, ...]:
+    """The analysis features a semantic router fitted with or without embeddings reads. With
+    them, no rarity figures: their gain was measured without embeddings only."""
+    return ROUTER_FEATURES if embeddings else SEMANTIC_FEATURES
+
+
+_RARITY_NAMES = frozenset(RARITY_FEATURES)
+
+
 NUMBER_FEATURES: tuple[str, ...] = (
     "n:numbers",
     "n:distinct_numbers",
@@ -134,35 +156,46 @@ def number_features(prompt: str) -> dict[str, float]:
     }
 
 
-def analysis_features(prompt: str) -> dict[str, float]:
+def analysis_features(prompt: str, *, rarity: bool = True) -> dict[str, float]:
     """Every feature a router can read, by name: analysis's raw counts (`f:`), per-domain scores
-    (`d:`) and complexity, and the number-and-step counts (`n:`)."""
+    (`d:`) and complexity, the number-and-step counts (`n:`) and, unless `rarity` is false, the
+    vocabulary-rarity figures (`r:`)."""
     result = analyze(prompt)
     out = {f"f:{k}": v for k, v in result.features.items()}
     out.update({f"d:{d.value}": v for d, v in result.domain_scores.items()})
     out["complexity"] = result.complexity
     out.update(number_features(prompt))
+    if rarity:
+        out.update(rarity_features(prompt))
     return out
 
 
 def analysis_matrix(
     prompts: Sequence[str], names: Sequence[str] = ROUTER_FEATURES
 ) -> tuple[list[str], FloatArray]:
-    """Log-scaled analysis features of each prompt, one column per name in `names` order.
+    """Analysis features of each prompt, one column per name in `names` order, log-scaled but
+    the rarity figures (which are computed only when a name asks for one).
 
     ValueError when a name is not an analysis feature (a stored model from a version whose
     analysis computed a feature this one does not)."""
     cols = list(names)
+    unscaled = np.asarray([c in _RARITY_NAMES for c in cols], dtype=bool)
+    rarity = bool(unscaled.any())
     raw = np.zeros((len(prompts), len(cols)), dtype=np.float64)
     for r, prompt in enumerate(prompts):
-        row = analysis_features(prompt)
+        row = analysis_features(prompt, rarity=rarity)
         try:
             raw[r] = [row[c] for c in cols]
         except KeyError as missing:
             raise ValueError(f"analysis computes no feature named {missing}") from None
-    return cols, np.log1p(np.maximum(raw, 0.0))
+    out: FloatArray = np.where(unscaled, raw, np.log1p(np.maximum(raw, 0.0)))
+    return cols, out
 
 
 def check_names(names: Sequence[str]) -> list[str]:
-    """`names` as a list; ValueError (naming it) when one is not an analysis feature."""
-    return analysis_matrix([""], names)[0]
+    """`names` as a list; ValueError (naming it) when one is not an analysis feature. A model
+    loaded with rarity figures loads the word table here, not on its first prompt."""
+    checked = analysis_matrix([""], names)[0]
+    if _RARITY_NAMES.intersection(checked):
+        zipf_table()
+    return checked

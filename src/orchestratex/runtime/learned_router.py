@@ -4,9 +4,10 @@
   (default in replay mode: the two recorded models) with `router_threshold`.
 - Replay mode without `router_path`, with the RouteLLM routing data present: the cached router
   `data_dir/router-<fingerprint>.json` is loaded when it exists (the fingerprint hashes the data
-  files' paths, sizes and mtimes and the training recipe). Otherwise the service starts with the
-  weighted selection at once, while a worker thread trains the router on the training split
-  (the one `orchestratex bench routing` trains on), caches it and hands it to the orchestrator.
+  files' paths, sizes and mtimes and the training recipe, its feature names included).
+  Otherwise the service starts with the weighted selection at once, while a worker thread
+  trains the router on the training split (the one `orchestratex bench routing` trains on),
+  caches it and hands it to the orchestrator.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pathlib import Path
 
 from orchestratex.bench.router_io import AnyRouter, load, save
 from orchestratex.bench.routing_bench import DEFAULT_TEST_FRACTION, train_on_split
+from orchestratex.bench.routing_features import bank_features
 from orchestratex.core.catalog import ModelSpec, Price
 from orchestratex.core.errors import ConfigurationError
 from orchestratex.engine.embeddings import default_embedder
@@ -58,10 +60,12 @@ def routing_files(root: Path) -> list[Path] | None:
 
 
 def fingerprint(root: Path, files: Sequence[Path], limit: int | None) -> str:
-    """Hash of the training recipe and each file's path, size and mtime."""
+    """Hash of the training recipe (with the analysis features it reads, so that a router
+    cached before a feature joined is trained again) and each file's path, size and mtime."""
     embedder = default_embedder()
     features = embedder.name if embedder is not None else "analysis"
-    recipe = f"{FORMAT}|{features}|seed {TRAIN_SEED}|test {DEFAULT_TEST_FRACTION}|{limit}"
+    names = ",".join(bank_features(embedder is not None))
+    recipe = f"{FORMAT}|{features}|{names}|seed {TRAIN_SEED}|test {DEFAULT_TEST_FRACTION}|{limit}"
     digest = hashlib.sha256(f"{recipe}\n".encode())
     for path in files:
         st = path.stat()
