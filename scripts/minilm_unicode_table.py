@@ -3,7 +3,8 @@ differ from this Python's `unicodedata` (run with a venv that has `tokenizers`, 
 `/tmp/venv-extra/bin/python scripts/minilm_unicode_table.py MODEL_DIR/tokenizer.json`).
 
 Every code point but the surrogates is normalised, and split between two letters, by both the
-reference (`tokenizers`) and engine/wordpiece.py's plain rules; the differences become the tables (then `ruff format` the file).
+reference (`tokenizers`) and engine/wordpiece.py's plain rules; the differences become the
+tables (then `ruff format` the file).
 """
 
 from __future__ import annotations
@@ -62,9 +63,10 @@ def main(tokenizer_json: str) -> None:
         f"Python's unicodedata {unicodedata.unidata_version}"
         " (written by scripts/minilm_unicode_table.py; do not edit).\n\n"
         "NORMALISED: the reference's normalised text of each character that plain rules would\n"
-        "normalise otherwise (marks and format characters newer than its tables are kept, letters\n"
-        "newer than Python's are lower-cased, ...). NOT_PUNCTUATION / EXTRA_PUNCTUATION: characters\n"
-        "the reference does not / does split off as punctuation, against Python's categories.\n"
+        "normalise otherwise (marks and format characters newer than its tables are kept,\n"
+        "letters newer than Python's are lower-cased, ...). NOT_PUNCTUATION /\n"
+        "EXTRA_PUNCTUATION: characters the reference does not / does split off as punctuation,\n"
+        "against Python's categories.\n"
         '"""\n',
         "from __future__ import annotations\n",
         fmt_ranges("_KEPT", kept),
@@ -81,8 +83,10 @@ def main(tokenizer_json: str) -> None:
         "EXTRA_PUNCTUATION = _chars(_EXTRA_PUNCTUATION)\n",
     ]
     OUT.write_text("\n".join(body), encoding="utf-8")
-    print(f"{OUT}: {len(kept)} kept, {len(mapped)} mapped, {len(not_punct)} not punctuation, "
-          f"{len(extra_punct)} extra punctuation")
+    print(
+        f"{OUT}: {len(kept)} kept, {len(mapped)} mapped, {len(not_punct)} not punctuation, "
+        f"{len(extra_punct)} extra punctuation"
+    )
 
 
 if __name__ == "__main__":

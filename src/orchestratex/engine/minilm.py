@@ -53,9 +53,8 @@ def gelu(x: F32) -> F32:
 
 
 def layer_norm(x: F32, weight: F32, bias: F32, eps: float) -> F32:
-    mean = x.mean(axis=-1, keepdims=True)
-    centred = x - mean
-    var = np.square(centred).mean(axis=-1, keepdims=True)
+    centred: F32 = x - x.mean(axis=-1, keepdims=True)
+    var: F32 = np.square(centred).mean(axis=-1, keepdims=True)
     centred /= np.sqrt(var + np.float32(eps))
     centred *= weight
     centred += bias
@@ -150,7 +149,7 @@ class MiniLM:
         np.exp(scores, out=scores)
         scores /= scores.sum(axis=-1, keepdims=True)
         context = (scores @ v).transpose(0, 2, 1, 3).reshape(-1, hidden)
-        out = context @ layer.out.T
+        out: F32 = context @ layer.out.T
         out += layer.out_bias
         return out.reshape(batch, length, hidden)
 
