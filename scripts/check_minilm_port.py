@@ -46,6 +46,21 @@ HAND = [
     "word " * 300,
     "\u2028line\u2029para\u00a0nbsp\u3000ideo\u1680ogham\u205fmath",
 ]
+GOLDEN_PROMPTS = [
+    "What is the capital of France?",
+    "Ann buys 3 boxes of 12 pencils and gives away 7. How many pencils does she have left?",
+    (
+        "Our service keeps a write-ahead log on local disk and ships it to two replicas in "
+        "other zones. After a power cut, one replica came back with entries the leader never "
+        "acknowledged, and clients read a balance that was later rolled back. Explain which "
+        "guarantees the design was missing, how a quorum commit rule would have prevented "
+        "the stale read, and what the cost of that rule is in latency when one zone is slow. "
+        "Then propose a test plan that injects crashes between the fsync of the log and the "
+        "reply to the client, and say how you would tell from the test's output that the fix "
+        "works, without relying on timing. Keep the answer under four hundred words, and use "
+        "a table for the failure cases you would cover first."
+    ),
+]
 FUZZ_POOLS = [
     "abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ 0123456789",
     "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~",
@@ -117,28 +132,30 @@ def check(texts: list[str], labels: list[str]) -> dict[str, Any]:
     }
 
 
-def golden(texts: list[str]) -> None:
+def golden() -> None:
+    """The token ids of each HAND text and the first 8 numbers of each GOLDEN_PROMPTS vector,
+    by the reference, as Python literals."""
     tok, model = reference()
     for text in HAND:
-        print(f"    ({text[:60]!r}, {tok.encode(text[:EMBED_CHARS]).ids[:24]}),")
-    vec = model.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
-    for text, row in zip(texts, vec, strict=True):
-        print(f"    ({text[:80]!r}, {[round(float(x), 6) for x in row[:8]]}),")
+        print(f"    ({text!r}, {tok.encode(text[:EMBED_CHARS]).ids}),")
+    vec = model.encode(GOLDEN_PROMPTS, normalize_embeddings=True, convert_to_numpy=True)
+    for row in vec:
+        print(f"    {[round(float(x), 6) for x in row[:8]]},")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--data", type=Path, required=True)
+    ap.add_argument("--data", type=Path, default=Path("../shared/data/routellm"))
     ap.add_argument("--fuzz", type=int, default=500)
     ap.add_argument("--json", type=Path)
     ap.add_argument("--golden", action="store_true")
     args = ap.parse_args()
     print("port from", sys.modules[MiniLMEmbedder.__module__].__file__, file=sys.stderr)
+    if args.golden:
+        golden()
+        return
     sets = load_all(args.data)
     prompts = sorted({it.prompt[:EMBED_CHARS] for s in sets.values() for it in s.items})
-    if args.golden:
-        golden([prompts[0], prompts[len(prompts) // 2], max(prompts, key=len)])
-        return
     result = {
         "benchmark": check(prompts, [f"prompt {i}" for i in range(len(prompts))]),
         "fuzz": check(
