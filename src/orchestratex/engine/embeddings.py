@@ -12,11 +12,13 @@ installed. Vectors are unit length.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -60,6 +62,43 @@ def embeddings_available() -> bool:
     return folder is not None and (folder / "model.safetensors").is_file()
 
 
+class OneBlasThread:
+    """While any embedding runs, numpy's BLAS uses one thread (process-wide; the previous
+    setting comes back when the last one ends). A second OpenBLAS thread made a short prompt
+    5-8x slower on the shared 2-core machine and never helped a batch (docs/benchmarks.md);
+    parallelism comes from requests embedding in their own threads instead."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._active = 0
+        self._restore: Any = None
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        with self._lock:
+            if self._active == 0:
+                self._restore = _blas_controller().limit(limits=1, user_api="blas")
+            self._active += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._active -= 1
+                if self._active == 0:
+                    self._restore.restore_original_limits()
+                    self._restore = None
+
+
+@functools.cache
+def _blas_controller() -> Any:
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
+_ONE_THREAD = OneBlasThread()
+
+
 class MiniLMEmbedder:
     """all-MiniLM-L6-v2 on the CPU, loaded on first use (thread-safe; `embed` may run in
     several threads at once)."""
@@ -95,9 +134,10 @@ class MiniLMEmbedder:
         ids = [tokenizer.encode(t[:EMBED_CHARS], MAX_TOKENS) for t in texts]
         # Longest first, so each batch pads little.
         order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
-        for start in range(0, len(order), BATCH_SIZE):
-            rows = order[start : start + BATCH_SIZE]
-            out[rows] = model.encode([ids[r] for r in rows])
+        with _ONE_THREAD.held():
+            for start in range(0, len(order), BATCH_SIZE):
+                rows = order[start : start + BATCH_SIZE]
+                out[rows] = model.encode([ids[r] for r in rows])
         return out
 
 

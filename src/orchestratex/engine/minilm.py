@@ -22,33 +22,48 @@ from orchestratex.engine.safetensors_file import read_safetensors
 
 F32 = npt.NDArray[np.float32]
 
-# Abramowitz & Stegun 7.1.26: erf(x) = 1 - t (a1 + t (a2 + ...)) exp(-x^2), t = 1 / (1 + p x),
-# for x >= 0; absolute error under 1.5e-7, about float32's rounding.
-_ERF_P = np.float32(0.3275911)
-_ERF_A = tuple(
-    np.float32(a) for a in (1.061405429, -1.453152027, 1.421413741, -0.284496736, 0.254829592)
+# Abramowitz & Stegun 7.1.26: erfc(z) = t (a1 + t (a2 + ... + t a5)) exp(-z^2), t = 1 / (1 + p z),
+# for z >= 0, absolute error under 1.5e-7 (about float32's rounding). With z = |x| / sqrt 2,
+# gelu(x) = x Phi(x) = max(x, 0) - |x| erfc(z) / 2; the 1/2 is folded into the coefficients.
+_ERF_P = np.float32(0.3275911 / math.sqrt(2))
+_HALF_ERFC_A = tuple(
+    np.float32(a / 2) for a in (1.061405429, -1.453152027, 1.421413741, -0.284496736, 0.254829592)
 )
-_SQRT_HALF = np.float32(1 / math.sqrt(2))
+GELU_CHUNK = 1 << 15
+"""Elements per step of `gelu`: its dozen passes then run in the CPU cache (4x faster than over
+a whole batch's 6 million numbers, measured)."""
+ATTENTION_MNK = 1 << 18
+"""Query rows per attention product are chosen so rows x keys x head size stays at most this:
+OpenBLAS runs such a product on one thread. Split over two, the threads' hand-over cost more
+than these small products on the loaded 2-core machine (402 ms against 28 ms for one layer of
+32 prompts of 128 tokens, measured)."""
+
+
+def _gelu_part(x: F32) -> F32:
+    a = np.abs(x)
+    decay = np.square(a)
+    decay *= np.float32(-0.5)
+    np.exp(decay, out=decay)
+    t = a * _ERF_P
+    t += 1
+    np.reciprocal(t, out=t)
+    poly = t * _HALF_ERFC_A[0]
+    for c in _HALF_ERFC_A[1:]:
+        poly += c
+        poly *= t
+    poly *= decay
+    poly *= a
+    out = np.maximum(x, 0)
+    out -= poly
+    return out
 
 
 def gelu(x: F32) -> F32:
-    """x * Phi(x) = x / 2 * (1 + erf(x / sqrt 2)), with erf from the formula above."""
-    z = np.abs(x) * _SQRT_HALF
-    t = 1 / (1 + _ERF_P * z)
-    poly = np.full_like(t, _ERF_A[0])
-    for a in _ERF_A[1:]:
-        poly *= t
-        poly += a
-    poly *= t
-    # erfc(|z|) = poly * exp(-z^2); 1 + erf(z) is 2 - erfc for z >= 0, erfc(|z|) below zero.
-    np.square(z, out=z)
-    np.negative(z, out=z)
-    np.exp(z, out=z)
-    poly *= z
-    half_erfc = poly
-    half_erfc *= np.float32(0.5)
-    out = np.where(x >= 0, 1 - half_erfc, half_erfc)
-    out *= x
+    """x Phi(x), the erf form of GELU (as BERT), in cache-sized steps."""
+    out = np.empty_like(x)
+    flat, dest = x.reshape(-1), out.reshape(-1)
+    for start in range(0, flat.size, GELU_CHUNK):
+        dest[start : start + GELU_CHUNK] = _gelu_part(flat[start : start + GELU_CHUNK])
     return out
 
 
@@ -141,15 +156,18 @@ class MiniLM:
         qkv += layer.qkv_bias
         # (3, batch, heads, length, size)
         qkv = qkv.reshape(batch, length, 3, self.heads, size).transpose(2, 0, 3, 1, 4)
-        q, k, v = qkv[0], qkv[1], qkv[2]
-        scores = q @ k.transpose(0, 1, 3, 2)
-        scores *= np.float32(1 / math.sqrt(size))
-        scores += key_bias
-        scores -= scores.max(axis=-1, keepdims=True)
-        np.exp(scores, out=scores)
-        scores /= scores.sum(axis=-1, keepdims=True)
-        context = (scores @ v).transpose(0, 2, 1, 3).reshape(-1, hidden)
-        out: F32 = context @ layer.out.T
+        q, keys, v = qkv[0], qkv[1].transpose(0, 1, 3, 2), qkv[2]
+        context = np.empty((batch, self.heads, length, size), dtype=np.float32)
+        rows = max(1, ATTENTION_MNK // (length * size))
+        for start in range(0, length, rows):
+            scores = q[:, :, start : start + rows] @ keys
+            scores *= np.float32(1 / math.sqrt(size))
+            scores += key_bias
+            scores -= scores.max(axis=-1, keepdims=True)
+            np.exp(scores, out=scores)
+            scores /= scores.sum(axis=-1, keepdims=True)
+            context[:, :, start : start + rows] = scores @ v
+        out: F32 = context.transpose(0, 2, 1, 3).reshape(-1, hidden) @ layer.out.T
         out += layer.out_bias
         return out.reshape(batch, length, hidden)
 
