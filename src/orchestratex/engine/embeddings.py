@@ -68,8 +68,9 @@ def embeddings_available() -> bool:
 
 class OneBlasThread:
     """While any embedding runs, numpy's BLAS uses one thread (process-wide; the previous
-    setting comes back when the last one ends). A second OpenBLAS thread made a short prompt
-    5-8x slower on the shared 2-core machine and never helped a batch (docs/benchmarks.md);
+    setting comes back when the last one ends). With OpenBLAS's second thread a short prompt
+    took 155-278 ms against 32-36 ms on the shared 2-core machine (load average 4-5), and a
+    batch of 32 long ones 108-117 against 88-123 ms a prompt (docs/benchmarks.md);
     parallelism comes from requests embedding in their own threads instead."""
 
     def __init__(self) -> None:
