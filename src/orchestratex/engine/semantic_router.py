@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from orchestratex.engine.embeddings import Embedder, FloatArray
+from orchestratex.engine.embeddings import INSTALL_HINT, Embedder, FloatArray
 from orchestratex.engine.router import RouterVerdict
 from orchestratex.engine.router_features import analysis_matrix, check_names
 from orchestratex.engine.semantic_kinds import Expert, KindGate
@@ -161,8 +161,7 @@ class SemanticRouter:
         if self.uses_embeddings:
             if self.embedder is None:
                 raise RuntimeError(
-                    f"this router needs {self.embedding_model} embeddings: install the "
-                    "'embeddings' extra"
+                    f"this router needs {self.embedding_model} embeddings: {INSTALL_HINT}"
                 )
             emb = self.embedder.embed(prompts)
         _, ana = analysis_matrix(prompts, self.read_names)
