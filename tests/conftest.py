@@ -9,13 +9,20 @@ server binaries are installed, else those cases are skipped.
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
+from orchestratex.engine.embeddings import OFF_ENV
 from orchestratex.testing.fake_provider import FakeProviderServer, run_fake_provider
 from tests.databases import copy_template, drop_database, make_template, run_sync, with_database
 from tests.servers import postgres_cluster
+
+# `make test` installs the embedding weights so that the embeddings' own tests run; every other
+# test (replay services that train their router, CLI subprocesses) keeps the routers on the
+# analysis features, as without the extra. Tests of the embeddings opt in (monkeypatch.delenv).
+os.environ.setdefault(OFF_ENV, "off")
 
 
 @pytest.fixture

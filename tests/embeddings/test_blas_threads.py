@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from threadpoolctl import ThreadpoolController
 
@@ -15,26 +13,17 @@ def blas_threads() -> int:
 
 
 def test_one_thread_while_any_holder_runs_then_the_original() -> None:
+    """Holders overlap (as embeddings in several threads do); the count is kept, and the limit
+    given back only when the last leaves. Checked from one thread: what OpenBLAS reports for a
+    limit set in another thread depends on its build (thread-local settings since 0.3.27)."""
     original = blas_threads()
     if original == 1:
         pytest.skip("BLAS already runs on one thread here: nothing to tell apart")
     guard = OneBlasThread()
-    first_in, second_in, first_out = threading.Event(), threading.Event(), threading.Event()
-    seen: list[int] = []
-
-    def first() -> None:
-        with guard.held():
-            first_in.set()
-            second_in.wait(10)
-        first_out.set()
-
-    worker = threading.Thread(target=first)
-    worker.start()
-    assert first_in.wait(10)
+    outer = guard.held()
+    outer.__enter__()
     with guard.held():
-        second_in.set()
-        assert first_out.wait(10)
-        seen.append(blas_threads())  # the first holder left; this one still runs
-    worker.join(10)
-    assert seen == [1]
+        assert blas_threads() == 1
+    assert blas_threads() == 1, "the outer holder still runs"
+    outer.__exit__(None, None, None)
     assert blas_threads() == original

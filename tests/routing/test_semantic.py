@@ -15,7 +15,12 @@ from orchestratex.bench.routing_features import build_bank
 from orchestratex.bench.routing_select import neighbours, select_setting
 from orchestratex.bench.routing_semantic import fit_rows, train_semantic, verdicts
 from orchestratex.core.orchestration import Preferences
-from orchestratex.engine.embeddings import FloatArray, default_embedder
+from orchestratex.engine.embeddings import (
+    OFF_ENV,
+    FloatArray,
+    default_embedder,
+    embeddings_available,
+)
 from orchestratex.engine.selection import Selector
 from orchestratex.engine.semantic_model import RouterConfig, platt
 from orchestratex.engine.semantic_router import SemanticRouter
@@ -108,7 +113,7 @@ def test_calibration_never_inverts_the_ranking() -> None:
 
 
 needs_embeddings = pytest.mark.skipif(
-    default_embedder() is None, reason="the embeddings extra is not installed"
+    not embeddings_available(), reason="the embeddings extra is not installed"
 )
 
 
@@ -116,10 +121,15 @@ needs_embeddings = pytest.mark.skipif(
 @pytest.mark.timeout(1200)
 @needs_data
 @needs_embeddings
-def test_the_real_router_calls_far_prompts_unknown_and_selection_uses_the_priors() -> None:
+def test_the_real_router_calls_far_prompts_unknown_and_selection_uses_the_priors(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """The router the service trains (real MiniLM embeddings, real data, real threshold): prompts
     in a language or on a topic the recordings never cover are unknown; a word problem is not."""
-    router, _ = train_on_split(DATA_DIR, seed=0, embedder=default_embedder())
+    monkeypatch.delenv(OFF_ENV, raising=False)
+    embedder = default_embedder()
+    assert embedder is not None
+    router, _ = train_on_split(DATA_DIR, seed=0, embedder=embedder)
     assert router.ood_threshold is not None
     for far in ("私の猫の名前を考えてください", "Bonjour, comment ça va aujourd'hui ?"):
         verdict = router.assess(far)

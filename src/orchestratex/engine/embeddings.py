@@ -12,8 +12,8 @@ installed. Vectors are unit length.
 
 from __future__ import annotations
 
-import functools
 import importlib.util
+import os
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -66,6 +66,15 @@ def embeddings_available() -> bool:
     return folder is not None and (folder / "model.safetensors").is_file()
 
 
+OFF_ENV = "ORX_ROUTER_EMBEDDINGS"
+"""`off` (or 0, false, no) keeps the learned routers on the analysis features even with the
+extra installed (the test suite sets it, bar the tests of the embeddings themselves)."""
+
+
+def embeddings_wanted() -> bool:
+    return os.environ.get(OFF_ENV, "").strip().lower() not in ("off", "0", "false", "no")
+
+
 class OneBlasThread:
     """While any embedding runs, numpy's BLAS uses one thread (process-wide; the previous
     setting comes back when the last one ends). With OpenBLAS's second thread a short prompt
@@ -94,8 +103,9 @@ class OneBlasThread:
                     self._restore = None
 
 
-@functools.cache
 def _blas_controller() -> Any:
+    """The BLAS libraries loaded now (0.2 ms to list; a library loaded since the last embedding,
+    such as another package's OpenBLAS, is held too)."""
     from threadpoolctl import ThreadpoolController
 
     return ThreadpoolController()
@@ -153,9 +163,10 @@ _DEFAULT_LOCK = threading.Lock()
 
 
 def default_embedder() -> Embedder | None:
-    """The shared MiniLM embedder, or None when the extra is not installed."""
+    """The shared MiniLM embedder, or None when the extra is not installed (or is turned off
+    by `OFF_ENV`)."""
     global _DEFAULT
-    if not embeddings_available():
+    if not embeddings_available() or not embeddings_wanted():
         return None
     with _DEFAULT_LOCK:
         if _DEFAULT is None:
