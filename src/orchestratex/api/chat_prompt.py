@@ -14,7 +14,8 @@ from orchestratex.api.openai_schema import MessageIn
 from orchestratex.core.orchestration import MAX_PROMPT_CHARS
 
 
-def _text(message: MessageIn, index: int) -> str:
+def message_text(message: MessageIn, index: int) -> str:
+    """A message's text (its text parts joined by newlines); other parts are a 400."""
     if message.content is None:
         return ""
     if isinstance(message.content, str):
@@ -48,7 +49,7 @@ def to_prompt(messages: list[MessageIn], *, any_ending: bool = False) -> tuple[s
     system: list[str] = []
     transcript: list[str] = []
     for index, message in enumerate(messages[:-1]):
-        text = _text(message, index)
+        text = message_text(message, index)
         if message.role in ("system", "developer"):
             if text:
                 system.append(text)
@@ -58,7 +59,7 @@ def to_prompt(messages: list[MessageIn], *, any_ending: bool = False) -> tuple[s
             transcript.append(
                 f"[assistant tool call {call.id}]\n{call.function.name}({call.function.arguments})"
             )
-    current = _text(messages[-1], len(messages) - 1)
+    current = message_text(messages[-1], len(messages) - 1)
     if not current.strip():
         if not any_ending:
             raise bad_request(f"the last {messages[-1].role} message is empty", param="messages")

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
-from orchestratex.api.chat_prompt import to_prompt
+from orchestratex.api.chat_prompt import message_text, to_prompt
 from orchestratex.api.openai_errors import (
     OpenAIError,
     bad_request,
@@ -64,24 +64,11 @@ class Plan:
     limit and the event writer read."""
 
 
-def _text(message: MessageIn, index: int) -> str:
-    if message.content is None or isinstance(message.content, str):
-        return message.content or ""
-    parts: list[str] = []
-    for part in message.content:
-        if part.type != "text" or part.text is None:
-            raise bad_request(
-                f"messages[{index}]: only text content is supported", param="messages"
-            )
-        parts.append(part.text)
-    return "\n".join(parts)
-
-
 def conversation(messages: list[MessageIn]) -> list[ChatMessage]:
     """The messages as the answering model gets them; `developer` turns count as system."""
     turns: list[ChatMessage] = []
     for index, message in enumerate(messages):
-        text = _text(message, index)
+        text = message_text(message, index)
         if message.role == "function":
             raise bad_request(
                 f"messages[{index}]: the 'function' role is deprecated and not supported; "
