@@ -106,9 +106,9 @@ class ThreadDetail(BaseModel):
     system: str | None
     analysis: dict[str, Any] | None
     request: dict[str, Any] | None
-    result: dict[str, Any] | None = Field(
-        default=None, description="the run's result as stored (its rounds' tool calls included)"
-    )
+    result: dict[str, Any] | None = Field(default=None, exclude=True)
+    """The run's result as stored, its rounds' tool calls included (for the service's own use,
+    e.g. `previous_response_id`; not sent: the rounds above say the same)."""
     rounds: list[RoundDetail]
     decisions: list[DecisionDetail]
     improvements: list[dict[str, Any]]
