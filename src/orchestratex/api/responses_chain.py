@@ -16,8 +16,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from orchestratex.api.openai_errors import OpenAIError, bad_request
+from orchestratex.core.chat_shape import chat_message
 from orchestratex.core.orchestration import OrchestrationRequest, OrchestrationResult
-from orchestratex.core.types import ChatMessage, ToolCall
+from orchestratex.core.types import ChatMessage
 from orchestratex.runtime.auth import Principal
 from orchestratex.runtime.service import Service
 
@@ -64,23 +65,5 @@ async def earlier_turns(
     if best is None or result.answer is None:
         raise bad_request(f"previous response {response_id!r} has no answer", param=PARAM)
     sent = request.messages or [ChatMessage(role="user", content=request.prompt)]
-    turns = [_chat(m) for m in sent if m.role not in ("system", "developer")]
-    answer: dict[str, Any] = {"role": "assistant", "content": result.answer or None}
-    if best.tool_calls:
-        answer["tool_calls"] = [_call(c) for c in best.tool_calls]
-    return [*turns, answer]
-
-
-def _chat(message: ChatMessage) -> dict[str, Any]:
-    out: dict[str, Any] = {"role": message.role, "content": message.content}
-    if message.tool_calls:
-        out["tool_calls"] = [_call(c) for c in message.tool_calls]
-        out["content"] = message.content or None
-    if message.tool_call_id is not None:
-        out["tool_call_id"] = message.tool_call_id
-    return out
-
-
-def _call(call: ToolCall) -> dict[str, Any]:
-    function = {"name": call.name, "arguments": call.arguments}
-    return {"id": call.id, "type": "function", "function": function}
+    answer = ChatMessage(role="assistant", content=result.answer, tool_calls=tuple(best.tool_calls))
+    return [chat_message(m) for m in [*sent, answer] if m.role not in ("system", "developer")]

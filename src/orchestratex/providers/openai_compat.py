@@ -10,8 +10,8 @@ import httpx2
 import openai
 
 from orchestratex.core.catalog import ProviderSpec
+from orchestratex.core.chat_shape import chat_message
 from orchestratex.core.types import (
-    ChatMessage,
     CompletionRequest,
     RawCompletion,
     TextDelta,
@@ -35,24 +35,6 @@ _ERRORS = SdkErrorTypes(
 
 _SAMPLING = ("temperature", "top_p", "seed", "presence_penalty", "frequency_penalty")
 """Options sent under the same name, when set."""
-
-
-def wire_message(message: ChatMessage) -> dict[str, Any]:
-    """One message in the chat-completions shape, tool calls and tool results included."""
-    if message.role == "tool":
-        return {"role": "tool", "tool_call_id": message.tool_call_id, "content": message.content}
-    wire: dict[str, Any] = {"role": message.role, "content": message.content}
-    if message.tool_calls:
-        wire["content"] = message.content or None
-        wire["tool_calls"] = [
-            {
-                "id": call.id,
-                "type": "function",
-                "function": {"name": call.name, "arguments": call.arguments},
-            }
-            for call in message.tool_calls
-        ]
-    return wire
 
 
 def tool_params(request: CompletionRequest) -> dict[str, Any]:
@@ -170,7 +152,7 @@ class OpenAICompatAdapter:
     def _params(self, model_id: str, request: CompletionRequest) -> dict[str, Any]:
         params: dict[str, Any] = {
             "model": model_id,
-            "messages": [wire_message(m) for m in request.messages],
+            "messages": [chat_message(m) for m in request.messages],
             "timeout": effective_timeout(self._provider, request),
         }
         # OpenAI's own endpoint wants max_completion_tokens; compatible servers want max_tokens.

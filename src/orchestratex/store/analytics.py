@@ -261,12 +261,12 @@ async def usage(
     )
     by_status = {status: int(n) for status, n in statuses.all()}
     conditions = _usage_filter(user_id, since, until)
-    calls, ok, stopped, tin, tout, mean_latency = (
+    calls, ok, ratio, tin, tout, mean_latency = (
         await session.execute(
             select(
                 func.count(),
                 func.coalesce(func.sum(case((UsageRecord.success, 1), else_=0)), 0),
-                func.coalesce(func.sum(case((UsageRecord.error == CANCELLED_CALL, 1), else_=0)), 0),
+                _success_ratio(),
                 func.coalesce(func.sum(UsageRecord.input_tokens), 0),
                 func.coalesce(func.sum(UsageRecord.output_tokens), 0),
                 func.avg(cast(UsageRecord.latency_ms, Float)),
@@ -287,7 +287,7 @@ async def usage(
         threads_by_status=by_status,
         calls=int(calls),
         successful_calls=int(ok),
-        success_rate=int(ok) / (int(calls) - int(stopped)) if int(calls) > int(stopped) else None,
+        success_rate=None if ratio is None else float(ratio),
         input_tokens=int(tin),
         output_tokens=int(tout),
         mean_latency_ms=None if mean_latency is None else float(mean_latency),

@@ -62,7 +62,9 @@ async def completions(body: CompletionRequest, service: ServiceDep, user: Curren
     headers = replay_headers(service)
     if body.stream:
         live = body.model != REFINE_MODEL
-        return event_stream(_stream(feed, reply, live=live, usage=chat.include_usage), headers)
+        replay = is_replay(service)
+        events = _stream(feed, reply, live=live, usage=chat.include_usage, replay=replay)
+        return event_stream(events, headers)
     run = await finished(feed)
     result, chosen = await answer_round(run, None)
     reply.choices = [TextChoice(text=chosen.answer, finish_reason=run.finish_reason(chosen))]
@@ -80,7 +82,7 @@ def _event(reply: TextCompletion) -> str:
 
 
 async def _stream(
-    feed: RunFeed, reply: TextCompletion, *, live: bool, usage: bool
+    feed: RunFeed, reply: TextCompletion, *, live: bool, usage: bool, replay: bool
 ) -> AsyncIterator[str]:
     """Chunks as the legacy API sends them: text pieces, a last chunk with the finish reason
     (and the extension), the usage chunk when `stream_options.include_usage`, `[DONE]`."""
@@ -95,9 +97,7 @@ async def _stream(
                 yield f"data: {json.dumps(part.error.body())}\n\n"
             else:
                 last = [TextChoice(text="", finish_reason=part.finish_reason)]
-                ext = extension(
-                    feed.run, part.result, part.chosen, replay=reply.system_fingerprint is not None
-                )
+                ext = extension(feed.run, part.result, part.chosen, replay=replay)
                 yield _event(reply.model_copy(update={"choices": last, "orchestratex": ext}))
                 if usage:
                     yield _event(reply.model_copy(update={"usage": usage_of(part.result)}))
