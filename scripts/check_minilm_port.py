@@ -115,10 +115,10 @@ def check(texts: list[str], labels: list[str], cache: Path | None = None) -> dic
 
 def golden() -> None:
     """The token ids of each HAND text and the first 8 numbers of each GOLDEN_PROMPTS vector,
-    by the reference, as Python literals."""
+    by the reference, as the Python literals IDS and FIRST_8 of test_golden.py."""
     tok, model = reference()
     for text in HAND:
-        print(f"    ({text!r}, {tok.encode(text[:EMBED_CHARS]).ids}),")
+        print(f"    {tok.encode(text[:EMBED_CHARS]).ids},")
     vec = model.encode(GOLDEN_PROMPTS, normalize_embeddings=True, convert_to_numpy=True)
     for row in vec:
         print(f"    {[round(float(x), 6) for x in row[:8]]},")
