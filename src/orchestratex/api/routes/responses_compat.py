@@ -17,7 +17,7 @@ import contextlib
 import time
 from collections.abc import AsyncIterator
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import ValidationError
 
 from orchestratex.api.answer_parts import (
@@ -56,7 +56,7 @@ router = APIRouter(prefix="/v1", tags=["openai"], route_class=OpenAIRoute)
 
 @router.post("/responses", response_model=None, responses={200: {"model": ResponseObject}})
 async def create_response(
-    body: ResponsesRequest, service: ServiceDep, user: CurrentUser
+    body: ResponsesRequest, request: Request, service: ServiceDep, user: CurrentUser
 ) -> Response:
     """Answer `input` (with `instructions`) with an orchestration, as the OpenAI Responses API
     does: a `response` object, or with `stream` its server-sent events (response.created ...
@@ -82,7 +82,7 @@ async def create_response(
         live = body.model != REFINE_MODEL and fmt is None
         events = _events(feed, pending, live=live, fmt=fmt, service=service)
         return event_stream(events, headers)
-    run = await finished(feed)
+    run = await finished(feed, request)
     result, chosen = await answer_round(run, fmt)
     answer = Answer(result, chosen, run.calls_of(chosen), run.finish_reason(chosen))
     ext = extension(run, result, chosen, replay=is_replay(service))
