@@ -123,7 +123,9 @@ async def create_message(
         usage=Usage(
             input_tokens=result.usage.input_tokens, output_tokens=result.usage.output_tokens
         ),
-        orchestratex=extension(run, result, chosen, replay=is_replay(service)).model_dump(),
+        orchestratex=extension(
+            run.thread_id, result, chosen, replay=is_replay(service)
+        ).model_dump(),
     )
     return JSONResponse(message.model_dump(mode="json"), headers=headers)
 
@@ -206,7 +208,7 @@ def _closing_events(feed: RunFeed, part: Answer, *, text_open: bool, service: Se
             _sse("content_block_delta", {"index": index, "delta": delta}),
             _sse("content_block_stop", {"index": index}),
         ]
-    ext = extension(feed.run, part.result, part.chosen, replay=is_replay(service))
+    ext = extension(feed.run.thread_id, part.result, part.chosen, replay=is_replay(service))
     usage = part.result.usage
     stop = {"stop_reason": stop_reason(part.finish_reason), "stop_sequence": None}
     events.append(
