@@ -166,9 +166,15 @@ async def test_what_a_read_cannot_honour_is_a_400(service: Running) -> None:
         included = await http.get(
             f"/v1/responses/{posted.id}", params={"include[]": "message.output_text.logprobs"}
         )
+        plain = await http.get(f"/v1/responses/{posted.id}/input_items", params={"include": "x"})
         far = await http.get(f"/v1/responses/{posted.id}/input_items", params={"limit": 101})
         lost = await http.get(f"/v1/responses/{posted.id}/input_items", params={"after": "item_x"})
-    for refused, param in ((streamed, "stream"), (included, "include"), (lost, "after")):
+    for refused, param in (
+        (streamed, "stream"),
+        (included, "include"),
+        (plain, "include"),
+        (lost, "after"),
+    ):
         assert refused.status_code == 400, refused.text
         assert refused.json()["error"]["param"] == param
     assert far.status_code == 400 and far.json()["error"]["type"] == "invalid_request_error"

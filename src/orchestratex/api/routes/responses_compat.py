@@ -112,13 +112,14 @@ async def retrieve_response(
     user: CurrentUser,
     stream: Annotated[str | None, Query()] = None,
     include: Annotated[list[str] | None, Query(alias="include[]")] = None,
+    include_plain: Annotated[list[str] | None, Query(alias="include")] = None,
 ) -> ResponseObject:
     """The caller's response `resp_<thread id>` as the POST returned it (`responses_stored`
     says what is not kept), or as it stands while its run goes on; another user's or an
     unknown id is a 404. Replaying a stream (`stream=true`) and `include` are a 400."""
     if stream not in (None, "false"):
         raise bad_request("stream=true is not supported here: the response is sent whole", "stream")
-    if include:
+    if include or include_plain:
         raise not_supported(["include"])
     stored = await _stored(service, user, response_id)
     return await stored_response(stored, replay=is_replay(service))
@@ -133,11 +134,12 @@ async def list_input_items(
     order: Literal["asc", "desc"] = "desc",
     after: Annotated[str | None, Query(max_length=300)] = None,
     include: Annotated[list[str] | None, Query(alias="include[]")] = None,
+    include_plain: Annotated[list[str] | None, Query(alias="include")] = None,
 ) -> InputItemList:
     """The input of the caller's response: the conversation its model was sent (earlier
     responses' turns included, `instructions` not), `limit` items after `after`, newest first
     unless `order=asc`."""
-    if include:
+    if include or include_plain:
         raise not_supported(["include"])
     stored = await _stored(service, user, response_id)
     return input_items(stored, limit=limit, order=order, after=after)
