@@ -9,7 +9,8 @@ Texts: every benchmark prompt the router embeds (bench/routing_data.load_all, fi
 characters, deduplicated) plus a fuzz set (seeded). Checks (a) the port's token ids equal
 `tokenizers`' (the package's tokenizer.json, truncation MAX_TOKENS) and sentence-transformers'
 own tokenisation, and (b) the cosine of each vector with sentence-transformers'. `--golden`
-prints the literals of tests/routing/test_minilm_golden.py instead.
+prints the token ids and vector heads that tests/embeddings/test_golden.py keeps, for the texts in
+tests/embeddings/golden_texts.py.
 """
 
 from __future__ import annotations
@@ -28,39 +29,9 @@ import numpy as np
 from orchestratex.bench.routing_data import load_all
 from orchestratex.engine.embeddings import EMBED_CHARS, MAX_TOKENS, MiniLMEmbedder, model_folder
 
-HAND = [
-    "",
-    " ",
-    "\t\n  \r\n",
-    "Café naïve façade — résumé, Ångström, São Paulo, Dvořák, Øresund",
-    "İstanbul ΟΔΥΣΣΕΥΣ straße ǅungla ﬁnal Ⅻ ①",
-    "中文分词测试：我爱北京天安门。日本語のテキスト、한국어 텍스트",
-    "emoji 😀👍🏽👨‍👩‍👧 🇫🇷 ❤️ 🫠 🥰",
-    "control\x00chars\x01here\x07\x1b[0m\x7f\u200b\u200d\ufeff\ufffd end",
-    "a" * 99 + " " + "b" * 100 + " " + "c" * 101 + " antidisestablishmentarianism",
-    "def f(x: int) -> int:\n    return x ** 2  # square\nprint(f(3)); arr[i] = {'k': v}",
-    "x [MASK] y [CLS]z [cls] [UNK][PAD] [SEP]",
-    "हिन्दी नमस्ते, العربية مرحبا, עברית שלום, ไทย สวัสดี",
-    "1,000,000.00 $5 ±3 ≤ ≥ → ← ∑∫√ 10⁻³ ½",
-    "Math: $\\frac{a}{b}$ and \\(x^2\\) <b>html</b> &amp; http://x.y/z?q=1#f",
-    "word " * 300,
-    "\u2028line\u2029para\u00a0nbsp\u3000ideo\u1680ogham\u205fmath",
-]
-GOLDEN_PROMPTS = [
-    "What is the capital of France?",
-    "Ann buys 3 boxes of 12 pencils and gives away 7. How many pencils does she have left?",
-    (
-        "Our service keeps a write-ahead log on local disk and ships it to two replicas in "
-        "other zones. After a power cut, one replica came back with entries the leader never "
-        "acknowledged, and clients read a balance that was later rolled back. Explain which "
-        "guarantees the design was missing, how a quorum commit rule would have prevented "
-        "the stale read, and what the cost of that rule is in latency when one zone is slow. "
-        "Then propose a test plan that injects crashes between the fsync of the log and the "
-        "reply to the client, and say how you would tell from the test's output that the fix "
-        "works, without relying on timing. Keep the answer under four hundred words, and use "
-        "a table for the failure cases you would cover first."
-    ),
-]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.embeddings.golden_texts import GOLDEN_PROMPTS, HAND
+
 FUZZ_POOLS = [
     "abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ 0123456789",
     "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~",
@@ -144,10 +115,10 @@ def check(texts: list[str], labels: list[str], cache: Path | None = None) -> dic
 
 def golden() -> None:
     """The token ids of each HAND text and the first 8 numbers of each GOLDEN_PROMPTS vector,
-    by the reference, as Python literals."""
+    by the reference, as the Python literals IDS and FIRST_8 of test_golden.py."""
     tok, model = reference()
     for text in HAND:
-        print(f"    ({text!r}, {tok.encode(text[:EMBED_CHARS]).ids}),")
+        print(f"    {tok.encode(text[:EMBED_CHARS]).ids},")
     vec = model.encode(GOLDEN_PROMPTS, normalize_embeddings=True, convert_to_numpy=True)
     for row in vec:
         print(f"    {[round(float(x), 6) for x in row[:8]]},")

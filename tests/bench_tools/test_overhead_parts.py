@@ -140,3 +140,11 @@ def test_statuses_are_tallied() -> None:
     assert counts == {"completed": 2, "failed": 1}
     assert terminal
     assert not tally_statuses({"a": "completed", "b": "running"})[1]
+
+
+def test_error_cells_name_their_kinds() -> None:
+    path = _path("auto", 1.0, 2.0, 4.0, 10)
+    path.throughput = _stats([1.0] * 10, errors=2)
+    text = format_report(_report([_path("named", 1.0, 2.0, 4.0, 10), path], available=False))
+    assert "| 10.0/s | 2 (http_500 2) |" in text
+    assert "| 2 / 0 |" in text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -69,4 +70,47 @@ async def test_a_client_that_hangs_up_cancels_its_run(
         status = await until(ended, what="the abandoned run ended", timeout_s=SLOW_MS / 4000)
     assert status["status"] == "cancelled", status
     # The upstream call was closed rather than waited for.
+    await until(lambda: fake.stats.abandoned == 1, what="the upstream call closed")
+
+
+@pytest.mark.parametrize(
+    ("path", "model"),
+    [
+        ("/v1/chat/completions", "fake-gpt"),
+        ("/v1/chat/completions", "orchestratex/refine"),
+        ("/v1/messages", "fake-claude"),
+        ("/v1/responses", "fake-gpt"),
+        ("/v1/completions", "fake-gpt"),
+    ],
+)
+async def test_a_client_that_gives_up_on_a_whole_reply_cancels_its_run(
+    service: Running, fake: FakeProviderServer, path: str, model: str
+) -> None:
+    """No stream: the reply is awaited whole, so only the socket closing tells the service."""
+    fake.options.latency_ms = SLOW_MS
+    prompt = f"Explain CRDTs briefly ({path} {model})."
+    body: dict[str, Any] = {
+        "model": model,
+        "max_tokens": 200,
+        "messages": [{"role": "user", "content": prompt}],
+    }
+    if path == "/v1/responses":
+        body = {"model": model, "input": prompt}
+    elif path == "/v1/completions":
+        body = {"model": model, "max_tokens": 200, "prompt": prompt}
+    headers = {"Authorization": f"Bearer {service.key}"}
+    async with httpx.AsyncClient(base_url=service.base_url, headers=headers, timeout=30) as http:
+        waiting = asyncio.create_task(http.post(path, json=body))
+        await until(lambda: fake.stats.in_flight == 1, what="the upstream call open")
+        waiting.cancel()  # the client gives up: its connection closes
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+
+        async def ended() -> dict[str, Any] | None:
+            page = (await http.get("/api/threads", params={"q": prompt})).json()
+            found = [t for t in page["items"] if t["status"] not in ("queued", "running")]
+            return found[0] if found else None
+
+        thread = await until(ended, what="the abandoned run ended", timeout_s=SLOW_MS / 4000)
+    assert thread["status"] == "cancelled", thread
     await until(lambda: fake.stats.abandoned == 1, what="the upstream call closed")

@@ -11,7 +11,12 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from orchestratex.api.routes.ws import hub_of
-from orchestratex.runtime.ws_hub import MAX_FRAME_BYTES
+from orchestratex.runtime.ws_hub import (
+    MAX_CONNECTIONS_PER_USER,
+    MAX_FRAME_BYTES,
+    MESSAGE_BURST,
+    MESSAGES_PER_S,
+)
 from tests.hostile.conftest import Target, submit
 from tests.hostile.server import bearer
 from tests.waiting import until
@@ -118,7 +123,9 @@ async def test_malformed_frames_get_errors_and_the_connection_stays(target: Targ
 
 
 async def test_subscription_flood(target: Target) -> None:
-    hub_of(target.served.app).max_subscriptions = 2
+    hub = hub_of(target.served.app)
+    hub.max_subscriptions = 2
+    hub.message_burst = 1000  # the pace is tested below; here every message is answered
     target.served.fake.options.latency_ms = 1500
     live = [await submit(target.http, f"Question number {i}") for i in range(3)]
     async with _open(target, "/ws/flood") as ws:
@@ -135,9 +142,53 @@ async def test_subscription_flood(target: Target) -> None:
         assert codes.count("thread_not_found") == 150
         stats = target.served.app.state.ws_hub.stats()
         assert stats.subscriptions <= 2
+    hub.message_burst = MESSAGE_BURST
     target.served.fake.options.latency_ms = 0
     for thread_id in live:
         await target.http.post(f"/api/orchestrate/{thread_id}/cancel")
+    await target.assert_intact()
+
+
+async def test_a_flood_of_messages_is_read_at_the_pace(target: Target) -> None:
+    hub = hub_of(target.served.app)
+    hub.messages_per_s, hub.message_burst = 2.0, 5
+    try:
+        async with _open(target, "/ws/paced") as ws:
+            await _recv(ws)
+            start = hub.messages_received
+            for _ in range(100):
+                await ws.send(json.dumps({"type": "ping"}))
+            pongs = [await _recv(ws) for _ in range(6)]
+            assert [m["type"] for m in pongs] == ["pong"] * 6, "the burst is answered, then more"
+            # The rest is read two a second, about 47 s for the flood (unpaced: well under 1 s).
+            with pytest.raises(AssertionError, match="the whole flood read"):
+                await until(
+                    lambda: hub.messages_received - start >= 100,
+                    what="the whole flood read",
+                    timeout_s=3,
+                )
+    finally:
+        hub.messages_per_s, hub.message_burst = MESSAGES_PER_S, MESSAGE_BURST
+    await target.assert_intact()
+
+
+async def test_connections_of_one_key_are_capped(target: Target) -> None:
+    hub = hub_of(target.served.app)
+    hub.max_connections_per_user = 2
+    key = await target.served.new_key("many-sockets")
+    try:
+        async with _open(target, "/ws/cap-1", key=key) as one, _open(target, "/ws/cap-2", key=key):
+            assert (await _recv(one))["type"] == "ready"
+            async with _open(target, "/ws/cap-3", key=key) as third:
+                refused = await _recv(third)
+                assert refused["code"] == "too_many_connections", refused
+                assert await _close_code(third) == 1013
+            async with _open(target, "/ws/cap-other") as other:
+                assert (await _recv(other))["type"] == "ready", "another key is not counted"
+        async with _open(target, "/ws/cap-again", key=key) as again:
+            assert (await _recv(again))["type"] == "ready", "closed connections are released"
+    finally:
+        hub.max_connections_per_user = MAX_CONNECTIONS_PER_USER
     await target.assert_intact()
 
 

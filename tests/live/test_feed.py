@@ -152,3 +152,52 @@ async def test_with_heartbeats_marks_idle_time() -> None:
         if item is None:
             gate.set()
     assert items[0] == 1 and items[-1] == 2 and None in items
+
+
+async def test_a_hole_the_store_never_fills_ends_the_feed_at_the_hole() -> None:
+    # Seq 2 reached the bus before the follower subscribed and the store lags past the wait:
+    # skipping it would lose it for good, so the feed stops after seq 1 and says so.
+    world = World([chunk(1)])
+    sources = FollowSources(
+        bus=world.bus,
+        in_memory=lambda _t: [],
+        stored=world.load,
+        is_live=lambda _t: world.live,
+    )
+    follower = await Follow(sources, TID, gap_wait_s=0.05).open()
+    received: list[int] = []
+    await world.bus.publish(chunk(3))
+
+    async def consume() -> None:
+        async for event in follower.events():
+            received.append(event.seq)
+
+    with pytest.raises(SubscriberLagged, match="resume after seq 1"):
+        await asyncio.wait_for(consume(), 3)
+    assert received == [1]
+    follower.close()
+
+
+async def test_a_replay_with_a_hole_stops_before_it_while_the_run_is_live() -> None:
+    world = World([chunk(1), chunk(3), chunk(4)])
+    sources = FollowSources(
+        bus=world.bus,
+        in_memory=lambda _t: [],
+        stored=world.load,
+        is_live=lambda _t: world.live,
+    )
+    follower = await Follow(sources, TID, gap_wait_s=0.05).open()
+    assert [e.seq for e in follower.replay] == [1]
+    world.stored.append(chunk(2))  # the writer caught up
+    await world.bus.publish(CancelledEvent(thread_id=TID, seq=5))
+    assert await asyncio.wait_for(_collect(follower.events()), 3) == [1, 2, 3, 4, 5]
+    follower.close()
+
+
+async def test_a_finished_run_with_a_hole_replays_past_it() -> None:
+    # Over: nothing can fill the hole any more, so what exists is replayed.
+    world = World([chunk(1), chunk(3), CancelledEvent(thread_id=TID, seq=4)])
+    world.live = False
+    follower = await world.follower().open()
+    assert await asyncio.wait_for(_collect(follower.events()), 1) == [1, 3, 4]
+    follower.close()

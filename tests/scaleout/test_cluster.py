@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 
 import httpx
@@ -136,3 +137,35 @@ async def test_sigterm_hands_the_run_to_another_worker_with_its_rounds(
     assert sorted(after) == [1, 2, 3]
     seqs = [seq for seq, _kind, _round in events]
     assert seqs == sorted(set(seqs))
+
+
+async def test_a_v1_client_hanging_up_cancels_the_worker_run(
+    cluster: Cluster, db: AsyncEngine
+) -> None:
+    """The API instance that streams the reply does not run it: the hang-up reaches the worker
+    as a cancel request."""
+    async with create_session_factory(db)() as session:
+        key = (await create_key(session, name="leaver")).key
+    body = {
+        "model": "orchestratex/refine",
+        "stream": True,
+        "messages": [{"role": "user", "content": "Write a long essay on lakes."}],
+    }
+    async with (
+        httpx.AsyncClient(timeout=30) as client,
+        client.stream(
+            "POST",
+            f"{cluster.a}/v1/chat/completions",
+            json=body,
+            headers={"Authorization": f"Bearer {key}"},
+        ) as reply,
+    ):
+        assert reply.status_code == 200
+        lines = reply.aiter_lines()
+        line = ""
+        while not line.startswith("data:"):
+            line = await anext(lines)
+    thread_id = json.loads(line.removeprefix("data:"))["id"].removeprefix("chatcmpl-")
+    assert await wait_ended(db, thread_id, 30) == "cancelled"
+    kinds = [kind for _seq, kind, _round in await event_types(db, thread_id)]
+    assert "completed" not in kinds

@@ -13,8 +13,10 @@ import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 
+from fastapi import Request
 from fastapi.responses import StreamingResponse
 
+from orchestratex.api.errors import ClientGone
 from orchestratex.api.openai_errors import OpenAIError, error_type
 from orchestratex.api.openai_format import best_conforming, format_problem
 from orchestratex.api.openai_run import FollowedRun, RunFeed, Tick
@@ -73,12 +75,27 @@ def event_stream(body: AsyncIterator[str], headers: dict[str, str]) -> Streaming
     )
 
 
-async def finished(feed: RunFeed) -> FollowedRun:
-    """The run followed to its end; the feed is closed whatever happens."""
+async def finished(feed: RunFeed, request: Request) -> FollowedRun:
+    """The run followed to its end; the feed is closed whatever happens. A client that hangs
+    up first (a whole reply is awaited, so only its socket tells) gets `ClientGone`, and closing
+    the feed then cancels the run, as a streamed reply's hang-up does."""
+    ending = asyncio.ensure_future(feed.finish())
+    leaving = asyncio.ensure_future(_hung_up(request))
     try:
-        return await feed.finish()
+        await asyncio.wait((ending, leaving), return_when=asyncio.FIRST_COMPLETED)
+        if not ending.done():
+            raise ClientGone
+        return ending.result()
     finally:
+        leaving.cancel()
+        ending.cancel()
         await feed.close()
+
+
+async def _hung_up(request: Request) -> None:
+    """Returns when the client disconnects (its body was read whole before the run began)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
 
 
 def outcome(run: FollowedRun) -> OrchestrationResult:

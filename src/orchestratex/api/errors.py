@@ -11,7 +11,7 @@ from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from orchestratex.api.error_shapes import shaped_error
@@ -46,6 +46,14 @@ class ApiError(HTTPException):
     ) -> None:
         super().__init__(status_code=status_code, detail=message, headers=headers)
         self.code = code
+
+
+class ClientGone(Exception):
+    """The client hung up before its reply: nothing is sent (the status 499 is for the log)."""
+
+
+async def _on_gone(request: Request, exc: Exception) -> Response:
+    return Response(status_code=499)
 
 
 def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
@@ -116,4 +124,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _on_http)
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(OrchestrateXError, _on_domain)
+    app.add_exception_handler(ClientGone, _on_gone)
     app.add_exception_handler(Exception, _on_unexpected)

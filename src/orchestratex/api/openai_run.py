@@ -132,7 +132,7 @@ class RunFeed:
     ) -> RunFeed:
         lane: Lane = "passthrough" if planned.passthrough else "live"
         thread_id = await service.submit(planned.request, user=user, lane=lane)
-        abandon = partial(service.runs.cancel_here, thread_id)
+        abandon = partial(service.runs.abandon, thread_id)
         local = None if live else service.runs.run_of(thread_id)
         if local is not None:
             return cls(None, FollowedRun(thread_id), local, abandon=abandon)

@@ -94,6 +94,13 @@ def _row(cells: list[str]) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
+def _errors(count: int, kinds: dict[str, int]) -> str:
+    """An error count with its kinds, so a stray error in a report says what it was."""
+    if not count:
+        return "0"
+    return f"{count} (" + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items())) + ")"
+
+
 def _path_rows(report: OverheadReport) -> list[str]:
     conc = report.throughput_concurrency
     rows = [
@@ -123,9 +130,9 @@ def _path_rows(report: OverheadReport) -> list[str]:
                     f"{p.added_p90_ms_per_call:.1f} ms",
                     f"{p.latency.p50_ms:.1f} ms",
                     f"{p.cpu_ms_per_request:.1f} ms",
-                    f"{p.latency.ok} / {p.latency.errors}",
+                    f"{p.latency.ok} / {_errors(p.latency.errors, p.latency.error_kinds)}",
                     f"{t.throughput_per_s:.1f}/s" if t else "-",
-                    str(t.errors) if t else "-",
+                    _errors(t.errors, t.error_kinds) if t else "-",
                 ]
             )
         )

@@ -5,8 +5,10 @@ over it. It subscribes to the bus first, then takes what this process holds of t
 (the events of a run it is executing, stored or not yet), then what the store has, so that every
 event is in at least one of the three. Live events follow in seq order. When a seq is missing
 (the run is executed by another process whose writer has not flushed it yet), the store is read
-again until the hole fills or `gap_wait_s` passes. It ends after the terminal event, or when the
-run is over and nothing more can come.
+again until the hole fills or `gap_wait_s` passes; a hole still open then (the store lags) ends
+the feed with `SubscriberLagged` after the last event before it, so the follower reconnects from
+there instead of missing events. It ends after the terminal event, or when the run is over and
+nothing more can come.
 """
 
 from __future__ import annotations
@@ -72,6 +74,12 @@ async def _fill(
         await asyncio.sleep(GAP_POLL_S)
 
 
+def _hole(last: int, found: int) -> SubscriberLagged:
+    return SubscriberLagged(
+        f"events {last + 1}-{found - 1} are not in the store yet; resume after seq {last}"
+    )
+
+
 class Follow:
     """One follower of a thread: `open()` takes the replay (what exists now, in order, holes
     filled), `events()` yields it and then the live events. `close()` ends the subscription."""
@@ -112,6 +120,8 @@ class Follow:
                 for gap_event in await _fill(sources, thread_id, last, seq, wait):
                     self.replay.append(gap_event)
                     last = gap_event.seq
+                if last != seq - 1 and self._was_live:
+                    break  # the replay stops at the hole; `events()` waits for it again
             self.replay.append(held[seq])
             last = seq
             if is_terminal(held[seq]):
@@ -149,7 +159,7 @@ class Follow:
                 # Over: whatever reached the store meanwhile, then stop.
                 for event in await _stored_from(sources, thread_id, last):
                     if event.seq != last + 1:
-                        return
+                        raise _hole(last, event.seq) from None
                     yield event
                     last = event.seq
                 return
@@ -161,6 +171,8 @@ class Follow:
                 for gap_event in await _fill(sources, thread_id, last, item.seq, self._gap_wait_s):
                     yield gap_event
                     last = gap_event.seq
+                if last != item.seq - 1:
+                    raise _hole(last, item.seq)
             yield item
             last = item.seq
             if is_terminal(item):

@@ -77,6 +77,7 @@ class RunManager:
         self._orchestrator: Orchestrator | None = None
         self._active: dict[str, Active] = {}
         self._remote_live: set[str] = set()
+        self._abandoning: set[asyncio.Task[None]] = set()
         self.stopping = False
 
     def attach(self, orchestrator: Orchestrator | None) -> None:
@@ -210,6 +211,23 @@ class RunManager:
             return False
         entry.run.cancel()
         return True
+
+    def abandon(self, thread_id: str) -> None:
+        """Its requester went away: cancel the run here at once, or, when a worker runs it,
+        send the worker the same cancel request `POST .../cancel` sends. Synchronous, so a
+        caller being cancelled itself still gets the request out."""
+        if self.cancel_here(thread_id) or self._links is None:
+            return
+        task = asyncio.create_task(self._request_cancel(thread_id), name=f"abandon-{thread_id}")
+        self._abandoning.add(task)
+        task.add_done_callback(self._abandoning.discard)
+
+    async def _request_cancel(self, thread_id: str) -> None:
+        assert self._links is not None
+        try:
+            await self._links.request_cancel(thread_id)
+        except Exception:
+            log.warning("could not ask the worker to cancel %s", thread_id, exc_info=True)
 
     # --- stopping ---------------------------------------------------------------------------
 

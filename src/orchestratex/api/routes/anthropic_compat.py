@@ -97,7 +97,7 @@ def _tool_block(call: ToolCall) -> dict[str, Any]:
 
 @router.post("/messages", response_model=None)
 async def create_message(
-    body: MessagesRequest, service: ServiceDep, user: AnthropicUser
+    body: MessagesRequest, request: Request, service: ServiceDep, user: AnthropicUser
 ) -> MessageResponse | Response:
     """Answer a conversation with an orchestration; `stream` gives the Messages SSE events."""
     planned = plan(to_chat_body(body), service)
@@ -111,7 +111,7 @@ async def create_message(
         counted = asyncio.ensure_future(estimate_input_tokens(planned.request))
         events = _events(feed, body.model, message_id, counted, live=live, fmt=fmt, service=service)
         return event_stream(events, headers)
-    run = await finished(feed)
+    run = await finished(feed, request)
     result, chosen = await answer_round(run, fmt)
     calls = run.calls_of(chosen)
     content: list[dict[str, Any]] = []

@@ -12,7 +12,7 @@ import json
 import time
 from collections.abc import AsyncIterator
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
 from orchestratex.api.answer_parts import (
     Failed,
@@ -46,7 +46,9 @@ router = APIRouter(prefix="/v1", tags=["openai"], route_class=OpenAIRoute)
 
 
 @router.post("/completions", response_model=None, responses={200: {"model": TextCompletion}})
-async def completions(body: CompletionRequest, service: ServiceDep, user: CurrentUser) -> Response:
+async def completions(
+    body: CompletionRequest, request: Request, service: ServiceDep, user: CurrentUser
+) -> Response:
     """Complete one prompt (legacy API): the prompt is asked of the model as one user message,
     as LiteLLM's proxy does for chat models; `stream` gives text_completion chunks."""
     chat = to_chat_body(body)
@@ -65,7 +67,7 @@ async def completions(body: CompletionRequest, service: ServiceDep, user: Curren
         replay = is_replay(service)
         events = _stream(feed, reply, live=live, usage=chat.include_usage, replay=replay)
         return event_stream(events, headers)
-    run = await finished(feed)
+    run = await finished(feed, request)
     result, chosen = await answer_round(run, None)
     reply.choices = [TextChoice(text=chosen.answer, finish_reason=run.finish_reason(chosen))]
     reply.usage = usage_of(result)

@@ -24,7 +24,7 @@ import json
 import time
 from collections.abc import AsyncIterator
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
 from orchestratex.api.answer_parts import (
     Failed,
@@ -127,7 +127,7 @@ async def retrieve_model(model_id: str, service: ServiceDep, user: CurrentUser) 
 
 @router.post("/chat/completions", response_model=None)
 async def chat_completions(
-    body: ChatCompletionRequest, service: ServiceDep, user: CurrentUser
+    body: ChatCompletionRequest, request: Request, service: ServiceDep, user: CurrentUser
 ) -> Response:
     """Answer a conversation with an orchestration; `stream` gives chat.completion.chunk SSE."""
     planned = plan(body, service)
@@ -140,7 +140,7 @@ async def chat_completions(
         live = body.model != REFINE_MODEL and fmt is None
         stream = _stream(feed, body, completion_id, created, live=live, fmt=fmt, service=service)
         return event_stream(stream, headers)
-    run = await finished(feed)
+    run = await finished(feed, request)
     result, chosen = await answer_round(run, fmt)
     calls = run.calls_of(chosen)
     message = ResponseMessage(

@@ -18,7 +18,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import ValidationError
 
 from orchestratex.api.answer_parts import (
@@ -65,7 +65,7 @@ router = APIRouter(prefix="/v1", tags=["openai"], route_class=OpenAIRoute)
 
 @router.post("/responses", response_model=None, responses={200: {"model": ResponseObject}})
 async def create_response(
-    body: ResponsesRequest, service: ServiceDep, user: CurrentUser
+    body: ResponsesRequest, request: Request, service: ServiceDep, user: CurrentUser
 ) -> Response:
     """Answer `input` (with `instructions`) with an orchestration, as the OpenAI Responses API
     does: a `response` object, or with `stream` its server-sent events (response.created ...
@@ -97,7 +97,7 @@ async def create_response(
         live = body.model != REFINE_MODEL and fmt is None
         events = _events(feed, pending, live=live, fmt=fmt, service=service)
         return event_stream(events, headers)
-    run = await finished(feed)
+    run = await finished(feed, request)
     result, chosen = await answer_round(run, fmt)
     answer = Answer(result, chosen, run.calls_of(chosen), run.finish_reason(chosen))
     ext = extension(run.thread_id, result, chosen, replay=is_replay(service))

@@ -83,6 +83,7 @@ class Connection:
         self._subs: dict[str, asyncio.Task[None]] = {}
         self._done = asyncio.Event()
         self._disconnected = False
+        self._admitted = False
 
     def finish(self, code: int) -> None:
         """End the connection with `code` (the first reason wins)."""
@@ -107,6 +108,12 @@ class Connection:
             mode = await self._authenticate()
             if mode is None:
                 return
+            if not self.hub.admit(self.user.user_id):
+                limit = self.hub.max_connections_per_user
+                await self.error("too_many_connections", f"at most {limit} per API key")
+                self.finish(CLOSE_TRY_LATER)
+                return
+            self._admitted = True
             await self.send({"type": "ready", "session_id": self.session_id, "auth": mode})
             if primary is not None and not await self.subscribe(primary, primary=True):
                 self.finish(CLOSE_NOT_FOUND)
@@ -126,6 +133,8 @@ class Connection:
             tasks.extend(self._subs.values())
             self._subs.clear()
             self.hub.disconnect(self._conn_id)
+            if self._admitted:
+                self.hub.release(self.user.user_id)
             for task in tasks:
                 task.cancel()
             if tasks:
@@ -202,8 +211,10 @@ class Connection:
         return parsed
 
     async def _read_loop(self) -> None:
+        pace = self.hub.pace()
         try:
             while True:
+                await pace.wait()
                 message = await self._receive()
                 if message is None:
                     await self.error("invalid_message", "send a JSON object with a known type")
