@@ -191,3 +191,28 @@ async def test_counting_needs_the_key_and_fits_the_body_limit(
     assert too_large.value.status_code == 413
     assert counted.input_tokens == chat_tokens(("user", long_text)) > 20_000
     assert fake.stats.requests_total == 0
+
+
+@pytest.mark.parametrize("model", ["fake-claude", "fake-gpt", "orchestratex/auto"])
+async def test_a_stream_starts_with_the_count_and_ends_with_the_billed_input(
+    service: Running, fake: FakeProviderServer, model: str
+) -> None:
+    async with (
+        client(service) as sdk,
+        sdk.messages.stream(
+            model=model, max_tokens=200, system=SYSTEM, messages=CONVERSATION
+        ) as stream,
+    ):
+        events = [event async for event in stream]
+        final = await stream.get_final_message()
+    start = events[0]
+    assert start.type == "message_start"
+    assert start.message.usage.input_tokens == CONVERSATION_TOKENS
+    [delta] = [event for event in events if event.type == "message_delta"]
+    async with httpx.AsyncClient(base_url=service.base_url) as http:
+        thread = await http.get(
+            f"/api/threads/{final.id.removeprefix('msg_')}",
+            headers={"Authorization": f"Bearer {service.key}"},
+        )
+    billed = thread.json()["thread"]["input_tokens"]
+    assert delta.usage.input_tokens == final.usage.input_tokens == billed > 0

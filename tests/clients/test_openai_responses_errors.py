@@ -84,7 +84,7 @@ async def test_sdk_errors_unknown_model_and_retrieval(
         with pytest.raises(openai.NotFoundError) as missing:
             await sdk.responses.create(model="no-such-model", input="hi")
         assert missing.value.code == "model_not_found"
-        with pytest.raises(openai.NotFoundError, match="not stored for retrieval"):
+        with pytest.raises(openai.NotFoundError, match="'resp_1' not found"):
             await sdk.responses.retrieve("resp_1")
     async with openai.AsyncOpenAI(
         base_url=f"{service.base_url}/v1", api_key="orx_not-a-real-key", max_retries=0

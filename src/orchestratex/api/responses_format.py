@@ -20,7 +20,7 @@ from orchestratex.api.openai_schema import Extension
 from orchestratex.api.responses_schema import ResponsesRequest
 from orchestratex.core.types import ToolCall
 
-Status = Literal["in_progress", "completed", "incomplete", "failed"]
+Status = Literal["queued", "in_progress", "completed", "incomplete", "failed", "cancelled"]
 INCOMPLETE_REASONS = {"length": "max_output_tokens", "content_filter": "content_filter"}
 """Chat finish reasons that leave a response incomplete, and the reason it then gives."""
 
@@ -107,16 +107,22 @@ class ResponseObject(BaseModel):
 
 
 def response_object(
-    body: ResponsesRequest, response_id: str, created_at: int, status: Status
+    body: ResponsesRequest,
+    response_id: str,
+    created_at: int,
+    status: Status,
+    *,
+    max_output_tokens: int | None = None,
 ) -> ResponseObject:
-    """The response with nothing answered yet; the request's settings echoed."""
+    """The response with nothing answered yet; the request's settings echoed
+    (`max_output_tokens`: the limit the run was given, when it is known)."""
     text = body.text.model_dump(by_alias=True, exclude_none=True) if body.text else {}
     return ResponseObject(
         id=response_id,
         created_at=created_at,
         status=status,
         instructions=body.instructions,
-        max_output_tokens=body.max_output_tokens,
+        max_output_tokens=max_output_tokens or body.max_output_tokens,
         model=body.model,
         output=[],
         parallel_tool_calls=body.parallel_tool_calls is not False,

@@ -13,6 +13,7 @@ header) or `Authorization: Bearer`. Replayed answers carry `X-OrchestrateX-Repla
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator
@@ -106,7 +107,9 @@ async def create_message(
     headers = replay_headers(service)
     if body.stream:
         live = body.model != REFINE_MODEL and fmt is None
-        events = _events(feed, body.model, message_id, live=live, fmt=fmt, service=service)
+        # Counted while the run starts upstream: message_start reports it, as Anthropic's does.
+        counted = asyncio.ensure_future(estimate_input_tokens(planned.request))
+        events = _events(feed, body.model, message_id, counted, live=live, fmt=fmt, service=service)
         return event_stream(events, headers)
     run = await finished(feed, request)
     result, chosen = await answer_round(run, fmt)
@@ -123,7 +126,9 @@ async def create_message(
         usage=Usage(
             input_tokens=result.usage.input_tokens, output_tokens=result.usage.output_tokens
         ),
-        orchestratex=extension(run, result, chosen, replay=is_replay(service)).model_dump(),
+        orchestratex=extension(
+            run.thread_id, result, chosen, replay=is_replay(service)
+        ).model_dump(),
     )
     return JSONResponse(message.model_dump(mode="json"), headers=headers)
 
@@ -154,12 +159,17 @@ async def _events(
     feed: RunFeed,
     model: str,
     message_id: str,
+    counted: asyncio.Future[int],
     *,
     live: bool,
     fmt: ResponseFormat | None,
     service: Service,
 ) -> AsyncIterator[str]:
-    """The Messages stream; `live` streams round 1's text as it is generated."""
+    """The Messages stream; `live` streams round 1's text as it is generated. message_start
+    reports `counted`, the estimate count_tokens gives (the provider's count of the input is
+    known only once its reply starts); message_delta reports the usage the providers billed,
+    which the SDK's stream helper takes as the final figure."""
+    input_tokens = await counted
     head: dict[str, Any] = {
         "id": message_id,
         "type": "message",
@@ -168,7 +178,7 @@ async def _events(
         "content": [],
         "stop_reason": None,
         "stop_sequence": None,
-        "usage": {"input_tokens": 0, "output_tokens": 0},
+        "usage": {"input_tokens": input_tokens, "output_tokens": 0},
     }
     text_block = _sse("content_block_start", {"index": 0, "content_block": TEXT_BLOCK})
     text_open = False
@@ -206,7 +216,7 @@ def _closing_events(feed: RunFeed, part: Answer, *, text_open: bool, service: Se
             _sse("content_block_delta", {"index": index, "delta": delta}),
             _sse("content_block_stop", {"index": index}),
         ]
-    ext = extension(feed.run, part.result, part.chosen, replay=is_replay(service))
+    ext = extension(feed.run.thread_id, part.result, part.chosen, replay=is_replay(service))
     usage = part.result.usage
     stop = {"stop_reason": stop_reason(part.finish_reason), "stop_sequence": None}
     events.append(

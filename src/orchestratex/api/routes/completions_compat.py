@@ -71,7 +71,7 @@ async def completions(
     result, chosen = await answer_round(run, None)
     reply.choices = [TextChoice(text=chosen.answer, finish_reason=run.finish_reason(chosen))]
     reply.usage = usage_of(result)
-    reply.orchestratex = extension(run, result, chosen, replay=is_replay(service))
+    reply.orchestratex = extension(run.thread_id, result, chosen, replay=is_replay(service))
     return Response(reply.model_dump_json(), media_type="application/json", headers=headers)
 
 
@@ -99,7 +99,7 @@ async def _stream(
                 yield f"data: {json.dumps(part.error.body())}\n\n"
             else:
                 last = [TextChoice(text="", finish_reason=part.finish_reason)]
-                ext = extension(feed.run, part.result, part.chosen, replay=replay)
+                ext = extension(feed.run.thread_id, part.result, part.chosen, replay=replay)
                 yield _event(reply.model_copy(update={"choices": last, "orchestratex": ext}))
                 if usage:
                     yield _event(reply.model_copy(update={"usage": usage_of(part.result)}))

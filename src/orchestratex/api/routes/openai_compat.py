@@ -38,7 +38,7 @@ from orchestratex.api.answer_parts import (
 from orchestratex.api.deps import CurrentUser, ServiceDep
 from orchestratex.api.openai_errors import OpenAIRoute, model_not_found
 from orchestratex.api.openai_request import plan
-from orchestratex.api.openai_run import FollowedRun, RunFeed
+from orchestratex.api.openai_run import RunFeed
 from orchestratex.api.openai_schema import (
     AUTO_MODEL,
     REFINE_MODEL,
@@ -86,11 +86,11 @@ def usage_of(result: OrchestrationResult) -> Usage:
 
 
 def extension(
-    run: FollowedRun, result: OrchestrationResult, answer: RoundResult, *, replay: bool
+    thread_id: str, result: OrchestrationResult, answer: RoundResult, *, replay: bool
 ) -> Extension:
     verdicts = [v for r in result.rounds for v in r.verdicts]
     return Extension(
-        thread_id=run.thread_id,
+        thread_id=thread_id,
         selected_model=answer.model,
         score=answer.score if answer.round != result.best_round else result.score,
         rounds=len(result.rounds),
@@ -154,7 +154,7 @@ async def chat_completions(
         system_fingerprint=REPLAY_FINGERPRINT if is_replay(service) else None,
         choices=[Choice(message=message, finish_reason=run.finish_reason(chosen))],
         usage=usage_of(result),
-        orchestratex=extension(run, result, chosen, replay=is_replay(service)),
+        orchestratex=extension(run.thread_id, result, chosen, replay=is_replay(service)),
     )
     return Response(
         completion.model_dump_json(by_alias=True), media_type="application/json", headers=headers
@@ -237,7 +237,9 @@ async def _stream(
                 for delta in _call_deltas(part.calls):
                     yield _sse(chunk(delta))
                 final = chunk(Delta(), part.finish_reason)
-                final.orchestratex = extension(feed.run, part.result, part.chosen, replay=replay)
+                final.orchestratex = extension(
+                    feed.run.thread_id, part.result, part.chosen, replay=replay
+                )
                 yield _sse(final)
                 if body.include_usage:
                     usage_chunk = ChatCompletionChunk(
