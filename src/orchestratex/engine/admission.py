@@ -28,6 +28,7 @@ from orchestratex.core.errors import (
     BudgetExceededError,
     ModelNotAllowedError,
     ProviderTimeoutError,
+    was_sent,
 )
 from orchestratex.core.protocols import ModelClient
 from orchestratex.core.types import Completion, CompletionRequest, StreamPart, TextDelta
@@ -242,7 +243,9 @@ class GatedClient:
 
     A call that ends without its usage report is settled at `CallGate.cut_short_cost`, and the
     exception it ends with carries that figure (`billed_estimate`), so the engine records the
-    call's usage at the same estimate the ledger counted: one figure, decided here.
+    call's usage at the same estimate the ledger counted: one figure, decided here. One whose
+    exception says it never left for its provider (`was_sent`: the gateway stopped it in a
+    rate-limit or `max_concurrent` queue) is settled at nothing and carries no figure.
     """
 
     def __init__(self, client: ModelClient, gate: CallGate) -> None:
@@ -263,8 +266,8 @@ class GatedClient:
             cost = completion.cost_usd
             return completion
         except (asyncio.CancelledError, ProviderTimeoutError) as exc:
-            # Sent, and maybe answered and billed after we stopped waiting: count the worst.
-            cost = self._cut_short(exc, ticket, None)
+            if was_sent(exc):  # maybe answered and billed after we stopped waiting: the worst
+                cost = self._cut_short(exc, ticket, None)
             raise
         finally:
             await self.gate.settle(ticket, cost)
@@ -286,7 +289,7 @@ class GatedClient:
                 yield part
         except BaseException as exc:
             cut = isinstance(exc, asyncio.CancelledError | GeneratorExit | ProviderTimeoutError)
-            if not finished and (sent_bytes or cut):
+            if not finished and (sent_bytes or (cut and was_sent(exc))):
                 cost = self._cut_short(exc, ticket, sent_bytes)
             raise
         finally:
