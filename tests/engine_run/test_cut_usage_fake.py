@@ -5,11 +5,14 @@ over loopback HTTP against the fake provider."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncGenerator, Callable
 
 import pytest
 
 from orchestratex.core.events import Event, ModelCallEvent, ResponseChunkEvent
 from orchestratex.core.orchestration import OrchestrationRequest
+from orchestratex.core.types import ChatMessage, CompletionRequest
 from orchestratex.engine import Orchestrator
 from orchestratex.providers.gateway import Gateway
 from orchestratex.testing.fake_catalog import fake_catalog
@@ -112,3 +115,72 @@ async def test_a_budgeted_call_is_not_retried_after_a_timeout(
     if ledger is not None:
         assert calls[0].cost_usd == pytest.approx(ledger.spent) and ledger.spent > 0
         assert ledger.holds == {}
+
+
+async def _hold_rpm_slot(gateway: Gateway) -> AsyncGenerator[None, None]:
+    """Spend fake-claude's one request of the window: the next call waits for the window."""
+    done = await gateway.complete("fake-claude", CompletionRequest(messages=[_HI], max_tokens=8))
+    assert done.text
+    yield
+
+
+async def _hold_open_call(gateway: Gateway) -> AsyncGenerator[None, None]:
+    """Keep a fake-claude stream open: the provider's one `max_concurrent` place is taken."""
+    parts = gateway.stream("fake-claude", CompletionRequest(messages=[_HI], max_tokens=8))
+    assert isinstance(parts, AsyncGenerator)
+    try:
+        await anext(parts)
+        yield
+    finally:
+        await parts.aclose()
+
+
+_HI = ChatMessage(role="user", content="Hello there.")
+_QUEUES: dict[str, tuple[dict[str, int], Callable[[Gateway], AsyncGenerator[None, None]]]] = {
+    "rate limiter": ({"requests_per_minute": 1}, _hold_rpm_slot),
+    "max_concurrent": ({"max_concurrent": 1}, _hold_open_call),
+}
+
+
+@pytest.mark.parametrize("queue", sorted(_QUEUES))
+async def test_a_judge_cancelled_while_it_waits_for_its_provider_records_nothing(
+    fake_provider: FakeProviderServer, queue: str
+) -> None:
+    """A call admitted but still waiting in the gateway (a rate-limit slot, a `max_concurrent`
+    place) never reached the provider: cancelling its run releases its hold at nothing, and
+    it leaves no usage record (so no failed call counts against the model either)."""
+    limits, occupy = _QUEUES[queue]
+    catalog = fake_catalog(
+        fake_provider.openai_base_url,
+        models=["fake-gpt", "fake-claude"],
+        provider_overrides={"fake-anthropic": limits},
+        timeout_s=60.0,
+        max_retries=0,
+    )
+    gateway = Gateway(catalog, rate_window_s=30.0)  # a wait the call's timeout allows
+    ledger = _Ledger(left=100.0)
+    orchestrator = Orchestrator(gateway, catalog.enabled(), catalog.prices)
+    request = OrchestrationRequest(
+        prompt="Explain hash maps.", model="fake-gpt", judges=["fake-claude"], max_rounds=1
+    )
+    try:
+        async with contextlib.aclosing(occupy(gateway)) as occupied:
+            await anext(occupied)
+            run = orchestrator.start(request, ledger=ledger)
+
+            def judge_waits() -> bool:
+                answered = any(isinstance(e, ModelCallEvent) for e in run.emitted())
+                return answered and bool(ledger.holds)  # the answer's hold was released
+
+            await until(judge_waits, what="the judge admitted and waiting for its provider")
+            run.cancel()
+            result = await run.result()
+    finally:
+        await gateway.aclose()
+    calls = [e for e in run.emitted() if isinstance(e, ModelCallEvent)]
+    assert result.status == "cancelled"
+    assert fake_provider.stats.by_model.get("fake-claude-large") == 1, "only the occupying call"
+    assert [(c.model, c.purpose, c.success) for c in calls] == [("fake-gpt", "generate", True)]
+    assert ledger.holds == {}
+    assert ledger.spent == pytest.approx(calls[0].cost_usd), "the judge cost nothing"
+    assert result.total_cost_usd == pytest.approx(calls[0].cost_usd)

@@ -165,3 +165,38 @@ async def test_no_route_or_field_spends_past_the_budget_and_402_stores_nothing(
     assert refused_v1.status_code == 402, refused_v1.text
     assert refused_v1.json()["error"]["code"] == "budget_exceeded"
     assert threads_after == threads_before, "a refused request stores nothing"
+
+
+async def test_a_call_asking_past_its_models_output_limit_holds_only_that_limit(
+    tmp_path: Path, fake_provider: FakeProviderServer
+) -> None:
+    """fake-claude writes at most 8,192 tokens (its catalog `max_output_tokens`): a call asking
+    for 200,000 is sent asking for 8,192, and holds what 8,192 can cost, not the user's whole
+    budget, so a small request beside it still fits."""
+    fake_provider.options.latency_ms = 1500.0  # the big call stays open while we look
+    catalog = fake_catalog(fake_provider.openai_base_url)
+    limit = catalog.get("fake-claude").max_output_tokens
+    price = catalog.price("fake-claude")
+    assert limit == 8192 and price is not None
+    most_output_usd = limit * price.output_per_mtok / 1_000_000
+    app = create_app(Settings(data_dir=tmp_path, requests_per_minute=10_000), catalog=catalog)
+    async with app.router.lifespan_context(app):
+        service = app.state.service
+        user, key = await budget_user(service, 1.0)
+        assert user.user_id is not None
+        uid = user.user_id
+        headers = {"Authorization": f"Bearer {key}"}
+        messages = [{"role": "user", "content": "Write a very long essay."}]
+        big_body = {"model": "fake-claude", "max_tokens": 200_000, "messages": messages}
+        small_body = {"model": "fake-llama", "max_tokens": 100, "messages": messages}
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
+            big = asyncio.create_task(client.post("/v1/messages", json=big_body, headers=headers))
+            held = await until(lambda: service.budgets.held_usd(uid), what="the big call's hold")
+            small = await client.post("/v1/chat/completions", json=small_body, headers=headers)
+            answered = await big
+    assert most_output_usd < held < most_output_usd + 0.01, held
+    assert small.status_code == 200, small.text
+    assert answered.status_code == 200, answered.text
+    sent = [r["body"]["max_tokens"] for r in fake_provider.requests if r["path"] == "/v1/messages"]
+    assert sent == [limit], "the call asks for what its hold paid for"

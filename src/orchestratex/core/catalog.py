@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
@@ -83,3 +84,9 @@ class ModelSpec(BaseModel):
 
     def specialty(self, domain: Domain) -> float:
         return self.specialties.get(domain, self.specialties.get(Domain.GENERAL, 0.5))
+
+
+def output_limits_of(models: Iterable[ModelSpec]) -> dict[str, int | None]:
+    """Each model's own output limit by key (None: not known), what admission needs to hold a
+    call at the `max_tokens` the gateway will send."""
+    return {m.key: m.max_output_tokens for m in models}

@@ -122,3 +122,20 @@ class ModelNotAllowedError(OrchestrateXError):
 CANCELLED_CALL = "cancelled: the call was stopped before it ended"
 """The error of a call its caller stopped (a client that hung up, a run cancelled): it says
 nothing of the model, so success rates leave it out."""
+
+
+_NEVER_SENT = "orchestratex_never_sent"
+
+
+def mark_never_sent(exc: BaseException) -> None:
+    """Note that the call ending in `exc` never left for its provider (cancelled while it
+    waited for a rate-limit slot or a `max_concurrent` place): nothing of it can be billed.
+    The gateway marks; admission reads it (`was_sent`)."""
+    setattr(exc, _NEVER_SENT, True)
+
+
+def was_sent(exc: BaseException) -> bool:
+    """Whether the call ending in `exc` may have reached its provider: yes unless the gateway
+    marked it never sent, so a model client that does not mark counts as sent (the side that
+    never spends past a budget)."""
+    return getattr(exc, _NEVER_SENT, False) is not True

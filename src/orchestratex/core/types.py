@@ -160,6 +160,15 @@ class CompletionRequest(BaseModel):
         "none ignore it; the engine asks only models whose catalog entry says `logprobs`)",
     )
 
+    def within_output_limit(self, limit: int | None) -> CompletionRequest:
+        """This request asking for at most `limit` output tokens, a model's own output limit
+        (None: not known, left as asked). A provider refuses more outright, and asking for the
+        most it gives is what the caller meant. The one rule admission applies before it holds
+        a call's worst case and the gateway before it sends, so both count the same tokens."""
+        if limit is None or self.max_tokens <= limit:
+            return self
+        return self.model_copy(update={"max_tokens": limit})
+
     def output_format(self) -> ResponseFormat | None:
         """The JSON format asked for, if any (`response_format` first, then `json_schema`)."""
         if self.response_format is not None and self.response_format.type != "text":

@@ -7,7 +7,9 @@ that amount until the call ends and then releases it to the actual cost. A call 
 fit whole is shrunk (fewer output tokens) when that is enough, else refused with
 `BudgetExceededError`, before anything reaches a provider.
 
-A call's worst case is its input plus `max_tokens` of output at the model's price. The input
+A call's worst case is its input plus `max_tokens` of output at the model's price, `max_tokens`
+first brought within the model's own output limit (`CompletionRequest.within_output_limit`,
+the rule the gateway applies before sending, given here as `output_limits`). The input
 (messages, tool calls, tool definitions and the output schema) is bounded by its UTF-8 byte
 count: a byte-level BPE or byte-fallback tokenizer never makes more tokens than bytes. (A third
 of the bytes, used before, is exceeded 2-3x by random characters, rare CJK or emoji, so a hostile
@@ -28,6 +30,7 @@ from orchestratex.core.errors import (
     BudgetExceededError,
     ModelNotAllowedError,
     ProviderTimeoutError,
+    was_sent,
 )
 from orchestratex.core.protocols import ModelClient
 from orchestratex.core.types import Completion, CompletionRequest, StreamPart, TextDelta
@@ -111,8 +114,10 @@ class CallGate:
         budget_usd: float | None = None,
         ledger: Ledger | None = None,
         spent_usd: Callable[[], float] = lambda: 0.0,
+        output_limits: Mapping[str, int | None] | None = None,
     ) -> None:
         self._prices = prices
+        self._output_limits = output_limits or {}
         self._run_id = run_id
         self._allowed = set(allowed) if allowed else None
         self._budget = budget_usd
@@ -138,8 +143,11 @@ class CallGate:
         return price
 
     async def admit(self, model: str, request: CompletionRequest) -> Ticket:
-        """Admit one call of `model` (maybe with fewer output tokens) or raise."""
+        """Admit one call of `model` (maybe with fewer output tokens) or raise. Its
+        `max_tokens` is first brought within the model's own output limit, as the gateway
+        sends it, so the hold is what the call can cost."""
         self._check_model(model)
+        request = request.within_output_limit(self._output_limits.get(model))
         call_id = f"{self._run_id}:{next(_ids)}"
         if not self.limited:
             return Ticket(call_id, model, 0.0, 0.0, request)
@@ -242,7 +250,9 @@ class GatedClient:
 
     A call that ends without its usage report is settled at `CallGate.cut_short_cost`, and the
     exception it ends with carries that figure (`billed_estimate`), so the engine records the
-    call's usage at the same estimate the ledger counted: one figure, decided here.
+    call's usage at the same estimate the ledger counted: one figure, decided here. One whose
+    exception says it never left for its provider (`was_sent`: the gateway stopped it in a
+    rate-limit or `max_concurrent` queue) is settled at nothing and carries no figure.
     """
 
     def __init__(self, client: ModelClient, gate: CallGate) -> None:
@@ -263,8 +273,8 @@ class GatedClient:
             cost = completion.cost_usd
             return completion
         except (asyncio.CancelledError, ProviderTimeoutError) as exc:
-            # Sent, and maybe answered and billed after we stopped waiting: count the worst.
-            cost = self._cut_short(exc, ticket, None)
+            if was_sent(exc):  # maybe answered and billed after we stopped waiting: the worst
+                cost = self._cut_short(exc, ticket, None)
             raise
         finally:
             await self.gate.settle(ticket, cost)
@@ -286,7 +296,7 @@ class GatedClient:
                 yield part
         except BaseException as exc:
             cut = isinstance(exc, asyncio.CancelledError | GeneratorExit | ProviderTimeoutError)
-            if not finished and (sent_bytes or cut):
+            if not finished and (sent_bytes or (cut and was_sent(exc))):
                 cost = self._cut_short(exc, ticket, sent_bytes)
             raise
         finally:

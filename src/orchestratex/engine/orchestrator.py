@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from functools import partial
 
-from orchestratex.core.catalog import ModelSpec, Price
+from orchestratex.core.catalog import ModelSpec, Price, output_limits_of
 from orchestratex.core.errors import OrchestrateXError
 from orchestratex.core.events import (
     AnalysisEvent,
@@ -58,7 +58,9 @@ class Orchestrator:
 
     Judges are weighted by their records from `judge_records` (the store's in the service).
     Without one, `reliability` keeps the records in memory and learns from this orchestrator's
-    own evaluation events, before they reach `sink`.
+    own evaluation events, before they reach `sink`. `output_limits` (each model's own output
+    limit, default those of `models`; the service gives the whole catalog's, as judges may be
+    any of it) lets admission hold a call at the `max_tokens` the gateway will send.
     """
 
     def __init__(
@@ -75,6 +77,7 @@ class Orchestrator:
         judge_records: JudgeRecordSource | None = None,
         selector: Selector | None = None,
         cascade: CascadeSettings | None = None,
+        output_limits: Mapping[str, int | None] | None = None,
     ) -> None:
         self._client = client
         self.cascade = cascade or CascadeSettings()
@@ -92,6 +95,9 @@ class Orchestrator:
             sink = _learning_first(self.reliability, sink)
         self._sink = sink
         self._prices = prices
+        if output_limits is None:
+            output_limits = output_limits_of(models)
+        self._output_limits = output_limits
         self._player = RoundPlayer(
             client,
             self.reliability,
@@ -135,6 +141,7 @@ class Orchestrator:
             budget_usd=request.preferences.budget_usd,
             ledger=ledger,
             spent_usd=lambda: holder[0].cost if holder else 0.0,
+            output_limits=self._output_limits,
         )
         state = RunState(
             request=request,

@@ -7,7 +7,9 @@ error is retried after a backoff with full jitter (Retry-After honoured up to a 
 provider's retries last and, for a stream, until its first text delta went out. Every
 outcome is recorded once: breaker (a success, or a failure when the error is a
 `provider_fault`; anything else is neutral), health and, on success, the limiter's real token
-count.
+count. A call stopped (cancelled, closed) before any attempt's request left, still waiting in
+the limiter or for a `max_concurrent` place, has its exception marked `mark_never_sent`, so
+admission releases its hold at nothing.
 
 The body is an async generator of `TextDelta` parts ending with one `Completion`, built by
 `Attempt.succeed` from the adapter's `RawCompletion`; `complete` uses a body of one part.
@@ -27,6 +29,7 @@ from orchestratex.core.errors import (
     ProviderError,
     ProviderTimeoutError,
     RateLimitedError,
+    mark_never_sent,
 )
 from orchestratex.core.types import (
     Completion,
@@ -201,6 +204,7 @@ class CallPolicy:
         timeout_s = request.timeout_s if request.timeout_s is not None else parts.timeout_s
         tokens = estimate_tokens(request)
         number = 0
+        sent = False
         while True:
             permit = parts.breaker.allow(provider=parts.provider, model=parts.key)
             number += 1
@@ -208,6 +212,7 @@ class CallPolicy:
             streamed = False
             try:
                 await attempt.open(tokens)
+                sent = True  # the adapter's SDK call starts now: the request leaves
                 async with aclosing(body(attempt, request)) as parts_of_attempt:
                     async for part in parts_of_attempt:
                         streamed = streamed or isinstance(part, TextDelta | ToolCallDelta)
@@ -221,8 +226,10 @@ class CallPolicy:
                     raise
                 delay = parts.retry.delay_s(err, number - 1, self._random)
                 log.info("retrying %s in %.2fs after %s: %s", parts.key, delay, err.code, err)
-            except BaseException:
+            except BaseException as exc:
                 attempt.abandoned()
+                if not sent:  # stopped in a queue: a limiter slot, a max_concurrent place
+                    mark_never_sent(exc)
                 raise
             finally:
                 attempt.close()

@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from orchestratex.core.catalog import ModelSpec, Price, ProviderSpec
+from orchestratex.core.catalog import ModelSpec, Price, ProviderSpec, output_limits_of
 from orchestratex.core.errors import ConfigurationError, UnknownModelError
 from orchestratex.providers.pricing import resolve_price
 
@@ -36,6 +36,11 @@ class Catalog:
 
     def price(self, key: str) -> Price | None:
         return self.prices.get(key)
+
+    @property
+    def output_limits(self) -> dict[str, int | None]:
+        """Every model's own output limit by key (None: not known)."""
+        return output_limits_of(self.models.values())
 
     def enabled(self) -> list[ModelSpec]:
         return [m for m in self.models.values() if m.enabled]

@@ -131,13 +131,10 @@ class Gateway:
 
     def _fit(self, parts: ModelParts, request: CompletionRequest) -> CompletionRequest:
         """The request as this model takes it: a judge's sampling options its protocol lacks
-        left out (`fitted`), and `max_tokens` no more than the model's own output limit (a
-        provider refuses more outright; asking for the most it gives is what the caller meant)."""
+        left out (`fitted`), and `max_tokens` within the model's own output limit (the rule
+        admission applied already for a run's calls, so this changes nothing for them)."""
         request = fitted(self.catalog.providers[parts.provider].protocol, request)
-        limit = parts.max_output_tokens
-        if limit is not None and request.max_tokens > limit:
-            return request.model_copy(update={"max_tokens": limit})
-        return request
+        return request.within_output_limit(parts.max_output_tokens)
 
     def peer_opened(self, name: str, remaining_s: float) -> bool:
         """Another instance's circuit `name` (a model key, or a provider name when breakers are

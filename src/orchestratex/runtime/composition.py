@@ -137,6 +137,7 @@ async def start_orchestrator(
             band=parts.settings.cascade_band,
             min_confidence=parts.settings.cascade_min_confidence,
         ),
+        output_limits=parts.catalog.output_limits,
     )
     return orchestrator, router
 
