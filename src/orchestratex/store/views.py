@@ -157,8 +157,15 @@ class CostReport(BaseModel):
 
 
 class SelectionAccuracy(BaseModel):
-    decisions: int = Field(description="decisions whose run has ended")
-    kept_without_escalation: int
+    decisions: int = Field(
+        description="first-round decisions whose run has ended, a fallback's included (a run "
+        "whose chosen model failed has two); decisions of a run that ended before its first "
+        "answer without failing (cancelled) are not counted"
+    )
+    kept_without_escalation: int = Field(
+        description="decisions kept: the run did not fail, the decision's model gave the "
+        "round's answer (not replaced by a fallback) and no escalation came after it"
+    )
     share_kept: float | None
     threshold_rounds: dict[str, int] = Field(
         description="round at which the threshold was met -> runs; 'never' when it was not"
