@@ -71,10 +71,17 @@ class RoundDetail(BaseModel):
     model: str
     kind: str
     text: str
-    input_tokens: int
-    output_tokens: int
-    cost_usd: float
-    latency_ms: float
+    input_tokens: int = Field(description="the answer's input tokens (the judges' are in costs)")
+    output_tokens: int = Field(description="the answer's output tokens")
+    cost_usd: float = Field(
+        description="the round's whole cost: its answer and its judges' verdicts, as the run "
+        "result's rounds[].cost_usd (a failed call of the round, e.g. before a fallback, is in "
+        "costs and the thread's total, not here)"
+    )
+    answer_cost_usd: float = Field(description="the answer's call alone (cost_usd less judging)")
+    latency_ms: float = Field(
+        description="the answer's call (the run result's rounds[].latency_ms includes judging)"
+    )
     finish_reason: str
     score: float | None
     evaluations: list[EvaluationDetail] = Field(default_factory=list)
