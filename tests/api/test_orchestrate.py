@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
-from orchestratex.store.tables import Criticism, Evaluation, SelectionRecord, UsageRecord
+from orchestratex.store.tables import (
+    Criticism,
+    Evaluation,
+    SelectionRecord,
+    Thread,
+    UsageRecord,
+)
 from orchestratex.testing.fake_provider import FakeProviderServer
 from tests.api.conftest import Api, ApiFactory
 from tests.waiting import status_ended
@@ -45,6 +52,16 @@ async def test_prompt_runs_to_completion_with_full_detail(api: Api) -> None:
                 select(func.count()).select_from(table).where(table.thread_id == thread_id)
             )
             assert count, f"no {table.__tablename__} rows"
+        result = await session.scalar(select(Thread.result).where(Thread.id == thread_id))
+    # A round's cost_usd means the same in the detail as in the run's result: answer + judges.
+    assert result is not None
+    assert [r["cost_usd"] for r in detail["rounds"]] == [r["cost_usd"] for r in result["rounds"]]
+    lines = {(c["model"], c["purpose"]): c["cost_usd"] for c in detail["costs"]}
+    judging = sum(cost for (_, purpose), cost in lines.items() if purpose == "judge")
+    assert judging > 0
+    assert sum(r["cost_usd"] - r["answer_cost_usd"] for r in detail["rounds"]) == pytest.approx(
+        judging
+    )
 
 
 BAD_BODIES: list[tuple[Any, str]] = [

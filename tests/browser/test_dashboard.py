@@ -88,6 +88,15 @@ async def test_history_search_opens_a_past_thread(page: Page, live: LiveService)
     await rows.first.click()
     await page.wait_for_selector("#history-view .final-answer")
     assert await page.text_content("#history-view .thread-id") == zebra
+    # The round's line shows its answer's tokens and cost, as the live view does.
+    detail = (await live.client.get(f"/api/threads/{zebra}")).json()
+    answered = detail["rounds"][0]
+    assert answered["cost_usd"] > answered["answer_cost_usd"] > 0, "judged: the round costs more"
+    cost = answered["answer_cost_usd"]
+    shown = f"${cost:.5f}" if cost < 0.01 else f"${cost:.3f}"  # dom.js fmtUsd
+    meta = await page.text_content("#history-view .entry-round .meta")
+    assert meta and f"· {shown} ·" in meta
+    assert meta.startswith(f"{answered['input_tokens']} in / {answered['output_tokens']} out")
     assert await page.text_content("#history-view .entry-analysis .domain") == "creative"
     assert await page.locator("#history-view .entry-round .verdicts tbody tr").count() >= 1
     chart = (await charts(page))["history-score-chart"]

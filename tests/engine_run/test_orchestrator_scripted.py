@@ -24,11 +24,12 @@ from orchestratex.core.orchestration import (
     RoundResult,
     RubricScore,
 )
-from orchestratex.core.types import CompletionRequest
+from orchestratex.core.types import CompletionRequest, TokenUsage
 from orchestratex.engine import Orchestrator, Run
 from orchestratex.engine.analysis import analyze
 from orchestratex.engine.history import InMemoryPerformance
 from orchestratex.engine.selection import Selector
+from orchestratex.engine.state import Spent
 from orchestratex.testing.scripted_client import MARK, ScriptedClient, verdict
 from tests.engine_run.helpers import MODELS, PRICES, assert_well_formed, types
 
@@ -263,6 +264,29 @@ async def test_resume_continues_from_earlier_rounds() -> None:
     assert result.total_cost_usd > 0.5
     revise = client.calls_for("revise")[0].request
     assert any("<d1>" in m.content for m in revise.messages)
+
+
+async def test_a_resumed_run_counts_what_earlier_attempts_spent_against_its_budget() -> None:
+    """Earlier attempts paid for round 1 and for a round-2 answer never judged: the recorded
+    spending, not round 1's cost alone, is what the resumed run has used of its budget."""
+    earlier = RoundResult(
+        round=1, model="alpha", answer=f"{MARK} <d1> draft number 1", score=5.0, cost_usd=0.5
+    )
+    client = ScriptedClient({"alpha": DRAFTS[1:]}, judges={"*": judge_by_draft(steps())})
+    request = OrchestrationRequest(
+        prompt=PROMPT,
+        model="alpha",
+        max_rounds=3,
+        judges=["beta"],
+        preferences=Preferences(budget_usd=1.0),
+    )
+    spent = Spent(1.0, TokenUsage(input_tokens=900, output_tokens=300))
+    result = await Orchestrator(client, MODELS, PRICES).run(
+        request, resume_rounds=[earlier], spent_before=spent, first_seq=20
+    )
+    assert result.stop_reason == "budget" and [r.round for r in result.rounds] == [1]
+    assert client.calls_for("revise") == [], "nothing sent past the budget"
+    assert result.total_cost_usd == 1.0 and result.usage == spent.usage
 
 
 async def test_deadline_stops_the_run_with_an_answer() -> None:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from orchestratex.core.events import Event, is_terminal
+from orchestratex.core.events import CompletedEvent, Event, ResponseEvent, is_terminal
 from orchestratex.core.orchestration import OrchestrationRequest
 from orchestratex.engine import Orchestrator
 from orchestratex.engine.admission import Ledger
@@ -32,6 +32,9 @@ class World:
     manager: RunManager
     client: ScriptedClient
     flush: Callable[[str], Awaitable[None]]
+    dies_after: Callable[[Event], bool] = lambda _event: False
+    """The first process dies (nothing it emits is stored) right after storing such an event."""
+    dead: asyncio.Event = field(default_factory=asyncio.Event)
 
     def sources(self) -> FollowSources:
         return FollowSources(
@@ -51,9 +54,15 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
     writer = EventWriter(store.sessions)
     await writer.start()
 
+    worlds: list[World] = []
+
     async def sink(event: Event) -> None:
+        if worlds[0].dead.is_set():
+            return
         writer.add(event)
         await bus.publish(event)
+        if worlds[0].dies_after(event):
+            worlds[0].dead.set()
 
     # Each answer takes a moment, so a stop can come between rounds.
     client = ScriptedClient(
@@ -64,8 +73,9 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
         store, "runner-a", links=None, queues_runs=False, flush=writer.flush, ledger_for=_no_ledger
     )
     manager.attach(Orchestrator(client, MODELS, PRICES, sink=sink))
+    worlds.append(World(store, bus, manager, client, writer.flush))
     try:
-        yield World(store, bus, manager, client, writer.flush)
+        yield worlds[0]
     finally:
         await writer.aclose()
         await store.aclose()
@@ -124,3 +134,54 @@ async def test_stop_hands_back_and_a_new_runner_resumes_with_the_rounds_kept(
     assert [e.type for e in events].count("started") == 2
     responses = [e for e in events if e.type == "response"]
     assert getattr(responses[0], "text", None) == kept
+
+
+def _runner_b(world: World, orchestrator: Orchestrator) -> RunManager:
+    other = RunManager(
+        world.store,
+        "runner-b",
+        links=None,
+        queues_runs=False,
+        flush=world.flush,
+        ledger_for=_no_ledger,
+    )
+    other.attach(orchestrator)
+    return other
+
+
+async def test_a_run_resumed_after_its_worker_died_counts_what_the_dead_attempt_spent(
+    world: World,
+) -> None:
+    """The first worker dies right after round 2's answer is stored (its judges' verdicts
+    never are): that answer was paid for, so the resumed run's total, the thread's total and
+    the usage rows are the same money."""
+    world.dies_after = lambda e: isinstance(e, ResponseEvent) and e.round == 2
+    await world.manager.submit(REQUEST, "t-k", None, None)
+    async with asyncio.timeout(20):
+        await world.dead.wait()
+    run = world.manager.run_of("t-k")
+    assert run is not None
+    run.suspend()
+    await world.flush("t-k")
+    assert await world.store.hand_back("runner-a", ["t-k"]) == 1
+    point = await world.store.resume_point("t-k", drop_partial=False)
+    assert point is not None and len(point.rounds) == 1, "round 2 was never judged"
+    lost = point.spent_usd - point.rounds[0].cost_usd
+    assert lost > 0, "the dead attempt's round-2 answer is in the usage rows"
+
+    world.dead.clear()
+    world.dies_after = lambda _event: False
+    other = _runner_b(world, world.manager.orchestrator)
+    await recover_local(other, world.store, ttl=30.0)
+    assert await other.wait("t-k") == "completed"
+    events = await world.store.events_after("t-k", 0, 1000)
+    result = next(e.result for e in events if isinstance(e, CompletedEvent))
+    detail = await world.store.thread_detail("t-k", user_id=None, is_admin=True)
+    assert detail is not None
+    rows = sum(c.cost_usd for c in detail.costs)
+    revisions = [c for c in detail.costs if c.purpose == "revise"]
+    assert sum(c.calls for c in revisions) == len(result.rounds), "round 2 answered twice"
+    assert result.total_cost_usd == pytest.approx(rows, rel=1e-9)
+    assert detail.thread.total_cost_usd == pytest.approx(rows, rel=1e-9)
+    assert result.usage.input_tokens == sum(c.input_tokens for c in detail.costs)
+    assert result.usage.output_tokens == sum(c.output_tokens for c in detail.costs)

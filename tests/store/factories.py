@@ -349,3 +349,97 @@ def passthrough_events(
     )
     add(CompletedEvent, result=result)
     return events
+
+
+def fallback_events(
+    thread_id: str,
+    *,
+    start: datetime,
+    first: str = "bad-m",
+    then: str = "gpt-x",
+    failed: bool = False,
+    user_id: str | None = None,
+) -> list[Event]:
+    """Events of an unjudged run whose selected model `first` fails, so the engine selects
+    `then` for round 1 too (a second round-1 decision); `failed`: that call fails as well and
+    the run ends failed without an answer."""
+    events: list[Event] = []
+
+    def add(cls: type[EventBase], **fields: Any) -> None:
+        seq = len(events) + 1
+        at = start + timedelta(seconds=seq)
+        events.append(cast(Event, cls(thread_id=thread_id, seq=seq, ts=at, **fields)))
+
+    def call(model: str, ok: bool) -> None:
+        add(
+            ModelCallEvent,
+            round=1,
+            model=model,
+            provider="prov",
+            purpose="generate",
+            usage=GEN_USAGE if ok else TokenUsage(),
+            cost_usd=0.002 if ok else 0.0,
+            latency_ms=12.0,
+            success=ok,
+            error=None if ok else "upstream 503",
+        )
+
+    request = OrchestrationRequest(prompt="Say hi.", judge_count=0, max_rounds=1)
+    add(StartedEvent, request=request, user_id=user_id)
+    analysis = Analysis(domain=Domain.GENERAL, complexity=0.1, domain_scores={Domain.GENERAL: 1})
+    add(AnalysisEvent, analysis=analysis)
+    chosen = SelectionDecision(
+        model=first, reasons=["best expected quality"], candidates=[_candidate(first, 8.0)]
+    )
+    add(SelectionEvent, decision=chosen)
+    call(first, ok=False)
+    substitute = SelectionDecision(
+        model=then,
+        reasons=[f"fallback: {first} failed (upstream 503)"],
+        candidates=[_candidate(then, 7.0)],
+    )
+    add(SelectionEvent, decision=substitute)
+    call(then, ok=not failed)
+    if failed:
+        result = OrchestrationResult(
+            thread_id=thread_id,
+            status="failed",
+            stop_reason="failed",
+            answer=None,
+            best_round=None,
+            score=None,
+            analysis=analysis,
+            selection=chosen,
+            error=f"generation with {then} failed: upstream 503",
+        )
+        add(FailedEvent, error=result.error, code="provider_error", result=result)
+        return events
+    add(
+        ResponseEvent,
+        round=1,
+        model=then,
+        kind="initial",
+        text="hi",
+        usage=GEN_USAGE,
+        cost_usd=0.002,
+        latency_ms=12.0,
+    )
+    add(EvaluationEvent, round=1, model=then, verdicts=[], score=None)
+    answer = RoundResult(
+        round=1, model=then, answer="hi", kind="initial", cost_usd=0.002, usage=GEN_USAGE
+    )
+    result = OrchestrationResult(
+        thread_id=thread_id,
+        status="completed",
+        stop_reason="max_rounds",
+        answer="hi",
+        best_round=1,
+        score=None,
+        analysis=analysis,
+        selection=chosen,
+        rounds=[answer],
+        total_cost_usd=0.002,
+        usage=GEN_USAGE,
+    )
+    add(CompletedEvent, result=result)
+    return events

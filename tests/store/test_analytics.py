@@ -10,7 +10,7 @@ from orchestratex.core.types import Domain
 from orchestratex.store import analytics
 from orchestratex.store import repository as repo
 from orchestratex.store.db import SessionFactory
-from tests.store.factories import feed, run_events
+from tests.store.factories import fallback_events, feed, run_events
 
 MON = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 TUE = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
@@ -104,6 +104,27 @@ async def test_selection_accuracy(sessions: SessionFactory) -> None:
     assert (mine.decisions, mine.share_kept) == (2, 0.5)
     assert mine.threshold_rounds == {"2": 1, "never": 1}
     assert theirs.threshold_rounds == {"1": 1}
+
+
+async def test_a_failed_or_replaced_choice_is_not_kept(sessions: SessionFactory) -> None:
+    """F: the chosen model fails and a fallback answers; G: the fallback fails too and the run
+    fails. Only F's fallback was kept; the figure spreads the two runs, not four decisions."""
+    await feed(sessions, fallback_events("F", start=MON))
+    await feed(sessions, fallback_events("G", start=TUE, failed=True))
+    async with sessions() as session:
+        report = await analytics.selection_accuracy(session=session)
+        decisions = {
+            t: [(d.model, d.kept_without_escalation) for d in detail.decisions]
+            for t in ("F", "G")
+            if (detail := await repo.get_thread_detail(session=session, thread_id=t))
+        }
+    assert decisions == {
+        "F": [("bad-m", False), ("gpt-x", True)],
+        "G": [("bad-m", False), ("gpt-x", False)],
+    }
+    assert (report.decisions, report.kept_without_escalation) == (4, 1)
+    assert report.share_kept == 0.25
+    assert report.threshold_rounds == {"never": 2}
 
 
 async def test_usage(sessions: SessionFactory) -> None:

@@ -22,7 +22,7 @@ from orchestratex.store.tables import (
     UsageRecord,
 )
 from orchestratex.store.writer import EventWriter, StoreWriter
-from tests.store.factories import passthrough_events, run_events
+from tests.store.factories import fallback_events, passthrough_events, run_events
 
 START = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 IGNORED = {"id", "thread_id", "runner_id", "heartbeat_at"}
@@ -77,12 +77,14 @@ async def test_whole_passthrough_rows_equal_the_general_paths(sessions: SessionF
         "ok": passthrough_events("p-ok", start=START, user_id=None),
         "failed": passthrough_events("p-failed", start=START, failed=True),
         "unstreamed": passthrough_events("p-unstreamed", start=START, chunks=0),
+        "fallback": fallback_events("p-fallback", start=START),
+        "fallback-failed": fallback_events("p-fallback-failed", start=START, failed=True),
     }
     for events in runs.values():
         for e in events:
             await one_by_one.handle(e)
     general = await _performance(sessions)
-    assert general == [("gpt-x", "general", 0, 2, 1)]
+    assert general == [("bad-m", "general", 0, 0, 2), ("gpt-x", "general", 0, 3, 2)]
     writer = EventWriter(sessions, flush_interval_s=60.0)
     await writer.start()
     for name, events in runs.items():
@@ -91,7 +93,10 @@ async def test_whole_passthrough_rows_equal_the_general_paths(sessions: SessionF
     await writer.aclose()
     for name in runs:
         assert await _rows(sessions, f"w-{name}") == await _rows(sessions, f"p-{name}"), name
-    assert await _performance(sessions) == [("gpt-x", "general", 0, 4, 2)]
+    assert await _performance(sessions) == [
+        ("bad-m", "general", 0, 0, 4),
+        ("gpt-x", "general", 0, 6, 4),
+    ]
 
 
 async def test_only_runs_held_whole_and_unjudged_take_the_direct_way() -> None:

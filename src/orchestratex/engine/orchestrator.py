@@ -45,7 +45,7 @@ from orchestratex.engine.reliability import JudgeReliability
 from orchestratex.engine.rounds import Kind, RoundPlayer
 from orchestratex.engine.run import Run
 from orchestratex.engine.selection import Selector
-from orchestratex.engine.state import RunState
+from orchestratex.engine.state import RunState, Spent
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +123,7 @@ class Orchestrator:
         thread_id: str | None = None,
         user_id: str | None = None,
         resume_rounds: Sequence[RoundResult] = (),
+        spent_before: Spent | None = None,
         first_seq: int = 1,
         ledger: Ledger | None = None,
     ) -> Run:
@@ -130,6 +131,8 @@ class Orchestrator:
 
         Every model call of the run passes one admission gate (engine/admission.py): the
         request's allowed models and budget, and `ledger` (a user's budget) when given.
+        A resumed run starts from `resume_rounds`, with what earlier attempts spent
+        (`spent_before`, else the rounds' cost) counted in its total and its budget.
         """
         tid = thread_id or uuid.uuid4().hex
         emitter = Emitter(tid, first_seq=first_seq, sink=self._sink)
@@ -152,7 +155,7 @@ class Orchestrator:
             gate=gate,
         )
         holder.append(state)
-        state.resume(resume_rounds)
+        state.resume(resume_rounds, spent_before)
         task = asyncio.create_task(self._drive(state), name=f"orchestratex-run-{tid}")
         return Run(tid, emitter, task, state.request_cancel)
 
@@ -163,6 +166,7 @@ class Orchestrator:
         thread_id: str | None = None,
         user_id: str | None = None,
         resume_rounds: Sequence[RoundResult] = (),
+        spent_before: Spent | None = None,
         first_seq: int = 1,
         ledger: Ledger | None = None,
     ) -> OrchestrationResult:
@@ -172,6 +176,7 @@ class Orchestrator:
             thread_id=thread_id,
             user_id=user_id,
             resume_rounds=resume_rounds,
+            spent_before=spent_before,
             first_seq=first_seq,
             ledger=ledger,
         )

@@ -35,6 +35,15 @@ class GenerationCall:
     cost_usd: float
 
 
+@dataclass(frozen=True, slots=True)
+class Spent:
+    """What earlier attempts of a run recorded: every call's cost and tokens, those of a
+    round they did not finish included (in the service: the thread's usage records)."""
+
+    cost_usd: float
+    usage: TokenUsage
+
+
 def best_round(rounds: Sequence[RoundResult]) -> RoundResult | None:
     """The round with the highest score (ties: the earlier); without any score, the first."""
     best: RoundResult | None = None
@@ -70,10 +79,16 @@ class RunState:
     cancel_requested: bool = False
     finishing: bool = False
 
-    def resume(self, rounds: Sequence[RoundResult]) -> None:
-        """Start from rounds of an earlier run; their cost and usage count toward this one."""
+    def resume(self, rounds: Sequence[RoundResult], spent: Spent | None = None) -> None:
+        """Start from rounds of an earlier run. What the earlier attempts spent counts toward
+        this one (its total and its budget): `spent` when it was recorded, calls of a round
+        they did not finish included; else the rounds' own cost and usage."""
         self.rounds.extend(rounds)
         self.resumed = len(rounds)
+        if spent is not None:
+            self.cost += spent.cost_usd
+            self.usage = self.usage + spent.usage
+            return
         for r in rounds:
             self.cost += r.cost_usd
             self.usage = self.usage + r.usage

@@ -23,6 +23,7 @@ from orchestratex.core.orchestration import OrchestrationRequest
 from orchestratex.engine.admission import Ledger
 from orchestratex.engine.orchestrator import Orchestrator
 from orchestratex.engine.run import Run
+from orchestratex.engine.state import Spent
 from orchestratex.runtime.scaleout import RedisLinks
 from orchestratex.store.facade import Resume, Store
 
@@ -144,6 +145,7 @@ class RunManager:
             thread_id=point.thread_id,
             user_id=point.user_id,
             resume_rounds=point.rounds,
+            spent_before=Spent(point.spent_usd, point.usage),
             first_seq=point.last_seq + 1,
             ledger=await self._ledger_for(point.user_id),
         )

@@ -208,7 +208,9 @@ async def selection_accuracy(
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> SelectionAccuracy:
-    """Over first-round decisions of ended runs: share kept without escalation, threshold rounds."""
+    """Over the first-round decisions of ended runs (a fallback's too: a run whose chosen model
+    failed has two): the share kept (outcomes.decision_kept, the one rule), and per run the
+    round that met the threshold."""
     conditions = [
         SelectionRecord.round == 1,
         SelectionRecord.kept_without_escalation.is_not(None),
@@ -229,7 +231,7 @@ async def selection_accuracy(
         )
     ).one()
     spread = await session.execute(
-        select(SelectionRecord.threshold_round, func.count())
+        select(SelectionRecord.threshold_round, func.count(SelectionRecord.thread_id.distinct()))
         .where(*conditions)
         .group_by(SelectionRecord.threshold_round)
         .order_by(SelectionRecord.threshold_round)

@@ -17,6 +17,7 @@ from sqlalchemy import func, select, text, update
 
 from orchestratex.core.events import Event
 from orchestratex.core.orchestration import OrchestrationRequest, RoundResult
+from orchestratex.core.types import TokenUsage
 from orchestratex.store import keys, leases, repository
 from orchestratex.store.db import (
     Session,
@@ -44,13 +45,17 @@ class ThreadState:
 
 @dataclass(frozen=True)
 class Resume:
-    """Where a new attempt of a run starts: its request, completed rounds and next seq."""
+    """Where a new attempt of a run starts: its request, completed rounds, next seq, and what
+    the earlier attempts spent (every usage record of the thread, a round they did not finish
+    included), which the new attempt counts in its total and its budget."""
 
     thread_id: str
     request: OrchestrationRequest
     user_id: str | None
     rounds: list[RoundResult]
     last_seq: int
+    spent_usd: float
+    usage: TokenUsage
 
 
 class Store:
@@ -251,7 +256,13 @@ class Store:
         if point is None:
             return None
         return Resume(
-            point.thread_id, point.request, point.user_id, list(point.rounds), point.last_seq
+            point.thread_id,
+            point.request,
+            point.user_id,
+            list(point.rounds),
+            point.last_seq,
+            point.spent_usd,
+            point.usage,
         )
 
     async def interrupt(

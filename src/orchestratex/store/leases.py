@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from orchestratex.core.events import EVENT_ADAPTER, EvaluationEvent, ResponseEvent
 from orchestratex.core.orchestration import OrchestrationRequest, RoundResult
+from orchestratex.core.types import TokenUsage
 from orchestratex.store.tables import (
     ACTIVE_STATUSES,
     Criticism,
@@ -43,6 +44,9 @@ class ResumePoint:
     user_id: str | None
     rounds: list[RoundResult]
     last_seq: int
+    spent_usd: float
+    """What earlier attempts recorded (the thread's running total of its usage records)."""
+    usage: TokenUsage
 
 
 def _expired(cutoff: datetime) -> ColumnElement[bool]:
@@ -193,6 +197,8 @@ async def resume_point(*, session: AsyncSession, thread_id: str) -> ResumePoint 
         user_id=thread.user_id,
         rounds=await completed_rounds(session=session, thread_id=thread_id),
         last_seq=thread.last_seq or 0,
+        spent_usd=thread.total_cost_usd,
+        usage=TokenUsage(input_tokens=thread.input_tokens, output_tokens=thread.output_tokens),
     )
 
 

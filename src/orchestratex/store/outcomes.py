@@ -4,6 +4,8 @@ its terminal event, so a run is learned from exactly once, whichever process wro
 
 Credit: a thread's model (`threads.selected_model`, shown in history and the run summary) is
 the model of its best round, the one whose score won; not the model selected first.
+Selection outcomes: `decision_kept` is the one rule of whether a decision was kept (selection
+accuracy); `whole_runs.py` applies it too.
 Learning: each scored round is a sample of its model's quality in the run's domain; each
 `model_call` (usage row) is a success or a failure of its model; each evaluation with two
 scored verdicts or more adds each judge's agreement with the others to the judge's record.
@@ -11,6 +13,7 @@ scored verdicts or more adds each judge's agreement with the others to the judge
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -163,46 +166,100 @@ async def finish_runs(session: AsyncSession, events: list[Terminal]) -> None:
         for e in events
     ]
     await _close_threads(session, closing)
-    outcomes = []
-    for values in closing:
+    outcomes: dict[str, _Outcome] = {}
+    for event, values in zip(events, closing, strict=True):
         thread_id = values["b_id"]
         thread_rounds = rounds[thread_id]
         final = values.get("b_final_score")
         if final is None:
             final = max((r.score for r in thread_rounds if r.score is not None), default=None)
         threshold = (threads[thread_id][0] or {}).get("threshold")
-        outcomes.append(_outcome(thread_id, thread_rounds, threshold, final))
-    await session.execute(
-        update(SELECTIONS)
-        .where(SELECTIONS.c.thread_id == bindparam("b_id"))
-        .values(
-            kept_without_escalation=SELECTIONS.c.round >= bindparam("b_escalated"),
-            threshold_round=bindparam("b_reached"),
-            final_score=bindparam("b_final"),
-        ),
-        outcomes,
-    )
+        outcomes[thread_id] = _outcome(event, thread_rounds, threshold, final)
+    await _score_decisions(session, outcomes)
     domains = {t: (threads[t][1] or "general") for t in ids}
     await _learn(session, domains, rounds, events[-1].ts)
     await _learn_judges(session, ids, events[-1].ts)
 
 
+def decision_kept(
+    decision_round: int,
+    model: str,
+    *,
+    failed: bool,
+    answered: Mapping[int, str],
+    escalated: int,
+) -> bool | None:
+    """Whether a selection decision was kept: the one rule behind selection accuracy.
+
+    Kept: its run did not fail, its model gave its round's answer (`answered`: round -> the
+    model of the answer that stood), and no escalation came after its round (`escalated`: the
+    last escalation round, 0 for none). A decision whose model failed, its call erred and
+    another model answered in its place, is not kept; nor is any decision of a failed run.
+    None (not counted): a run that did not fail but ended before its round was answered.
+    """
+    if failed:
+        return False
+    by = answered.get(decision_round)
+    if by is None:
+        return None
+    return by == model and decision_round >= escalated
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    failed: bool
+    answered: dict[int, str]
+    escalated: int
+    reached: int | None
+    final: float | None
+
+
 def _outcome(
-    thread_id: str, rounds: list[_Round], threshold: float | None, final: float | None
-) -> dict[str, Any]:
-    """A selection is kept when no escalation came after its round."""
+    event: Terminal, rounds: list[_Round], threshold: float | None, final: float | None
+) -> _Outcome:
     reached = [
         r.round
         for r in rounds
         if threshold is not None and r.score is not None and r.score >= threshold
     ]
     escalations = [r.round for r in rounds if r.kind == "escalation"]
-    return {
-        "b_id": thread_id,
-        "b_escalated": max(escalations, default=0),
-        "b_reached": min(reached, default=None),
-        "b_final": final,
-    }
+    return _Outcome(
+        failed=event.type == "failed",
+        answered={r.round: r.model for r in rounds},
+        escalated=max(escalations, default=0),
+        reached=min(reached, default=None),
+        final=final,
+    )
+
+
+async def _score_decisions(session: AsyncSession, outcomes: dict[str, _Outcome]) -> None:
+    """Each selection decision of these runs: kept or not, threshold round, final score."""
+    decisions = await session.execute(
+        select(SELECTIONS.c.id, SELECTIONS.c.thread_id, SELECTIONS.c.round, SELECTIONS.c.model)
+        .where(SELECTIONS.c.thread_id.in_(sorted(outcomes)))
+        .order_by(SELECTIONS.c.id)
+    )
+    rows = []
+    for decision_id, thread_id, decision_round, model in decisions:
+        o = outcomes[thread_id]
+        kept = decision_kept(
+            decision_round, model, failed=o.failed, answered=o.answered, escalated=o.escalated
+        )
+        rows.append(
+            {"b_sid": decision_id, "b_kept": kept, "b_reached": o.reached, "b_final": o.final}
+        )
+    if not rows:
+        return
+    await session.execute(
+        update(SELECTIONS)
+        .where(SELECTIONS.c.id == bindparam("b_sid"))
+        .values(
+            kept_without_escalation=bindparam("b_kept"),
+            threshold_round=bindparam("b_reached"),
+            final_score=bindparam("b_final"),
+        ),
+        rows,
+    )
 
 
 async def _performance_rows(

@@ -198,11 +198,13 @@ async def get_thread_detail(
         for c in await session.scalars(select(Criticism).where(Criticism.thread_id == thread_id))
     }
     by_round: dict[int, list[EvaluationDetail]] = {}
+    judging: dict[int, list[float]] = {}
     evaluations = await session.scalars(
         select(Evaluation).where(Evaluation.thread_id == thread_id).order_by(Evaluation.id)
     )
     for ev in evaluations:
         critique = critiques.get(ev.id)
+        judging.setdefault(ev.round, []).append(ev.cost_usd)
         by_round.setdefault(ev.round, []).append(
             EvaluationDetail(
                 judge=ev.judge,
@@ -228,7 +230,8 @@ async def get_thread_detail(
             text=r.text,
             input_tokens=r.input_tokens,
             output_tokens=r.output_tokens,
-            cost_usd=r.cost_usd,
+            cost_usd=r.cost_usd + sum(judging.get(r.round, [])),
+            answer_cost_usd=r.cost_usd,
             latency_ms=r.latency_ms,
             finish_reason=r.finish_reason,
             score=r.score,

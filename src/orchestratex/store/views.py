@@ -71,10 +71,17 @@ class RoundDetail(BaseModel):
     model: str
     kind: str
     text: str
-    input_tokens: int
-    output_tokens: int
-    cost_usd: float
-    latency_ms: float
+    input_tokens: int = Field(description="the answer's input tokens (the judges' are in costs)")
+    output_tokens: int = Field(description="the answer's output tokens")
+    cost_usd: float = Field(
+        description="the round's whole cost: its answer and its judges' verdicts, as the run "
+        "result's rounds[].cost_usd (a failed call of the round, e.g. before a fallback, is in "
+        "costs and the thread's total, not here)"
+    )
+    answer_cost_usd: float = Field(description="the answer's call alone (cost_usd less judging)")
+    latency_ms: float = Field(
+        description="the answer's call (the run result's rounds[].latency_ms includes judging)"
+    )
     finish_reason: str
     score: float | None
     evaluations: list[EvaluationDetail] = Field(default_factory=list)
@@ -157,8 +164,15 @@ class CostReport(BaseModel):
 
 
 class SelectionAccuracy(BaseModel):
-    decisions: int = Field(description="decisions whose run has ended")
-    kept_without_escalation: int
+    decisions: int = Field(
+        description="first-round decisions whose run has ended, a fallback's included (a run "
+        "whose chosen model failed has two); decisions of a run that ended before its first "
+        "answer without failing (cancelled) are not counted"
+    )
+    kept_without_escalation: int = Field(
+        description="decisions kept: the run did not fail, the decision's model gave the "
+        "round's answer (not replaced by a fallback) and no escalation came after it"
+    )
     share_kept: float | None
     threshold_rounds: dict[str, int] = Field(
         description="round at which the threshold was met -> runs; 'never' when it was not"

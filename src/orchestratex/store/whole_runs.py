@@ -36,6 +36,7 @@ from orchestratex.core.events import (
     StartedEvent,
 )
 from orchestratex.core.orchestration import CANDIDATES
+from orchestratex.store.outcomes import decision_kept
 from orchestratex.store.rounds import response_row, usage_row
 from orchestratex.store.sql import (
     EVENTS,
@@ -201,8 +202,13 @@ def _rows(runs: list[WholeRun]) -> dict[str, list[dict[str, Any]]]:
             if isinstance(end, CompletedEvent | FailedEvent) and end.result
             else None
         )
+        answered = {e.round: e.model for e in run.events if isinstance(e, ResponseEvent)}
+        failed = isinstance(end, FailedEvent)
         for e in run.events:
             if isinstance(e, SelectionEvent):
+                kept = decision_kept(
+                    e.round, e.decision.model, failed=failed, answered=answered, escalated=0
+                )
                 rows["selections"].append(
                     {
                         "thread_id": e.thread_id,
@@ -211,7 +217,7 @@ def _rows(runs: list[WholeRun]) -> dict[str, list[dict[str, Any]]]:
                         "strategy": e.decision.strategy,
                         "reasons": json.dumps(e.decision.reasons),
                         "candidates": CANDIDATES.dump_json(e.decision.candidates).decode(),
-                        "kept_without_escalation": True,
+                        "kept_without_escalation": kept,
                         "threshold_round": None,
                         "final_score": final,
                         "created_at": e.ts,

@@ -247,7 +247,8 @@ export class RunView {
         kind: r.kind,
         text: r.text,
         usage: { input_tokens: r.input_tokens, output_tokens: r.output_tokens },
-        cost_usd: r.cost_usd,
+        // The answer's own cost, as a live `response` event carries (r.cost_usd adds judging).
+        cost_usd: r.answer_cost_usd,
         latency_ms: r.latency_ms,
       });
       if (r.evaluations.length || r.score !== null) {
