@@ -10,7 +10,7 @@ from orchestratex.core.types import Domain
 from orchestratex.store import analytics
 from orchestratex.store import repository as repo
 from orchestratex.store.db import SessionFactory
-from tests.store.factories import fallback_events, feed, run_events
+from tests.store.factories import fallback_events, feed, passthrough_events, run_events
 
 MON = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 TUE = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
@@ -111,6 +111,9 @@ async def test_a_failed_or_replaced_choice_is_not_kept(sessions: SessionFactory)
     fails. Only F's fallback was kept; the figure spreads the two runs, not four decisions."""
     await feed(sessions, fallback_events("F", start=MON))
     await feed(sessions, fallback_events("G", start=TUE, failed=True))
+    # Requests that named their model: no selection was made, so none is counted.
+    await feed(sessions, passthrough_events("N1", start=TUE))
+    await feed(sessions, passthrough_events("N2", start=TUE, failed=True))
     async with sessions() as session:
         report = await analytics.selection_accuracy(session=session)
         decisions = {

@@ -210,9 +210,11 @@ async def selection_accuracy(
 ) -> SelectionAccuracy:
     """Over the first-round decisions of ended runs (a fallback's too: a run whose chosen model
     failed has two): the share kept (outcomes.decision_kept, the one rule), and per run the
-    round that met the threshold."""
+    round that met the threshold. A request that named its model (strategy `forced`) made no
+    selection and is not counted."""
     conditions = [
         SelectionRecord.round == 1,
+        SelectionRecord.strategy != "forced",
         SelectionRecord.kept_without_escalation.is_not(None),
         *_window(SelectionRecord.created_at, since, until),
     ]

@@ -167,7 +167,8 @@ class SelectionAccuracy(BaseModel):
     decisions: int = Field(
         description="first-round decisions whose run has ended, a fallback's included (a run "
         "whose chosen model failed has two); decisions of a run that ended before its first "
-        "answer without failing (cancelled) are not counted"
+        "answer without failing (cancelled), and requests that named their model (no "
+        "selection made), are not counted"
     )
     kept_without_escalation: int = Field(
         description="decisions kept: the run did not fail, the decision's model gave the "
