@@ -16,8 +16,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from websockets.asyncio.client import connect
 
 from orchestratex.testing.fake_provider import FakeProviderOptions
+from tests.hostile.conftest import submit
 from tests.hostile.server import Served, bearer, serve
 
 TIMEOUT_S = 0.5
@@ -157,6 +159,28 @@ async def test_a_slow_head_gets_408_and_a_closed_connection(limited: Limited) ->
     }
 
 
+async def test_the_next_head_on_a_kept_connection_is_timed_too(limited: Limited) -> None:
+    reader, writer = await limited.connect()
+    try:
+        writer.write(get("/healthz", []))
+        await writer.drain()
+        async with asyncio.timeout(DEADLINE_S):
+            first = await reader.readuntil(b"\r\n\r\n")
+            length = next(
+                int(line.split(b":")[1])
+                for line in first.lower().split(b"\r\n")
+                if line.startswith(b"content-length:")
+            )
+            await reader.readexactly(length)
+        assert first.startswith(b"HTTP/1.1 200 "), first
+        writer.write(b"GET /hea")  # the next request's head stops here
+        await writer.drain()
+        status, _ = status_and_body(await read_all(reader))
+    finally:
+        writer.close()
+    assert status == 408
+
+
 async def test_a_silent_connection_is_closed_without_an_answer(limited: Limited) -> None:
     reader, writer = await limited.connect()
     try:
@@ -215,6 +239,28 @@ async def test_a_long_sse_stream_outlasts_the_timeouts(limited: Limited) -> None
     # The fake provider sleeps LATENCY_MS / 2 over the chunks: a lower bound, so this only
     # checks that the stream did outlast the timeouts (else the test would prove nothing).
     assert lasted > 2 * TIMEOUT_S
+
+
+async def test_a_websocket_outlasts_the_timeouts(limited: Limited) -> None:
+    """A WebSocket following a run of a few slow model calls is not cut by the head timer."""
+    async with httpx.AsyncClient(
+        base_url=limited.served.base_url, headers=bearer(limited.key), timeout=DEADLINE_S
+    ) as http:
+        thread_id = await submit(http)
+    url = f"{limited.served.ws_url}/ws/thread/{thread_id}"
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    kinds: list[str] = []
+    async with (
+        asyncio.timeout(60),
+        connect(url, additional_headers=bearer(limited.key), proxy=None) as ws,
+    ):
+        while "completed" not in kinds:
+            message = json.loads(await ws.recv())
+            if message["type"] == "event":
+                kinds.append(message["event"]["type"])
+    assert kinds[-1] == "completed" and "response" in kinds and "evaluation" in kinds
+    assert loop.time() - started > 2 * TIMEOUT_S  # a lower bound set by the fake's latency
 
 
 async def thread_count(limited: Limited) -> int:
