@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -189,27 +189,49 @@ async def test_a_silent_connection_is_closed_without_an_answer(limited: Limited)
         writer.close()
 
 
-async def test_a_slow_body_gets_408_and_the_route_stores_nothing(limited: Limited) -> None:
-    seen_before = await thread_count(limited)
-    body = json.dumps({"prompt": "Name three prime numbers", "max_rounds": 1}).encode()
+async def send_part_of_a_body(limited: Limited, path: str, body: Mapping[str, object]) -> bytes:
+    """POST `body` to `path` but send only its first 10 bytes; what the server answers."""
+    raw = json.dumps(body).encode()
     head = (
-        "POST /api/orchestrate/prompt HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
         f"Authorization: Bearer {limited.key}\r\nContent-Type: application/json\r\n"
-        f"Content-Length: {len(body)}\r\n\r\n"
+        f"Content-Length: {len(raw)}\r\n\r\n"
     ).encode()
     reader, writer = await limited.connect()
     try:
-        writer.write(head + body[:10])  # the rest never comes
+        writer.write(head + raw[:10])  # the rest never comes
         await writer.drain()
-        status, error = status_and_body(await read_all(reader))
+        return await read_all(reader)
     finally:
         writer.close()
+
+
+async def test_a_slow_body_gets_408_and_the_route_stores_nothing(limited: Limited) -> None:
+    seen_before = await thread_count(limited)
+    prompt = {"prompt": "Name three prime numbers", "max_rounds": 1}
+    status, error = status_and_body(
+        await send_part_of_a_body(limited, "/api/orchestrate/prompt", prompt)
+    )
     assert status == 408
     assert error["error"] == {
         "code": "request_timeout",
         "message": f"the request body took over {TIMEOUT_S:g} s",
     }
     assert await thread_count(limited) == seen_before
+
+
+async def test_a_slow_body_on_v1_gets_408_in_the_openai_shape(limited: Limited) -> None:
+    chat = {"model": "fake-gpt", "messages": [{"role": "user", "content": "hi"}]}
+    status, error = status_and_body(
+        await send_part_of_a_body(limited, "/v1/chat/completions", chat)
+    )
+    assert status == 408
+    assert error["error"] == {
+        "message": f"the request body took over {TIMEOUT_S:g} s",
+        "type": "invalid_request_error",
+        "param": None,
+        "code": "request_timeout",
+    }
 
 
 async def test_a_long_sse_stream_outlasts_the_timeouts(limited: Limited) -> None:
