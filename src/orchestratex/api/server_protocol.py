@@ -5,9 +5,10 @@
 
 - Head size: the request line and header fields together (names and values) over
   `max_header_bytes`, or more than `max_header_fields` fields, are answered 431 (the URL alone
-  over the limit: 414) and the connection is closed; no route runs. A head still arriving (a
-  header line without its end, which the parser buffers) is bounded by the reads that carried
-  it: each read that ends inside a head counts whole (with a pipelined request's tail, when
+  over the limit: 414) and the connection is closed; no route runs. A complete head is
+  measured once, and only when the reads that carried it were longer than the limit. A head
+  still arriving (a header line without its end, which the parser buffers) is bounded by those
+  reads: each read that ends inside a head counts whole (with a pipelined request's tail, when
   one came in the same read).
 - Head time: a request's head must be complete within `header_timeout_s` of the connection's
   opening (for its first request) or of its own first byte (later requests on a keep-alive
@@ -25,7 +26,8 @@ lose the answer.
 
 Only what the client sends is timed: a response, however long (an SSE stream, a long
 orchestration), runs under no timer here. The timers are armed only when a read ends inside a
-head or a body, so a request that comes in one read (the common case) costs no timer at all.
+head or a body, so a request that comes in one read (the common case) costs no timer; a
+connection costs one (armed when it opens, cancelled by its first complete head).
 """
 
 from __future__ import annotations
@@ -59,9 +61,8 @@ class LimitedHttpProtocol(HttpToolsProtocol):
     # Per connection. Set before the parser can call back (connection_made precedes any data).
     _head_open = False  # between a request's first byte and the end of its head
     _body_open = False  # between the end of a head and the end of its body
-    _head_bytes = 0  # URL and header bytes of the open head, as the parser reported them
-    _head_read = 0  # bytes of the reads that carried the open head
-    _head_fields = 0
+    _head_read = 0  # bytes of the reads that ended inside the open head
+    _read_len = 0  # bytes of the read being parsed
     _refusal: tuple[int, str] | None = None
     _lingering = False  # answered here: reads are dropped until the connection closes
     _head_timer: asyncio.TimerHandle | None = None
@@ -81,6 +82,7 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         # until a request begins (on_message_begin), so blank lines do not keep a connection.
         if self._lingering:
             return
+        self._read_len = len(data)
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
@@ -115,24 +117,24 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         self._unset_keepalive_if_required()
         super().on_message_begin()
         self._head_open = True
-        self._head_bytes = self._head_read = self._head_fields = 0
+        self._head_read = 0
 
     def on_url(self, url: bytes) -> None:
-        self._head_bytes += len(url)
-        if self._head_bytes > self.max_header_bytes:
+        super().on_url(url)  # called for each read's part of the URL
+        if len(self.url) > self.max_header_bytes:
             self._refusal = (414, f"the URL exceeds {self.max_header_bytes} bytes")
             raise _Refused
-        super().on_url(url)
 
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self._head_bytes += len(name) + len(value)
-        self._head_fields += 1
-        if self._head_bytes > self.max_header_bytes or self._head_fields > self.max_header_fields:
+    # Header fields are not counted one by one (a call per field costs more than the rest of
+    # the limits together): the head is measured once complete, and only when the reads that
+    # carried it were longer than the limit.
+    def on_headers_complete(self) -> None:
+        if len(self.headers) > self.max_header_fields or (
+            self._head_read + self._read_len > self.max_header_bytes
+            and self._head_size() > self.max_header_bytes
+        ):
             self._refusal = self._too_large_head()
             raise _Refused
-        super().on_header(name, value)
-
-    def on_headers_complete(self) -> None:
         self._head_open = False
         self._body_open = True
         if self._head_timer is not None:
@@ -148,8 +150,12 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         super().on_message_complete()
 
     # Limits
+    def _head_size(self) -> int:
+        """The URL and header fields' bytes (names and values) of the head parsed so far."""
+        return len(self.url) + sum(len(name) + len(value) for name, value in self.headers)
+
     def _too_large_head(self) -> tuple[int, str]:
-        if self._head_fields > self.max_header_fields:
+        if len(self.headers) > self.max_header_fields:
             return 431, f"a request may have at most {self.max_header_fields} header fields"
         return 431, f"the request line and header fields exceed {self.max_header_bytes} bytes"
 
