@@ -137,6 +137,9 @@ class LimitedHttpProtocol(HttpToolsProtocol):
             raise _Refused
         self._head_open = False
         self._body_open = True
+        # A head begun while the previous response was under way found no keep-alive timer to
+        # stop at its first byte; the response's end may have armed one since.
+        self._unset_keepalive_if_required()
         if self._head_timer is not None:
             self._head_timer.cancel()
             self._head_timer = None
