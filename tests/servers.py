@@ -4,7 +4,8 @@
 started in a temp directory when the server binaries are installed, else None.
 `redis_server()` yields a redis:// URL of a server on a free loopback port without persistence,
 or None when redis-server is not installed. `uvicorn_on_loopback(app)` serves an ASGI app on a
-free loopback port in the test's own event loop.
+free loopback port in the test's own event loop; `served_protocol(app)` is the HTTP protocol the
+service ships with (its settings' header and send-time limits) for the service's app.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from typing import Any
 
 import uvicorn
 
+from orchestratex.api.server_protocol import http_protocol
+from orchestratex.runtime.service import Service
 from tests.waiting import until_sync, uvicorn_started
 
 
@@ -33,13 +36,21 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def served_protocol(app: Any) -> type[asyncio.Protocol] | str:
+    """What `orchestratex serve` serves the service's `app` with; uvicorn's default otherwise."""
+    service = getattr(getattr(app, "state", None), "service", None)
+    return http_protocol(service.settings) if isinstance(service, Service) else "auto"
+
+
 @contextlib.asynccontextmanager
 async def uvicorn_on_loopback(app: Any) -> AsyncIterator[str]:
     """Serve the ASGI `app` until the block ends; yields "127.0.0.1:<port>"."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_config=None, log_level="warning", access_log=False)
+    config = uvicorn.Config(
+        app, http=served_protocol(app), log_config=None, log_level="warning", access_log=False
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:

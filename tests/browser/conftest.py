@@ -28,6 +28,7 @@ from orchestratex.runtime.settings import Settings
 from orchestratex.testing.fake_catalog import fake_catalog
 from orchestratex.testing.fake_provider import FakeProviderOptions, run_fake_provider
 from orchestratex.web.routes import BUNDLE
+from tests.servers import served_protocol
 from tests.waiting import status_ended, uvicorn_started
 
 CHROMIUM = Path(os.environ.get("ORX_CHROMIUM", "/usr/bin/chromium"))
@@ -76,7 +77,9 @@ async def served(app: FastAPI, admin: str) -> AsyncIterator[LiveService]:
     """`app` in a real uvicorn on a free loopback port, with an admin key named `admin`."""
     service: Service = app.state.service
     sock = _loopback_socket()
-    config = uvicorn.Config(app, log_config=None, log_level="warning", access_log=False)
+    config = uvicorn.Config(
+        app, http=served_protocol(app), log_config=None, log_level="warning", access_log=False
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]), name=f"{admin}-service")
     try:

@@ -29,6 +29,7 @@ from orchestratex.testing.fake_provider import (
     FakeProviderServer,
     run_fake_provider,
 )
+from tests.servers import served_protocol
 from tests.waiting import uvicorn_started
 
 T = TypeVar("T")
@@ -118,7 +119,11 @@ def serve(
                 sock.bind(("127.0.0.1", 0))
                 port = sock.getsockname()[1]
                 config = uvicorn.Config(
-                    app, log_config=None, log_level=log_level, access_log=log_level != "warning"
+                    app,
+                    http=served_protocol(app),
+                    log_config=None,
+                    log_level=log_level,
+                    access_log=log_level != "warning",
                 )
                 server = uvicorn.Server(config)
                 task = asyncio.create_task(server.serve(sockets=[sock]))

@@ -18,6 +18,7 @@ from orchestratex.api.app import create_app
 from orchestratex.runtime.settings import Settings
 from orchestratex.testing.fake_catalog import fake_catalog
 from orchestratex.testing.fake_provider import FakeProviderOptions, run_fake_provider
+from tests.servers import served_protocol
 from tests.waiting import uvicorn_started
 
 
@@ -27,7 +28,9 @@ async def main(data_dir: Path) -> None:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.bind(("127.0.0.1", 0))
         # Default log_config: uvicorn's formatters, the access one unpacking each record's args.
-        server = uvicorn.Server(uvicorn.Config(app, log_level="info", access_log=True))
+        server = uvicorn.Server(
+            uvicorn.Config(app, http=served_protocol(app), log_level="info", access_log=True)
+        )
         task = asyncio.create_task(server.serve(sockets=[sock]))
         await uvicorn_started(server, task)
         print(f"PORT {sock.getsockname()[1]}", flush=True)

@@ -3,7 +3,8 @@
 The same app as `orchestratex serve` (settings from ORX_CONFIG and ORX_*), served by uvicorn in
 this process on a free loopback port, printed on stdout once listening. As with `serve`, it
 runs on the event loop uvicorn's `auto` picks (uvloop, a project dependency, when installed)
-and start-up's objects are frozen out of the garbage collector's reach. Two differences, both so
+and start-up's objects are frozen out of the garbage collector's reach, with the same HTTP
+protocol and its limits (api/server_protocol.py). Two differences, both so
 that the service itself is measured: the per-user request limit is raised to
 `--requests-per-minute`, and provider keys come from an empty environment (only providers that
 need no key, such as the fake provider, are usable, so no real model is ever called).
@@ -29,6 +30,7 @@ import uvicorn
 from uvicorn.loops.auto import auto_loop_factory
 
 from orchestratex.api.app import create_app
+from orchestratex.api.server_protocol import http_protocol
 from orchestratex.runtime import admin
 from orchestratex.runtime.settings import load_settings
 
@@ -68,6 +70,7 @@ async def _serve(requests_per_minute: int, trace_dir: Path | None, key_file: Pat
     port = sock.getsockname()[1]
     config = uvicorn.Config(
         app,
+        http=http_protocol(settings),  # as `orchestratex serve`
         log_level=settings.log_level.lower(),
         access_log=False,
         timeout_graceful_shutdown=5,

@@ -18,6 +18,7 @@ import yaml
 from pydantic import ValidationError
 from uvicorn.config import LOGGING_CONFIG
 
+from orchestratex.api.server_protocol import http_protocol
 from orchestratex.cli.errors import fail
 from orchestratex.core.errors import ConfigurationError
 from orchestratex.runtime.admin import auth_configured
@@ -100,6 +101,7 @@ def serve(
         app,
         host=host,
         port=port,
+        http=http_protocol(settings),  # header size and client send-time limits
         log_level=settings.log_level.lower(),
         log_config=log_config(settings.log_level),
         timeout_graceful_shutdown=5,

@@ -54,6 +54,12 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     log_level: str = "INFO"
+    # What a client may send before a route runs: head size (431/414) and field count (431),
+    # head and body send times (408); api/server_protocol.py, docs/configuration.md.
+    max_header_bytes: int = Field(default=65_536, ge=1024, le=16 * 1024 * 1024)
+    max_header_fields: int = Field(default=100, ge=1, le=10_000)
+    header_timeout_s: float = Field(default=10.0, gt=0.0, le=3600.0)
+    body_timeout_s: float = Field(default=30.0, gt=0.0, le=86_400.0)
     data_dir: Path = Path("data")
     database_url: str | None = Field(default=None, description="default: SQLite file in data_dir")
     redis_url: str | None = Field(
