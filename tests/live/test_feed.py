@@ -40,14 +40,16 @@ class World:
         self.during_load = []
         return sorted((e for e in self.stored if e.seq > after), key=lambda e: e.seq)[:limit]
 
-    def follower(self, after_seq: int = 0, idle_check_s: float = 2.0) -> Follow:
-        sources = FollowSources(
+    def sources(self) -> FollowSources:
+        return FollowSources(
             bus=self.bus,
             in_memory=lambda _t: list(self.memory),
             stored=self.load,
             is_live=lambda _t: self.live,
         )
-        return Follow(sources, TID, after_seq, idle_check_s=idle_check_s, gap_wait_s=2.0)
+
+    def follower(self, after_seq: int = 0, idle_check_s: float = 2.0) -> Follow:
+        return Follow(self.sources(), TID, after_seq, idle_check_s=idle_check_s, gap_wait_s=2.0)
 
 
 async def _collect(source: AsyncGenerator[Event, None]) -> list[int]:
@@ -158,13 +160,7 @@ async def test_a_hole_the_store_never_fills_ends_the_feed_at_the_hole() -> None:
     # Seq 2 reached the bus before the follower subscribed and the store lags past the wait:
     # skipping it would lose it for good, so the feed stops after seq 1 and says so.
     world = World([chunk(1)])
-    sources = FollowSources(
-        bus=world.bus,
-        in_memory=lambda _t: [],
-        stored=world.load,
-        is_live=lambda _t: world.live,
-    )
-    follower = await Follow(sources, TID, gap_wait_s=0.05).open()
+    follower = await Follow(world.sources(), TID, gap_wait_s=0.05).open()
     received: list[int] = []
     await world.bus.publish(chunk(3))
 
@@ -180,13 +176,7 @@ async def test_a_hole_the_store_never_fills_ends_the_feed_at_the_hole() -> None:
 
 async def test_a_replay_with_a_hole_stops_before_it_while_the_run_is_live() -> None:
     world = World([chunk(1), chunk(3), chunk(4)])
-    sources = FollowSources(
-        bus=world.bus,
-        in_memory=lambda _t: [],
-        stored=world.load,
-        is_live=lambda _t: world.live,
-    )
-    follower = await Follow(sources, TID, gap_wait_s=0.05).open()
+    follower = await Follow(world.sources(), TID, gap_wait_s=0.05).open()
     assert [e.seq for e in follower.replay] == [1]
     world.stored.append(chunk(2))  # the writer caught up
     await world.bus.publish(CancelledEvent(thread_id=TID, seq=5))
