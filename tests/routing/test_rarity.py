@@ -129,16 +129,47 @@ class _LengthEmbedder:
         return out
 
 
-def test_the_bank_holds_the_rarity_figures_only_without_embeddings(tmp_path: Path) -> None:
-    """Their gain was measured without the embeddings extra; with it the router is unchanged."""
+def test_the_bank_holds_the_rarity_figures_with_embeddings_and_without(tmp_path: Path) -> None:
     items = [RoutingItem("mmlu", COMMON, 1.0, 0.0, "s"), RoutingItem("mmlu", RARE, 1.0, 1.0, "s")]
     plain = build_bank(items, None, None)
     assert plain.names == [*SEMANTIC_FEATURES, *NUMBER_FEATURES]
     column = plain.names.index("r:stem_mean")
     assert plain.ana[0, column] > 5.0 > 3.5 > plain.ana[1, column]
     embedded = build_bank(items, _LengthEmbedder(), tmp_path)
-    assert embedded.names == [*ROUTER_FEATURES, *NUMBER_FEATURES]
+    assert embedded.names == plain.names
+    np.testing.assert_array_equal(embedded.ana, plain.ana)
     assert embedded.emb is not None and embedded.emb.shape == (2, 2)
+
+
+def test_a_router_on_embeddings_stored_before_the_rarity_figures_reads_none_back() -> None:
+    """Since the router on embeddings reads them too, an older one stored with the extra keeps
+    its own names: the same features, the same scores after loading (the real router with the
+    extra saved by main at c59ea09 gave 300 prompts the same scores: docs/benchmarks.md)."""
+    embedder = _LengthEmbedder()
+    prompts = [f"{COMMON} Why? ({i})" for i in range(20)]
+    prompts += [f"{COMMON} ({'x' * i})" for i in range(20)]
+    cols, raw = analysis_matrix(prompts, ROUTER_FEATURES)
+    target = np.asarray([1.0] * 20 + [0.0] * 20)
+    folds = assign_folds([""] * len(prompts), prompts, 4, 0)
+    config = RouterConfig("ridge", alpha=0.1, embeddings=True)
+    emb = embedder.embed(prompts)
+    fitted = fit_semantic(
+        emb, raw, cols, target, target, folds, config, embedding_model="test-length-2"
+    )
+    fitted.embedder = embedder
+    loaded = SemanticRouter.from_dict(json.loads(json.dumps(fitted.to_dict())), embedder)
+    assert loaded.uses_embeddings and loaded.read_names == ROUTER_FEATURES
+    # Stored neighbours are float16, so a prompt at the unknown threshold may fall either side;
+    # compare the prompts both call known.
+    probe = [prompts[0], prompts[7], prompts[25], prompts[39], RARE, CHOICE]
+    pairs = [
+        (a.score, b.score)
+        for a, b in zip(loaded.assess_many(probe), fitted.assess_many(probe), strict=True)
+        if a.known and b.known
+    ]
+    assert len(pairs) >= 4
+    both = np.asarray(pairs)
+    np.testing.assert_allclose(both[:, 0], both[:, 1], atol=1e-12)
 
 
 def test_loading_a_model_that_reads_rarity_figures_loads_the_word_table_then() -> None:

@@ -22,7 +22,7 @@ from orchestratex.engine.embeddings import (
     embeddings_available,
 )
 from orchestratex.engine.selection import Selector
-from orchestratex.engine.semantic_model import RouterConfig, platt
+from orchestratex.engine.semantic_model import TIE_BREAK_SLOPE, RouterConfig, platt
 from orchestratex.engine.semantic_router import SemanticRouter
 from tests.engine_selection.catalog import MODELS, PRICES, analysis
 from tests.routing.helpers import DATA_DIR, needs_data
@@ -104,12 +104,27 @@ def test_selection_falls_back_to_the_priors_on_an_unknown_prompt(tmp_path: Path)
     assert any("unknown fallback" in r for r in unknown.reasons), unknown.reasons
 
 
+def _sigmoid(z: FloatArray) -> FloatArray:
+    out: FloatArray = 1.0 / (1.0 + np.exp(-z))
+    return out
+
+
 def test_calibration_never_inverts_the_ranking() -> None:
-    raw = np.linspace(-1.0, 1.0, 200)
-    a, b = platt(raw, (raw < 0).astype(float))
-    assert a == 0.0 and abs(b) < 0.1
-    a, _ = platt(raw, (raw > 0).astype(float))
-    assert a > 0.0
+    """Backwards held-out scores: the prior, with the raw order kept as a tie-break."""
+    raw = 3.0 + 0.5 * np.linspace(-1.0, 1.0, 201)
+    need = (raw < 3.0).astype(float)
+    a, b = platt(raw, need)
+    p = _sigmoid(a * raw + b)
+    assert a > 0.0 and np.all(np.diff(p) > 0.0)  # the raw order kept, not inverted nor tied
+    prior = need.mean()
+    assert np.abs(p - prior).max() < 0.01  # the prior, within a tie-break's spread
+    far = _sigmoid(a * (raw.mean() + 20 * raw.std() * np.array([-1.0, 1.0])) + b)
+    assert np.abs(far - prior).max() <= 0.01 + 1e-9
+    assert a * raw.std() == pytest.approx(TIE_BREAK_SLOPE)
+    flat_a, _ = platt(np.full(50, 2.0), np.linspace(0.0, 1.0, 50))
+    assert flat_a > 0.0
+    a, _ = platt(raw, (raw > 3.0).astype(float))
+    assert a * raw.std() > 100 * TIE_BREAK_SLOPE  # evidence: a real slope
 
 
 needs_embeddings = pytest.mark.skipif(

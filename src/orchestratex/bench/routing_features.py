@@ -23,8 +23,8 @@ from orchestratex.bench.routing_embed_cache import cached_embeddings
 from orchestratex.engine.embeddings import Embedder, FloatArray
 from orchestratex.engine.router_features import (
     NUMBER_FEATURES,
+    SEMANTIC_FEATURES,
     analysis_matrix,
-    semantic_features,
 )
 from orchestratex.engine.semantic_train import StopCheck
 
@@ -63,11 +63,11 @@ class FeatureBank:
 STOP_EVERY = 256
 
 
-def bank_features(embeddings: bool) -> tuple[str, ...]:
-    """Every feature a setting may read: the semantic router's list (with the rarity figures
-    when there are no embeddings), then the number-and-step counts that a kind's expert may
-    read (engine/router_features.py)."""
-    return semantic_features(embeddings) + NUMBER_FEATURES
+def bank_features() -> tuple[str, ...]:
+    """Every feature a setting may read: the semantic router's list (with the rarity figures,
+    with embeddings or without), then the number-and-step counts that a kind's expert may read
+    (engine/router_features.py)."""
+    return SEMANTIC_FEATURES + NUMBER_FEATURES
 
 
 def build_bank(
@@ -78,7 +78,7 @@ def build_bank(
 ) -> FeatureBank:
     """Features of `items`; `stop` is asked every STOP_EVERY prompts (InterruptedError)."""
     prompts = [it.prompt for it in items]
-    names = list(bank_features(embedder is not None))
+    names = list(bank_features())
     blocks = []
     for start in range(0, len(prompts), STOP_EVERY):
         if stop is not None and stop():

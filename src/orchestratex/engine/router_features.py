@@ -7,9 +7,9 @@ reads exactly those back, so a feature that analysis gains later (as the unambig
 of main's f0fa652 were) changes no trained or stored model, and a new feature reaches the models
 only by being named here (and then measured: docs/benchmarks.md, Routing).
 
-`SEMANTIC_FEATURES` is what the semantic router of the plain install (no embeddings) reads: that
-list, then the vocabulary-rarity figures (`r:`, engine/rarity_features.py). The router on
-embeddings and the other models read `ROUTER_FEATURES` alone (`semantic_features`).
+`SEMANTIC_FEATURES` is what the semantic router reads, with embeddings or without: that list,
+then the vocabulary-rarity figures (`r:`, engine/rarity_features.py). The other models read
+`ROUTER_FEATURES` alone.
 
 `NUMBER_FEATURES` are counts of a word problem's numbers and steps, which a kind's expert may
 read as well when its inner folds choose them (`RouterConfig.numbers`).
@@ -99,15 +99,9 @@ backwards and it gave every prompt its prior (docs/benchmarks.md, Routing)."""
 
 
 SEMANTIC_FEATURES: tuple[str, ...] = ROUTER_FEATURES + RARITY_FEATURES
-"""The analysis-only semantic router's features: with the rarity figures it gained on MMLU
-subjects it never saw (docs/benchmarks.md, Routing). A stored router fitted before them keeps
-its own names and reads exactly those."""
-
-
-def semantic_features(embeddings: bool) -> tuple[str, ...]:
-    """The analysis features a semantic router fitted with or without embeddings reads. With
-    them, no rarity figures: their gain was measured without embeddings only."""
-    return ROUTER_FEATURES if embeddings else SEMANTIC_FEATURES
+"""The semantic router's analysis features (beside the embeddings, when it reads them): with the
+rarity figures it gained on MMLU subjects it never saw (docs/benchmarks.md, Routing). A stored
+router fitted before them keeps its own names and reads exactly those."""
 
 
 _RARITY_NAMES = frozenset(RARITY_FEATURES)

@@ -26,6 +26,10 @@ from orchestratex.engine.semantic_within import fit_within, scaled_within
 FloatArray = npt.NDArray[np.float64]
 ModelKind = Literal["ridge", "knn", "blend"]
 KNN_CHUNK = 512
+TIE_BREAK_SLOPE = 0.002
+"""Calibration slope per standard deviation of the raw scores when the fitted one is not
+positive: no evidence beyond the order, so the prior, with the raw order kept as a tie-break.
+A score 20 standard deviations from the mean moves the probability by at most 0.01."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,12 +165,26 @@ def _logloss(z: FloatArray, need: FloatArray) -> float:
 
 def platt(raw: FloatArray, need: FloatArray, iterations: int = 50) -> tuple[float, float]:
     """(a, b) so that sigmoid(a * raw + b) estimates P(strong needed): damped Newton steps on
-    the mean log-loss (soft labels in 0..1 allowed), from the constant prior. Never a < 0."""
+    the mean log-loss (soft labels in 0..1 allowed), from the constant prior. Never a <= 0:
+    a fitted slope that is not positive gives the prior's intercept and TIE_BREAK_SLOPE."""
     mu = float(raw.mean())
     scale = float(raw.std()) or 1.0
     x = (raw - mu) / scale
     p0 = float(np.clip(need.mean(), 1e-4, 1.0 - 1e-4))
-    theta = np.array([0.0, np.log(p0 / (1.0 - p0))])
+    prior = math.log(p0 / (1.0 - p0))
+    slope, intercept = _newton(x, need, prior, iterations)
+    if slope <= 0.0:
+        # Held-out scores that run backwards (or flat) are evidence of nothing beyond the
+        # order: inverting would turn the in-distribution ranking upside down, and a flat
+        # prior would throw the order away (every prompt tied); keep it as a tie-break.
+        slope, intercept = TIE_BREAK_SLOPE, prior
+    a = slope / scale
+    return a, intercept - a * mu
+
+
+def _newton(x: FloatArray, need: FloatArray, prior: float, iterations: int) -> tuple[float, float]:
+    """Slope and intercept on standardised scores `x` minimising the mean log-loss."""
+    theta = np.array([0.0, prior])
     loss = _logloss(theta[0] * x + theta[1], need)
     for _ in range(iterations):
         z = theta[0] * x + theta[1]
@@ -190,9 +208,4 @@ def platt(raw: FloatArray, need: FloatArray, iterations: int = 50) -> tuple[floa
         loss = new
         if done:
             break
-    if theta[0] < 0.0:
-        # Monotone calibration: a router whose held-out scores run backwards is not inverted
-        # (that would turn its in-distribution ranking upside down); it says nothing instead.
-        return 0.0, float(np.log(p0 / (1.0 - p0)))
-    a = float(theta[0]) / scale
-    return a, float(theta[1]) - a * mu
+    return float(theta[0]), float(theta[1])

@@ -31,6 +31,7 @@ from orchestratex.engine.learned_quality import QualityModel
 from orchestratex.engine.orchestrator import Orchestrator
 from orchestratex.engine.router import TrainingStopped
 from orchestratex.engine.selection import Selector
+from orchestratex.engine.semantic_model import TIE_BREAK_SLOPE
 from orchestratex.engine.semantic_router import FORMAT
 from orchestratex.providers.replay_data import STRONG_MODEL, WEAK_MODEL
 from orchestratex.runtime.quality_model import load_quality_model, quality_model_path
@@ -60,12 +61,16 @@ def routing_files(root: Path) -> list[Path] | None:
 
 
 def fingerprint(root: Path, files: Sequence[Path], limit: int | None) -> str:
-    """Hash of the training recipe (with the analysis features it reads, so that a router
-    cached before a feature joined is trained again) and each file's path, size and mtime."""
+    """Hash of the training recipe (with the analysis features it reads and the calibration's
+    tie-break slope, so that a router cached before a feature or the tie-break joined is
+    trained again) and each file's path, size and mtime."""
     embedder = default_embedder()
     features = embedder.name if embedder is not None else "analysis"
-    names = ",".join(bank_features(embedder is not None))
-    recipe = f"{FORMAT}|{features}|{names}|seed {TRAIN_SEED}|test {DEFAULT_TEST_FRACTION}|{limit}"
+    names = ",".join(bank_features())
+    recipe = (
+        f"{FORMAT}|{features}|{names}|tie-break {TIE_BREAK_SLOPE:g}"
+        f"|seed {TRAIN_SEED}|test {DEFAULT_TEST_FRACTION}|{limit}"
+    )
     digest = hashlib.sha256(f"{recipe}\n".encode())
     for path in files:
         st = path.stat()
