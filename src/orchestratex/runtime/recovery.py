@@ -21,6 +21,8 @@ from orchestratex.store.tables import ACTIVE_STATUSES, utc_now
 log = logging.getLogger(__name__)
 
 CLAIM_ATTEMPTS = 3
+RENEW_ATTEMPTS = 3
+RENEW_RETRY_S = 0.05
 INTERRUPTED = "the process running this run stopped before the run had started"
 
 
@@ -85,14 +87,25 @@ async def watch_local(manager: RunManager, store: Store, ttl: float) -> None:
 async def keep_leases(
     manager: RunManager, store: Store, links: RedisLinks | None, ttl: float
 ) -> None:
-    """Renew the leases of this process's runs every third of the TTL, until cancelled."""
+    """Renew the leases of this process's runs every third of the TTL, until cancelled. A
+    renewal the database refuses (PostgreSQL can end it as one side of a deadlock with an event
+    write) is tried again at once, a few times, not a third of the TTL later: two missed
+    renewals in a row would let another runner take over runs that are alive here."""
     while True:
         await asyncio.sleep(ttl / 3)
         runs = manager.active_runs()
         if not runs:
             continue
         try:
-            await store.renew(manager.instance_id, list(runs))
+            for attempt in range(RENEW_ATTEMPTS):
+                try:
+                    await store.renew(manager.instance_id, sorted(runs))
+                    break
+                except Exception:
+                    if attempt == RENEW_ATTEMPTS - 1:
+                        raise
+                    log.info("renewing run leases failed, trying again", exc_info=True)
+                    await asyncio.sleep(RENEW_RETRY_S * 2**attempt)
             if links is not None:
                 for job in runs.values():
                     if job is not None:
