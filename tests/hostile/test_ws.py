@@ -153,7 +153,11 @@ async def test_a_flood_of_messages_is_read_at_the_pace(target: Target) -> None:
     hub = hub_of(target.served.app)
     hub.messages_per_s, hub.message_burst = 2.0, 5
     try:
-        async with _open(target, "/ws/paced") as ws:
+        # The server reads the close frame only after the flood, at the pace: do not wait.
+        url = f"{target.served.ws_url}/ws/paced"
+        async with connect(
+            url, additional_headers=bearer(target.key), proxy=None, close_timeout=0.1
+        ) as ws:
             await _recv(ws)
             start = hub.messages_received
             for _ in range(100):
@@ -177,8 +181,13 @@ async def test_connections_of_one_key_are_capped(target: Target) -> None:
     hub.max_connections_per_user = 2
     key = await target.served.new_key("many-sockets")
     try:
-        async with _open(target, "/ws/cap-1", key=key) as one, _open(target, "/ws/cap-2", key=key):
+        async with (
+            _open(target, "/ws/cap-1", key=key) as one,
+            _open(target, "/ws/cap-2", key=key) as two,
+        ):
+            # Both admitted before the third connects (each is admitted as it authenticates).
             assert (await _recv(one))["type"] == "ready"
+            assert (await _recv(two))["type"] == "ready"
             async with _open(target, "/ws/cap-3", key=key) as third:
                 refused = await _recv(third)
                 assert refused["code"] == "too_many_connections", refused
