@@ -15,7 +15,6 @@ from orchestratex.core.events import (
     AnalysisEvent,
     CancelledEvent,
     CompletedEvent,
-    Event,
     FailedEvent,
     ImprovementEvent,
     SelectionEvent,
@@ -92,7 +91,7 @@ class Orchestrator:
         self.reliability = reliability or JudgeReliability()
         if judge_records is None:
             judge_records = self.reliability
-            sink = _learning_first(self.reliability, sink)
+            sink = self.reliability.learning_first(sink)
         self._sink = sink
         self._prices = prices
         if output_limits is None:
@@ -397,15 +396,3 @@ class Orchestrator:
             )
         except OrchestrateXError:
             return None
-
-
-def _learning_first(reliability: JudgeReliability, sink: EventSink | None) -> EventSink:
-    """A sink that lets the in-memory record learn from each event, then passes it on."""
-
-    async def deliver(event: Event) -> None:
-        await reliability.learn(event)
-        pending = sink(event) if sink is not None else None
-        if pending is not None:
-            await pending
-
-    return deliver

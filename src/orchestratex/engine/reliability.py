@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from orchestratex.core.events import EvaluationEvent, Event
 from orchestratex.core.orchestration import JudgeVerdict
 from orchestratex.core.performance import JudgeRecord, agreements
+from orchestratex.engine.emitter import EventSink
 
 
 @dataclass
@@ -57,6 +58,17 @@ class JudgeReliability:
         for judge, agreement in agreements(scored):
             self._sum[judge] = self._sum.get(judge, 0.0) + agreement
             self._count[judge] = self._count.get(judge, 0) + 1
+
+    def learning_first(self, sink: EventSink | None) -> EventSink:
+        """A sink that lets this in-memory record learn from each event, then passes it on."""
+
+        async def deliver(event: Event) -> None:
+            await self.learn(event)
+            pending = sink(event) if sink is not None else None
+            if pending is not None:
+                await pending
+
+        return deliver
 
     async def learn(self, event: Event) -> None:
         """An event sink: learn from each `evaluation` event."""
